@@ -1,0 +1,123 @@
+"""``bbws-mail``: a thin command line over the library modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _eprint(*args: Any) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from bbws_mail import config as config_mod
+    from bbws_mail.errors import BuildError
+    from bbws_mail.pipeline import build
+
+    cfg = config_mod.load(Path(args.root) if args.root else None)
+    out = Path(args.out) if args.out else None
+    start = time.perf_counter()
+    try:
+        report = build(cfg, out, progress=None if args.quiet else _eprint)
+    except BuildError as exc:
+        for e in exc.errors:
+            _eprint(f"error: {e}")
+        _eprint(f"build failed: {len(exc.errors)} error(s); {out or cfg.build_dir} left unchanged")
+        return 1
+    elapsed = (time.perf_counter() - start) * 1000
+    changed = ", ".join(report.changed) if report.changed else "nothing changed"
+    _eprint(f"built {len(report.templates)} templates into {report.out_dir} "
+            f"in {elapsed:.0f} ms ({changed})")
+    if args.timings:
+        for stage, seconds in report.timings.items():
+            _eprint(f"  {stage:<13} {seconds * 1000:8.2f} ms")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Build in memory (all stages, contract included) and report; writes nothing."""
+    import tempfile
+
+    args.out = tempfile.mkdtemp(prefix="bbws-check-")
+    try:
+        return cmd_build(args)
+    finally:
+        import shutil
+
+        shutil.rmtree(args.out, ignore_errors=True)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from bbws_mail import render
+    from bbws_mail.errors import BBWSMailError
+
+    try:
+        data = json.loads(Path(args.data).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        _eprint(f"error: cannot read {args.data}: {exc}")
+        return 2
+    try:
+        email = render(args.name, data, source=args.source)
+    except BBWSMailError as exc:
+        _eprint(f"error: {exc}")
+        return 1
+    out = Path(args.html_out or f"{args.name}.rendered.html")
+    out.write_text(email.html, encoding="utf-8")
+    print(f"Subject: {email.subject}")
+    print(f"Build:   {email.build_version}")
+    print(f"HTML:    {out} ({len(email.html.encode())} bytes)")
+    print()
+    print(email.text, end="")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(out.resolve().as_uri())
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bbws-mail", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="compile templates_src/ into build/")
+    p.add_argument("--root", help="project root (default: found from the current folder)")
+    p.add_argument("--out", help="output folder (default: build/)")
+    p.add_argument("--timings", action="store_true", help="print time per stage")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("check", help="run every build stage and contract check, write nothing")
+    p.add_argument("--root")
+    p.add_argument("--timings", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("render", help="render a template with data from a JSON file")
+    p.add_argument("name")
+    p.add_argument("data", help="JSON file with the template's data")
+    p.add_argument("--html-out", help="where to write the HTML (default NAME.rendered.html)")
+    p.add_argument("--source", choices=["packaged", "s3"], default=None)
+    p.add_argument("--open", action="store_true", help="open the HTML in a browser")
+    p.set_defaults(func=cmd_render)
+
+    try:
+        from bbws_mail.publish.cli import add_subcommands
+    except ImportError:
+        pass
+    else:
+        add_subcommands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Project configuration from ``bbws-mail.toml``: one table per environment.
+
+Maizzle-style: ``[defaults]`` holds values every environment inherits and
+``[env.<name>]`` overrides them. Missing file or keys fall back to the defaults
+below, so a fresh checkout works with no configuration at all.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("dev", "sit", "prod")
+DEFAULT_CATEGORIES = {
+    "receipt": "receipts",
+    "payment_confirmation": "receipts",
+    "order": "notifications",
+    "order_confirmation": "notifications",
+    "site_creation": "notifications",
+    "invoice": "invoices",
+}
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    name: str
+    bucket: str
+    region: str = "af-south-1"
+    asset_base_url: str = "https://assets.bbws.co.za/email"
+    requires_approval: bool = False
+    replica_region: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    envs: dict[str, EnvConfig] = field(default_factory=dict)
+    categories: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates_src"
+
+    @property
+    def schemas_dir(self) -> Path:
+        return self.root / "schemas"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
+
+    def env(self, name: str) -> EnvConfig:
+        try:
+            return self.envs[name]
+        except KeyError:
+            known = ", ".join(sorted(self.envs))
+            raise ValueError(f"unknown environment {name!r}; known: {known}") from None
+
+    def category(self, template: str) -> str:
+        """The S3 key prefix for a template: its family name, without _internal etc."""
+        for family in sorted(self.categories, key=len, reverse=True):
+            if template == family or template.startswith(family + "_"):
+                return self.categories[family]
+        return "notifications"
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project root: the nearest folder with bbws-mail.toml or templates_src/."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "bbws-mail.toml").is_file() or (folder / "templates_src").is_dir():
+            return folder
+    return here
+
+
+def load(root: Path | None = None) -> Config:
+    """Read ``bbws-mail.toml`` under ``root`` (found from the cwd when not given)."""
+    root = find_root(root)
+    path = root / "bbws-mail.toml"
+    data: dict[str, Any] = {}
+    if path.is_file():
+        with path.open("rb") as fh:
+            try:
+                data = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as exc:
+                raise ValueError(f"{path}: {exc}") from None
+    defaults = dict(data.get("defaults", {}))
+    env_tables: dict[str, Any] = data.get("env", {}) or {name: {} for name in ENVIRONMENTS}
+    envs: dict[str, EnvConfig] = {}
+    for name, table in env_tables.items():
+        merged = {**defaults, **table}
+        merged.setdefault("bucket", f"bbws-templates-{name}")
+        allowed = EnvConfig.__dataclass_fields__
+        unknown = set(merged) - set(allowed)
+        if unknown:
+            raise ValueError(f"{path}: unknown key(s) in [env.{name}]: {', '.join(sorted(unknown))}")
+        merged["name"] = name
+        envs[name] = EnvConfig(**merged)
+    categories = {**DEFAULT_CATEGORIES, **data.get("categories", {})}
+    return Config(root, envs, categories)

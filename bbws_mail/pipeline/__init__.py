@@ -1,0 +1,164 @@
+"""The build pipeline, in the order it runs (needs the ``[build]`` extra).
+
+source -> splice -> placeholders -> compile -> inline -> text -> subject ->
+invariants -> contract -> write ``build/``. Each stage lives in its own module;
+this function is the one place that states their order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bbws_mail.config import Config
+from bbws_mail.errors import BuildError, Location, TemplateError
+from bbws_mail.pipeline import compile as compile_stage
+from bbws_mail.pipeline import inline as inline_stage
+from bbws_mail.pipeline import placeholders, splice, subject, text
+from bbws_mail.pipeline.output import BuiltTemplate, write_build
+
+STAGES = ("splice", "placeholders", "compile", "inline", "text", "subject", "invariants",
+          "contract")
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BuildReport:
+    templates: list[BuiltTemplate]
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, all templates
+    changed: list[str] = field(default_factory=list)  # output files whose bytes changed
+    out_dir: Path | None = None
+
+
+def discover(templates_dir: Path) -> list[Path]:
+    """Template sources: ``*.mjml`` directly in ``templates_dir`` (partials live below)."""
+    return sorted(p for p in templates_dir.glob("*.mjml") if p.is_file())
+
+
+def build_one(path: Path, config: Config, timings: dict[str, float] | None = None
+              ) -> BuiltTemplate:
+    """Run every stage for one template; raise BuildError listing all its problems."""
+    t = timings if timings is not None else {}
+
+    def timed(stage: str, start: float) -> float:
+        now = time.perf_counter()
+        t[stage] = t.get(stage, 0.0) + now - start
+        return now
+
+    try:
+        return _build_one(path, config, timed)
+    except TemplateError as exc:
+        raise BuildError([exc]) from None
+
+
+def _build_one(path: Path, config: Config, timed: Callable[[str, float], float]
+               ) -> BuiltTemplate:
+    start = time.perf_counter()
+    spliced = splice.splice(path, config.templates_dir)
+    start = timed("splice", start)
+    tags, errors = placeholders.check(spliced)
+    start = timed("placeholders", start)
+    if errors:
+        raise BuildError(errors)
+    compiled = compile_stage.compile_mjml(spliced)
+    start = timed("compile", start)
+    html = inline_stage.inline_css(compiled.html, compiled.inline_css)
+    start = timed("inline", start)
+    plain = text.html_to_text(html)
+    start = timed("text", start)
+    subj = subject.extract_subject(spliced)
+    start = timed("subject", start)
+    errors = check_invariants(spliced, tags, html, plain, subj.text)
+    start = timed("invariants", start)
+    if errors:
+        raise BuildError(errors)
+    from bbws_mail.pipeline import contract
+
+    schema, errors = contract.check_template(
+        spliced, tags, subj, config.schemas_dir, spliced.name)
+    timed("contract", start)
+    if errors:
+        raise BuildError(errors)
+    return BuiltTemplate(
+        name=spliced.name,
+        category=config.category(spliced.name),
+        html=html,
+        text=plain,
+        subject=subj.text,
+        schema=schema,
+        sources=spliced.files,
+    )
+
+
+def check_invariants(spliced: splice.Spliced, tags: list[placeholders.Placeholder], html: str,
+                     plain: str, subject_text: str) -> list[TemplateError]:
+    """The tags that go in come out: in the HTML, the text part and the subject."""
+    where = Location(spliced.files[0]) if spliced.files else Location(spliced.name)
+    in_title = Counter(t.key for t in tags if t.context == "title")
+    body = Counter(t.key for t in tags if t.context != "title")
+    text_side = Counter(
+        t.key for t in tags
+        if t.context in {"text", "comment"} or t.context[5:] in placeholders.TEXT_VISIBLE_ATTRS
+    )
+    html_body = placeholders.tag_keys(_without_title(html))
+    errors = []
+    for label, want, got in (
+        ("HTML", body, html_body),
+        ("text part", text_side, placeholders.tag_keys(plain)),
+        ("subject", in_title, placeholders.tag_keys(subject_text)),
+    ):
+        if want != got:
+            lost = want - got
+            gained = got - want
+            detail = []
+            if lost:
+                detail.append("lost " + ", ".join(sorted(lost)))
+            if gained:
+                detail.append("gained " + ", ".join(sorted(gained)))
+            errors.append(TemplateError(where, f"placeholders changed in the {label}: "
+                                        + "; ".join(detail),
+                                        "a stage mangled a Mustache tag; see the authoring guide"))
+    return errors
+
+
+def _without_title(html: str) -> str:
+    """HTML minus <title> and MRML's copy of it in the wrapper's aria-label."""
+    import re
+
+    html = re.sub(r"<title>.*?</title>", "", html, count=1, flags=re.DOTALL)
+    return re.sub(r'(<div aria-label=")[^"]*(")', r"\1\2", html, count=1)
+
+
+def build(config: Config, out_dir: Path | None = None, *,
+          progress: Progress | None = None) -> BuildReport:
+    """Build every template into ``out_dir`` (default ``build/``), all or nothing.
+
+    All templates are built in memory first; any error in any of them raises a
+    BuildError listing every problem and leaves ``out_dir`` untouched.
+    """
+    out_dir = out_dir or config.build_dir
+    sources = discover(config.templates_dir)
+    if not sources:
+        raise BuildError([TemplateError(Location(str(config.templates_dir)),
+                                        "no templates (*.mjml) found")])
+    timings: dict[str, float] = {}
+    built: list[BuiltTemplate] = []
+    errors: list[TemplateError] = []
+    for i, path in enumerate(sources, 1):
+        try:
+            built.append(build_one(path, config, timings))
+            if progress:
+                progress(f"[{i}/{len(sources)}] {path.stem}")
+        except BuildError as exc:
+            errors.extend(exc.errors)
+            if progress:
+                progress(f"[{i}/{len(sources)}] {path.stem}: {len(exc.errors)} error(s)")
+    if errors:
+        raise BuildError(errors)
+    start = time.perf_counter()
+    changed = write_build(built, config, out_dir)
+    timings["write"] = time.perf_counter() - start
+    return BuildReport(built, timings, changed, out_dir)

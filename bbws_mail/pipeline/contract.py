@@ -1,0 +1,268 @@
+"""The data contract: every placeholder is declared in the template's JSON Schema.
+
+Build-time half of the contract (the render-time half is ``bbws_mail.validate``).
+Schemas are bundled here into one self-contained document per template (``$ref``
+inlined), which is what ``build/`` ships and what the runtime compiles. Then each
+placeholder is resolved the way Mustache resolves it at render time: through the
+section scopes, innermost first, dotted names strictly. Anything a schema does
+not declare, any section on a scalar, any variable naming an object, any URL
+placeholder that is not URL-typed, and any required field the template never
+shows is an error with the template's file:line or the schema's path.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+from bbws_mail.errors import Location, TemplateError
+from bbws_mail.pipeline.placeholders import Placeholder
+from bbws_mail.pipeline.splice import Spliced
+from bbws_mail.pipeline.subject import Subject
+from bbws_mail.validate import compile_schema
+
+# Values the renderer provides itself; templates may use them without declaring them.
+GLOBALS: dict[str, dict[str, Any]] = {
+    "assetBaseUrl": {"type": "string", "format": "uri"},
+}
+URL_ATTRS = {"href", "src"}
+SCALARS = {"string", "number", "integer", "boolean", "null"}
+
+
+class SchemaBundle:
+    """A template schema with every ``$ref`` inlined, and where each part came from."""
+
+    def __init__(self, schemas_dir: Path, name: str) -> None:
+        self.schemas_dir = schemas_dir
+        self.path = schemas_dir / f"{name}.schema.json"
+        self.display = _display(self.path, schemas_dir)
+        self.origin: dict[int, Path] = {}  # id(node) -> file it was written in
+        self._docs: dict[Path, Any] = {}
+        if not self.path.is_file():
+            raise TemplateError(Location(self.display), "schema file is missing",
+                                f"create {self.display} describing the template's variables")
+        root = self._load(self.path)
+        self.schema: dict[str, Any] = self._deref(root, self.path, ())
+        self.schema.pop("$defs", None)
+
+    def _load(self, path: Path) -> Any:
+        if path not in self._docs:
+            shown = _display(path, self.schemas_dir)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                raise TemplateError(Location(shown), "referenced schema file not found") from None
+            try:
+                self._docs[path] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise TemplateError(Location(shown, exc.lineno, exc.colno),
+                                    f"invalid JSON: {exc.msg}") from None
+        return self._docs[path]
+
+    def _deref(self, node: Any, file: Path, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [self._deref(n, file, seen) for n in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            ref = node["$ref"]
+            target_file_part, _, pointer = ref.partition("#")
+            target_file = (file.parent / target_file_part).resolve() if target_file_part \
+                else file
+            key = f"{target_file}#{pointer}"
+            if key in seen:
+                raise TemplateError(Location(_display(file, self.schemas_dir)),
+                                    f"recursive $ref {ref!r} is not supported")
+            target = self._load(target_file)
+            for part in [p for p in pointer.split("/") if p]:
+                part = part.replace("~1", "/").replace("~0", "~")
+                if not isinstance(target, dict) or part not in target:
+                    raise TemplateError(Location(_display(file, self.schemas_dir)),
+                                        f"$ref {ref!r} points nowhere")
+                target = target[part]
+            resolved = self._deref(copy.deepcopy(target), target_file, (*seen, key))
+            if isinstance(resolved, dict):
+                resolved.pop("$defs", None)
+                resolved.pop("$id", None)
+                resolved.pop("$schema", None)
+                resolved.update({k: v for k, v in node.items() if k != "$ref"})
+            return resolved
+        out = {k: (self._deref(v, file, seen) if k not in ("enum", "const", "examples") else v)
+               for k, v in node.items()}
+        self.origin[id(out)] = file
+        return out
+
+    def locate(self, node: dict[str, Any], prop: str) -> Location:
+        """Where ``prop`` is declared in ``node``'s file (best effort: first mention)."""
+        file = self.origin.get(id(node), self.path)
+        shown = _display(file, self.schemas_dir)
+        try:
+            for i, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+                if f'"{prop}"' in line:
+                    return Location(shown, i)
+        except OSError:
+            pass
+        return Location(shown)
+
+
+def _display(path: Path, schemas_dir: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(schemas_dir.resolve().parent))
+    except ValueError:
+        return str(path)
+
+
+def _types(node: dict[str, Any] | None) -> set[str]:
+    if node is None:
+        return set()
+    t = node.get("type")
+    if t is None:
+        if "properties" in node:
+            return {"object"}
+        if "items" in node:
+            return {"array"}
+        return set(SCALARS) | {"object", "array"}
+    return {t} if isinstance(t, str) else set(t)
+
+
+class _Scope:
+    def __init__(self, node: dict[str, Any] | None, path: str) -> None:
+        self.node = node  # None: a boolean or inverted section (no new names)
+        self.path = path
+
+
+def check_template(spliced: Spliced, tags: list[Placeholder], subject: Subject,
+                   schemas_dir: Path, name: str) -> tuple[dict[str, Any], list[TemplateError]]:
+    """Bundle ``name``'s schema and check every placeholder against it."""
+    bundle = SchemaBundle(schemas_dir, name)
+    schema = bundle.schema
+    try:
+        compile_schema(schema)
+    except ValueError as exc:
+        raise TemplateError(Location(bundle.display), f"schema not supported: {exc}",
+                            "see the authoring guide for the supported JSON Schema subset"
+                            ) from None
+    errors: list[TemplateError] = []
+    used: set[int] = set()
+    root = {"type": "object", "properties": {**GLOBALS, **schema.get("properties", {})}}
+    scopes = [_Scope(root, "$")]
+
+    def err(tag: Placeholder, message: str, hint: str = "") -> None:
+        errors.append(TemplateError(spliced.locate(tag.offset), message, hint))
+
+    for tag in tags:
+        if tag.sigil == "!":
+            continue
+        if tag.sigil == "/":
+            if len(scopes) > 1:
+                scopes.pop()
+            continue
+        found = _resolve(scopes, tag.name)
+        if found is None:
+            err(tag, f"{tag.raw} uses {tag.name!r}, which {bundle.display} does not declare"
+                f" {_where(scopes)}", _suggest(scopes, tag.name))
+            if tag.sigil in "#^":
+                scopes.append(_Scope(None, scopes[-1].path))
+            continue
+        node, path, chain = found
+        used.update(id(n) for n in chain)
+        types = _types(node)
+        if tag.sigil == "#":
+            if not types & {"array", "object", "boolean"}:
+                err(tag, f"section {tag.raw} is used on {path}, which the schema types as "
+                    f"{'/'.join(sorted(types))}",
+                    "sections repeat arrays, enter objects or test booleans; "
+                    "use {{" + tag.name + "}} to print a value")
+            if "array" in types:
+                items = node.get("items") or {}
+                used.add(id(items))
+                scopes.append(_Scope(items, path + "[]"))
+            elif "object" in types:
+                scopes.append(_Scope(node, path))
+            else:
+                scopes.append(_Scope(None, path))
+        elif tag.sigil == "^":
+            scopes.append(_Scope(None, scopes[-1].path))
+        else:
+            if types & {"object", "array"} and not types & {"string", "number", "integer"}:
+                err(tag, f"{tag.raw} prints {path}, which the schema types as "
+                    f"{'/'.join(sorted(types))}", "print one of its fields instead")
+            if tag.context.startswith("attr:") and tag.context[5:] in URL_ATTRS \
+                    and not tag.prefix.strip() and node.get("format") != "uri":
+                err(tag, f"{tag.raw} starts the {tag.context[5:]} URL but {path} is not "
+                    "URL-typed", 'declare it {"type": "string", "format": "uri"} so that only '
+                    "https URLs are accepted at render time")
+    errors.extend(_unused_required(bundle, schema, used, spliced))
+    del subject  # the subject's tags are part of ``tags`` (context "title")
+    return schema, errors
+
+
+def _resolve(scopes: list[_Scope], name: str
+             ) -> tuple[dict[str, Any], str, list[dict[str, Any]]] | None:
+    if name == ".":
+        top = scopes[-1]
+        return (top.node, top.path, []) if top.node is not None else None
+    parts = name.split(".")
+    for scope in reversed(scopes):
+        node = scope.node
+        if node is None:
+            continue
+        props = node.get("properties", {})
+        if parts[0] not in props:
+            continue
+        current, path, chain = props[parts[0]], f"{scope.path}.{parts[0]}", [props[parts[0]]]
+        for part in parts[1:]:
+            sub = current.get("properties", {})
+            if part not in sub:
+                return None
+            current, path = sub[part], f"{path}.{part}"
+            chain.append(current)
+        return current, path, chain
+    return None
+
+
+def _where(scopes: list[_Scope]) -> str:
+    inner = scopes[-1].path
+    return "at the top level" if inner == "$" else f"in scope {inner} or around it"
+
+
+def _suggest(scopes: list[_Scope], name: str) -> str:
+    names: list[str] = []
+    for scope in scopes:
+        if scope.node is not None:
+            names.extend(scope.node.get("properties", {}))
+    close = difflib.get_close_matches(name.split(".")[-1], names, n=1)
+    if close:
+        return f"did you mean {{{{{close[0]}}}}}?"
+    return "add it to the schema, or fix the name"
+
+
+def _unused_required(bundle: SchemaBundle, schema: dict[str, Any], used: set[int],
+                     spliced: Spliced) -> list[TemplateError]:
+    errors: list[TemplateError] = []
+    template_file = spliced.files[0] if spliced.files else spliced.name
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        if "array" in _types(node) and isinstance(node.get("items"), dict):
+            walk(node["items"], path + "[]")
+        props = node.get("properties", {})
+        hidden = node.get("x-not-shown", [])
+        hidden = hidden if isinstance(hidden, list) else []
+        for prop in node.get("required", []):
+            sub = props.get(prop, {})
+            if sub.get("x-not-shown") is True or prop in hidden:
+                continue
+            if id(sub) not in used:
+                errors.append(TemplateError(
+                    bundle.locate(node, prop),
+                    f"required property {path}.{prop} is never used by {template_file}",
+                    'show it in the template, make it optional, or mark it "x-not-shown": true'))
+        for prop, sub in props.items():
+            if id(sub) in used and isinstance(sub, dict):
+                walk(sub, f"{path}.{prop}")
+
+    walk(schema, "$")
+    return errors

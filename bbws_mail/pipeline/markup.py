@@ -1,0 +1,114 @@
+"""A small, position-keeping lexer for MJML/HTML source text.
+
+The placeholder checks need to know *where* a Mustache tag sits (in text, in an
+attribute, in a comment, between table rows) with exact offsets. html5lib and the
+MJML parser both throw offsets away, and html5lib also rewrites the very structure
+the checks look for (foster parenting), so this lexer stays deliberately dumb: it
+recognises comments, start/end tags with attributes, and text, and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:_-]*)")
+_ATTR_RE = re.compile(
+    r"""\s*([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""", re.DOTALL
+)
+RAW_TEXT = {"style", "script", "mj-style"}
+VOID = {
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+    "source", "track", "wbr",
+}
+
+
+@dataclass
+class Attr:
+    name: str
+    value: str
+    start: int  # offset of the value's first character in the source
+
+
+@dataclass
+class Token:
+    kind: str  # "text" | "comment" | "start" | "end"
+    start: int
+    end: int
+    name: str = ""
+    attrs: list[Attr] = field(default_factory=list)
+    self_closing: bool = False
+    text: str = ""  # text content, or comment body
+
+
+def tokenize(src: str) -> Iterator[Token]:
+    """Yield tokens covering ``src`` in order; malformed markup degrades to text."""
+    pos = 0
+    n = len(src)
+    raw_until: str | None = None
+    while pos < n:
+        if raw_until is not None:
+            close = re.compile(rf"</{re.escape(raw_until)}\s*>", re.IGNORECASE).search(src, pos)
+            stop = close.start() if close else n
+            if stop > pos:
+                yield Token("text", pos, stop, text=src[pos:stop])
+            pos = stop
+            raw_until = None
+            continue
+        lt = src.find("<", pos)
+        if lt < 0:
+            yield Token("text", pos, n, text=src[pos:])
+            return
+        if lt > pos:
+            yield Token("text", pos, lt, text=src[pos:lt])
+        if src.startswith("<!--", lt):
+            close_at = src.find("-->", lt + 4)
+            end = n if close_at < 0 else close_at + 3
+            yield Token("comment", lt, end, text=src[lt + 4 : close_at if close_at >= 0 else n])
+            pos = end
+            continue
+        m = _TAG_RE.match(src, lt)
+        if not m:
+            # "<" not starting a tag (e.g. "<!doctype" or a stray "<"): keep as text
+            gt = src.find(">", lt) if src.startswith("<!", lt) else lt
+            end = (gt + 1) if gt > lt else lt + 1
+            yield Token("text", lt, end, text=src[lt:end])
+            pos = end
+            continue
+        closing, name = m.group(1) == "/", m.group(2).lower()
+        cur = m.end()
+        attrs: list[Attr] = []
+        while True:
+            am = _ATTR_RE.match(src, cur)
+            if not am or not am.group(1) or am.end() == cur:
+                break
+            value_group = next((g for g in (2, 3, 4) if am.group(g) is not None), None)
+            value = am.group(value_group) if value_group else ""
+            start = am.start(value_group) if value_group else am.end()
+            attrs.append(Attr(am.group(1).lower(), value, start))
+            cur = am.end()
+        gt = src.find(">", cur)
+        end = n if gt < 0 else gt + 1
+        self_closing = gt > 0 and src[gt - 1] == "/"
+        yield Token("end" if closing else "start", lt, end, name, attrs, self_closing)
+        if not closing and not self_closing and name in RAW_TEXT:
+            raw_until = name
+        pos = end
+
+
+def element_stacks(src: str) -> Iterator[tuple[Token, tuple[str, ...]]]:
+    """Yield each token with the names of the elements open around it (outermost first)."""
+    stack: list[str] = []
+    for tok in tokenize(src):
+        if tok.kind == "start":
+            yield tok, tuple(stack)
+            if not tok.self_closing and tok.name not in VOID:
+                stack.append(tok.name)
+        elif tok.kind == "end":
+            if tok.name in stack:
+                while stack and stack.pop() != tok.name:
+                    pass
+            yield tok, tuple(stack)
+        else:
+            yield tok, tuple(stack)

@@ -1,0 +1,137 @@
+"""Write ``build/``: the compiled files and a manifest, atomically and deterministically.
+
+The whole new build is written to a sibling temp folder and swapped in with two
+renames, so a crash or an error never leaves a half-written ``build/``. Nothing
+time-dependent goes into any file: the same sources give byte-identical output,
+which is what makes "build/ is stale" a simple byte comparison in CI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bbws_mail.config import Config
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+# suffix -> (manifest key, content type)
+FILE_KINDS = {
+    ".html": ("html", "text/html; charset=utf-8"),
+    ".txt": ("text", "text/plain; charset=utf-8"),
+    ".subject.txt": ("subject", "text/plain; charset=utf-8"),
+    ".schema.json": ("schema", "application/schema+json"),
+}
+
+
+@dataclass
+class BuiltTemplate:
+    name: str
+    category: str
+    html: str
+    text: str
+    subject: str
+    schema: dict[str, Any]
+    sources: list[str] = field(default_factory=list)  # files read, relative to the root
+
+    def files(self) -> dict[str, bytes]:
+        """Output file name -> bytes."""
+        return {
+            f"{self.name}.html": self.html.encode(),
+            f"{self.name}.txt": self.text.encode(),
+            f"{self.name}.subject.txt": (self.subject + "\n").encode(),
+            f"{self.name}.schema.json": dump_json(self.schema),
+        }
+
+
+def dump_json(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def tool_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for dist in ("bbws-mail", "mjml-python", "css-inline", "html5lib", "chevron"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "unknown"
+    return out
+
+
+def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
+    """The manifest: every file's hash, each template's source hash, tool versions."""
+    templates: dict[str, Any] = {}
+    source_hashes = {}
+    for tpl in sorted(built, key=lambda b: b.name):
+        files = {}
+        for fname, data in tpl.files().items():
+            kind = next(k for suffix, (k, _) in sorted(FILE_KINDS.items(),
+                                                       key=lambda kv: -len(kv[0]))
+                        if fname.endswith(suffix))
+            files[kind] = {"path": fname, "sha256": sha256(data), "bytes": len(data)}
+        src = hashlib.sha256()
+        for rel in sorted(set(tpl.sources)):
+            src.update(rel.encode() + b"\0" + (config.root / rel).read_bytes() + b"\0")
+        source_hashes[tpl.name] = src.hexdigest()
+        templates[tpl.name] = {
+            "category": tpl.category,
+            "files": files,
+            "sourceHash": src.hexdigest(),
+            "schemaHash": files["schema"]["sha256"],
+        }
+    overall = hashlib.sha256(json.dumps(source_hashes, sort_keys=True).encode()).hexdigest()
+    content = hashlib.sha256(json.dumps(
+        {n: {k: f["sha256"] for k, f in t["files"].items()} for n, t in templates.items()},
+        sort_keys=True).encode()).hexdigest()
+    return {
+        "format": MANIFEST_FORMAT,
+        "buildVersion": content[:16],
+        "sourceHash": overall,
+        "tools": tool_versions(),
+        "assetBaseUrls": {name: env.asset_base_url for name, env in sorted(config.envs.items())},
+        "templates": templates,
+    }
+
+
+def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> list[str]:
+    """Replace ``out_dir`` with the new build in one swap; return the names that changed."""
+    files: dict[str, bytes] = {}
+    for tpl in built:
+        files.update(tpl.files())
+    manifest = make_manifest(built, config)
+    files[MANIFEST] = dump_json(manifest)
+    changed = sorted(n for n, data in files.items()
+                     if not (out_dir / n).is_file() or (out_dir / n).read_bytes() != data)
+    stale = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name not in files) \
+        if out_dir.is_dir() else []
+    if not changed and not stale:
+        return []
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".build.tmp-", dir=out_dir.parent))
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        old = None
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=".build.old-", dir=out_dir.parent))
+            old.rmdir()
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return changed + stale

@@ -1,0 +1,121 @@
+"""Splice ``<mj-include>`` partials into a source, in Python, before compiling.
+
+MRML's own include loader drops the body width from included sections and swallows
+the loader's error message, so partials are pasted in here instead. The spliced
+text keeps a line map so every later stage can report ``file:line`` in the file
+the designer actually edits, not in the spliced blob.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bbws_mail.errors import Location, TemplateError
+
+INCLUDE_RE = re.compile(
+    r"<mj-include\b(?P<attrs>[^>]*?)(?:/>|>\s*</mj-include\s*>)", re.IGNORECASE | re.DOTALL
+)
+PATH_ATTR_RE = re.compile(r"""\bpath\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+@dataclass
+class Spliced:
+    """A source with its partials pasted in, and where each of its lines came from."""
+
+    name: str
+    text: str
+    # origin[i] = (file, line) of the first character of spliced line i (0-based index)
+    origins: list[tuple[str, int]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # every file read, root first
+
+    def locate(self, offset: int) -> Location:
+        """Map a character offset in the spliced text back to file:line:column."""
+        offset = max(0, min(offset, len(self.text)))
+        line_index = self.text.count("\n", 0, offset)
+        line_start = self.text.rfind("\n", 0, offset) + 1
+        file, line = self.origins[min(line_index, len(self.origins) - 1)]
+        return Location(file, line, offset - line_start + 1)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.origins: list[tuple[str, int]] = []
+        self.at_line_start = True
+
+    def add(self, chunk: str, file: str, line: int) -> None:
+        if not chunk:
+            return
+        if self.at_line_start:
+            if self.origins and self.parts and self.parts[-1].endswith("\n"):
+                self.origins[-1] = (file, line)
+            elif not self.origins:
+                self.origins.append((file, line))
+        for k, _ in enumerate(re.finditer("\n", chunk), start=1):
+            self.origins.append((file, line + k))
+        self.parts.append(chunk)
+        self.at_line_start = chunk.endswith("\n")
+
+
+def splice(path: Path, root: Path) -> Spliced:
+    """Return ``path``'s text with every ``<mj-include path=...>`` replaced, recursively.
+
+    Include paths are relative to ``root`` (the ``templates_src`` folder), so a
+    partial can be moved between templates without rewriting its includes.
+    """
+    builder = _Builder()
+    files: list[str] = []
+    _splice_into(builder, path, root, stack=[], files=files, included_from=None)
+    text = "".join(builder.parts)
+    origins = builder.origins or [(_display(path, root), 1)]
+    # one origin per line, even for a trailing line without newline
+    while len(origins) < text.count("\n") + 1:
+        origins.append(origins[-1])
+    return Spliced(path.stem, text, origins, files)
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve().parent))
+    except ValueError:
+        return str(path)
+
+
+def _splice_into(
+    builder: _Builder,
+    path: Path,
+    root: Path,
+    stack: list[Path],
+    files: list[str],
+    included_from: Location | None,
+) -> None:
+    shown = _display(path, root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        where = included_from or Location(shown)
+        raise TemplateError(
+            where, f"included file not found: {shown}", "paths are relative to templates_src/"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise TemplateError(Location(shown), f"not valid UTF-8: {exc.reason}") from None
+    files.append(shown)
+    pos = 0
+    line = 1
+    for match in INCLUDE_RE.finditer(text):
+        before = text[pos : match.start()]
+        builder.add(before, shown, line)
+        line += before.count("\n")
+        here = Location(shown, line, match.start() - text.rfind("\n", 0, match.start()))
+        attr = PATH_ATTR_RE.search(match.group("attrs"))
+        if not attr:
+            raise TemplateError(here, "<mj-include> without a path attribute")
+        target = (root / (attr.group(1) or attr.group(2) or "")).resolve()
+        if target in stack or target == path.resolve():
+            raise TemplateError(here, f"include cycle through {_display(target, root)}")
+        _splice_into(builder, target, root, [*stack, path.resolve()], files, here)
+        line += match.group(0).count("\n")
+        pos = match.end()
+    builder.add(text[pos:], shown, line)

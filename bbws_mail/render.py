@@ -1,0 +1,145 @@
+"""``render(name, data)``: validated, escaped subject, HTML and text for a Lambda.
+
+Each template is compiled once per build version (Mustache closures + a schema
+validator) and kept; a call then costs a validation pass and three closure walks.
+The snapshot taken at the start of a call pins one build version for all three
+parts, so a publish running meanwhile can never mix versions in one email.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bbws_mail.errors import TemplateDataError, UnknownTemplateError
+from bbws_mail.mustache import Template, html_escape, no_escape
+from bbws_mail.sources import PackagedSource, Snapshot, Source, TemplateFiles
+from bbws_mail.validate import Validator
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+# Anything that could end or fold a header line: C0/C1 controls and Unicode separators.
+_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def subject_escape(value: str) -> str:
+    """Values in a subject: never HTML-escaped, never able to start a new header line."""
+    return _HEADER_BREAKS.sub(" ", value)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """One rendered email, ready to send."""
+
+    template: str
+    build_version: str
+    subject: str
+    html: str
+    text: str
+
+    def to_message(self, *, sender: str, to: str | list[str], reply_to: str | None = None
+                   ) -> EmailMessage:
+        """A multipart/alternative message (text first, then HTML, as RFC 2046 orders them)."""
+        from email.message import EmailMessage
+        from email.policy import SMTP
+
+        msg = EmailMessage(policy=SMTP)
+        msg["Subject"] = self.subject
+        msg["From"] = sender
+        msg["To"] = to if isinstance(to, str) else ", ".join(to)
+        if reply_to:
+            msg["Reply-To"] = reply_to
+        msg["X-BBWS-Template"] = f"{self.template}; build={self.build_version}"
+        msg.set_content(self.text)
+        msg.add_alternative(self.html, subtype="html")
+        return msg
+
+
+class CompiledTemplate:
+    """The three Mustache parts and the validator of one template, compiled once."""
+
+    __slots__ = ("html", "name", "subject", "text", "validator")
+
+    def __init__(self, files: TemplateFiles) -> None:
+        self.name = files.name
+        self.html = Template(files.html, escape=html_escape)
+        self.text = Template(files.text, escape=no_escape)
+        self.subject = Template(files.subject, escape=subject_escape)
+        self.validator = Validator(files.schema)
+
+
+_cache: dict[tuple[str, str, str], CompiledTemplate] = {}
+_cache_lock = threading.Lock()
+_default_source: Source | None = None
+
+
+def default_source() -> Source:
+    """Packaged build unless ``BBWS_TEMPLATE_SOURCE=s3`` (then the S3 bucket of ``BBWS_ENV``)."""
+    global _default_source
+    if _default_source is None:
+        kind = os.environ.get("BBWS_TEMPLATE_SOURCE", "packaged").strip().lower()
+        _default_source = _make_source(kind)
+    return _default_source
+
+
+def _make_source(kind: str) -> Source:
+    if kind == "packaged":
+        return PackagedSource()
+    if kind == "s3":
+        from bbws_mail.s3source import S3Source
+
+        return S3Source()
+    raise ValueError(f"unknown template source {kind!r}: use 'packaged' or 's3'")
+
+
+def compiled(snapshot: Snapshot, name: str) -> CompiledTemplate:
+    """The compiled template ``name`` of ``snapshot`` (compiled on first use)."""
+    key = (snapshot.origin, snapshot.build_version, name)
+    found = _cache.get(key)
+    if found is not None:
+        return found
+    files = snapshot.templates.get(name)
+    if files is None:
+        raise UnknownTemplateError(name, list(snapshot.templates))
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is None:
+            found = _cache[key] = CompiledTemplate(files)
+    return found
+
+
+def render(name: str, data: dict[str, Any], *, source: Source | str | None = None
+           ) -> RenderedEmail:
+    """Validate ``data`` against template ``name``'s schema and render all three parts.
+
+    Raises UnknownTemplateError (listing the known names) or TemplateDataError
+    (listing every problem with its JSON path); renders nothing in either case.
+    """
+    if source is None:
+        src = default_source()
+    elif isinstance(source, str):
+        src = _make_source(source)
+    else:
+        src = source
+    snapshot = src.snapshot()
+    tpl = compiled(snapshot, name)
+    problems = tpl.validator.problems(data)
+    if problems:
+        raise TemplateDataError(name, problems)
+    globals_ = {"assetBaseUrl": snapshot.asset_base_url}
+    return RenderedEmail(
+        template=name,
+        build_version=snapshot.build_version,
+        subject=tpl.subject.render(data, globals_).strip(),
+        html=tpl.html.render(data, globals_),
+        text=tpl.text.render(data, globals_),
+    )
+
+
+def template_names(source: Source | None = None) -> list[str]:
+    """The names of the templates in the current build."""
+    return sorted((source or default_source()).snapshot().templates)

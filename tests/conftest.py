@@ -1,0 +1,31 @@
+"""Shared fixtures: the project root, a throwaway copy of a small project, builds."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SPEC_DIR = ROOT.parent / "shared" / "mustache-spec"
+
+
+@pytest.fixture
+def mini(tmp_path: Path) -> Path:
+    """A copy of tests/fixtures/mini (one template, partials, schema) to break at will."""
+    dest = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def project_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real project's templates built once per session into a temp folder."""
+    from bbws_mail import config
+    from bbws_mail.pipeline import build
+
+    out = tmp_path_factory.mktemp("build") / "build"
+    build(config.load(ROOT), out)
+    return out

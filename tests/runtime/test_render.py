@@ -1,0 +1,86 @@
+"""render(): validation first, escaping per part, one build version per call."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bbws_mail import TemplateDataError, UnknownTemplateError, render
+from bbws_mail.sources import PackagedSource
+
+DATA: dict[str, Any] = {
+    "orderNumber": "A-1",
+    "customer": {"name": "Acme & <Sons>"},
+    "items": [{"name": "WordPress Starter", "lineTotal": "R99.00"},
+              {"name": "Backup add-on", "lineTotal": "R1,000.00"}],
+    "total": "R1,099.00",
+    "orderUrl": "https://portal.bbws.co.za/orders/A-1",
+    "unsubscribeUrl": "https://portal.bbws.co.za/u/123",
+}
+
+
+@pytest.fixture
+def source(mini: Path) -> PackagedSource:
+    from bbws_mail import config
+    from bbws_mail.pipeline import build
+
+    build(config.load(mini))
+    return PackagedSource(mini / "build", env="dev")
+
+
+def test_renders_all_parts(source: PackagedSource) -> None:
+    email = render("mini", DATA, source=source)
+    assert email.subject == "Order A-1 for Acme & <Sons>"
+    assert "Hi Acme &amp; &lt;Sons&gt;," in email.html
+    assert "Hi Acme & <Sons>," in email.text
+    assert email.html.count("<td>WordPress Starter</td>") == 1
+    assert "No items." not in email.html and "No items." not in email.text
+    assert 'src="https://assets.dev.example/email/logo.png"' in email.html
+    assert "{{" not in email.html + email.text + email.subject
+    assert email.build_version == source.snapshot().build_version
+
+
+def test_inverted_and_optional_sections(source: PackagedSource) -> None:
+    data = {**DATA, "items": [], "campaign": {"code": "SPRING", "discountPercent": 15}}
+    email = render("mini", data, source=source)
+    assert "No items." in email.html and "No items." in email.text
+    assert "you saved 15% with SPRING" in email.text
+
+
+def test_data_errors_list_every_problem(source: PackagedSource) -> None:
+    data = copy.deepcopy(DATA)
+    del data["customer"]["name"]
+    data["items"][1]["lineTotal"] = 1000
+    data["orderUrl"] = "javascript:alert(1)"
+    with pytest.raises(TemplateDataError) as info:
+        render("mini", data, source=source)
+    paths = {p.path for p in info.value.problems}
+    assert paths == {"$.customer.name", "$.items[1].lineTotal", "$.orderUrl"}
+    assert "$.orderUrl: URL must start with https:" in str(info.value)
+
+
+def test_unknown_template_lists_known_ones(source: PackagedSource) -> None:
+    with pytest.raises(UnknownTemplateError, match="known templates: mini"):
+        render("minni", DATA, source=source)
+
+
+def test_subject_never_holds_line_breaks(source: PackagedSource) -> None:
+    data = {**DATA, "orderNumber": "A-1\r\nBcc: victim@example.com\u2028x"}
+    email = render("mini", data, source=source)
+    assert "\r" not in email.subject and "\n" not in email.subject
+    assert "\u2028" not in email.subject
+    msg = email.to_message(sender="BBWS <noreply@bbws.co.za>", to="a@b.co")
+    assert msg["Bcc"] is None
+
+
+def test_message_is_multipart_alternative_text_then_html(source: PackagedSource) -> None:
+    msg = render("mini", DATA, source=source).to_message(sender="noreply@bbws.co.za",
+                                                         to=["a@b.co", "c@d.co"])
+    assert msg.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in msg.iter_parts()]
+    assert parts == ["text/plain", "text/html"]
+    assert msg["Subject"] == "Order A-1 for Acme & <Sons>"
+    assert msg["To"] == "a@b.co, c@d.co"
