@@ -72,3 +72,17 @@ def visual(session: nox.Session) -> None:
     _install(session, "dev")
     session.run("bash", "scripts/system-deps.sh", external=True)
     session.run("python", "-m", "bbws_mail.visual", *session.posargs)
+
+
+@nox.session(python=PY)
+def preview(session: nox.Session) -> None:
+    """Designer preview server with live reload (http://127.0.0.1:8025 by default)."""
+    _install(session, "dev")
+    session.run("bbws-mail", "preview", *session.posargs)
+
+
+@nox.session(python=PY)
+def publish(session: nox.Session) -> None:
+    """Publish build/ to an environment: `nox -s publish -- --env dev [--dry-run]`."""
+    _install(session, "build,publish")
+    session.run("bbws-mail", "publish", *session.posargs)

@@ -91,11 +91,6 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("check", help="run every build stage and contract check, write nothing")
-    p.add_argument("--root")
-    p.add_argument("--timings", action="store_true")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("render", help="render a template with data from a JSON file")
     p.add_argument("name")
@@ -105,12 +100,23 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--open", action="store_true", help="open the HTML in a browser")
     p.set_defaults(func=cmd_render)
 
-    try:
-        from bbws_mail.publish.cli import add_subcommands
-    except ImportError:
-        pass
-    else:
-        add_subcommands(sub)
+    # Optional tool packages register their own subcommands (each needs its extra).
+    import importlib
+
+    registered = set()
+    for tool in ("lint", "publish", "visual", "preview"):
+        try:
+            module = importlib.import_module(f"bbws_mail.{tool}.cli")
+        except ImportError:
+            continue
+        module.add_subcommands(sub)
+        registered.add(tool)
+    if "lint" not in registered:
+        p = sub.add_parser("check", help="run every build stage and contract check, write nothing")
+        p.add_argument("--root")
+        p.add_argument("--timings", action="store_true")
+        p.add_argument("-q", "--quiet", action="store_true")
+        p.set_defaults(func=cmd_check)
     return parser
 
 

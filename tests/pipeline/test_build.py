@@ -1,0 +1,99 @@
+"""Deterministic, manifest-described output; a stale build/ fails the suite."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from bbws_mail import config
+from bbws_mail.pipeline import build, discover
+from tests.conftest import ROOT
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_same_sources_give_byte_identical_output(mini: Path, tmp_path: Path) -> None:
+    cfg = config.load(mini)
+    build(cfg, tmp_path / "a")
+    build(cfg, tmp_path / "b")
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+
+
+def test_rebuild_without_changes_writes_nothing(mini: Path) -> None:
+    cfg = config.load(mini)
+    first = build(cfg)
+    assert "mini.html" in first.changed
+    assert build(cfg).changed == []
+
+
+def test_manifest_describes_every_file(mini: Path) -> None:
+    cfg = config.load(mini)
+    out = build(cfg).out_dir
+    assert out is not None
+    manifest = json.loads((out / "manifest.json").read_text())
+    entry = manifest["templates"]["mini"]
+    assert set(entry["files"]) == {"html", "text", "subject", "schema"}
+    for info in entry["files"].values():
+        data = (out / info["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == info["sha256"]
+        assert len(data) == info["bytes"]
+    assert manifest["tools"]["mjml-python"] != "unknown"
+    assert not any(k in manifest for k in ("builtAt", "timestamp", "date"))
+
+
+def test_source_change_changes_source_hash_and_version(mini: Path) -> None:
+    cfg = config.load(mini)
+    out = build(cfg).out_dir
+    assert out is not None
+    before = json.loads((out / "manifest.json").read_text())
+    footer = mini / "templates_src/partials/footer.mjml"
+    footer.write_text(footer.read_text().replace("Long Street", "Loop Street"))
+    build(cfg)
+    after = json.loads((out / "manifest.json").read_text())
+    assert after["templates"]["mini"]["sourceHash"] != before["templates"]["mini"]["sourceHash"]
+    assert after["buildVersion"] != before["buildVersion"]
+
+
+def test_inline_css_is_inlined_and_media_queries_kept(mini: Path) -> None:
+    out = build(config.load(mini)).out_dir
+    assert out is not None
+    html = (out / "mini.html").read_text()
+    assert "font-weight: bold" in html  # from <mj-style inline="inline">
+    assert "@media only screen and (min-width:480px)" in html  # MJML's column rules
+    assert "prefers-color-scheme: dark" in html
+    assert "fonts.googleapis.com" not in html
+
+
+needs_templates = pytest.mark.skipif(not discover(ROOT / "templates_src"),
+                                     reason="no templates in templates_src/ yet")
+
+
+@needs_templates
+def test_committed_build_is_fresh(project_build: Path) -> None:
+    """build/ in git must be exactly what the sources build to: run `nox -s build`."""
+    committed = ROOT / "build"
+    assert committed.is_dir(), "build/ is missing: run `nox -s build` and commit it"
+    want, got = _files(project_build), _files(committed)
+    stale = sorted(n for n in set(want) | set(got) if want.get(n) != got.get(n))
+    assert not stale, f"build/ is stale ({', '.join(stale)}): run `nox -s build` and commit"
+
+
+@needs_templates
+def test_all_twelve_templates_build_under_40kb(project_build: Path) -> None:
+    names = sorted(p.stem for p in discover(ROOT / "templates_src"))
+    assert names == sorted([
+        "receipt", "receipt_internal", "order", "order_internal",
+        "order_confirmation_customer", "order_confirmation_internal",
+        "payment_confirmation_customer", "payment_confirmation_internal",
+        "site_creation_customer", "site_creation_internal", "invoice", "invoice_internal",
+    ])
+    for name in names:
+        size = (project_build / f"{name}.html").stat().st_size
+        assert size < 40 * 1024, f"{name}.html is {size} bytes"
+        subject = (project_build / f"{name}.subject.txt").read_text()
+        assert subject.strip() and "\n" not in subject.rstrip("\n")

@@ -1,0 +1,142 @@
+"""The build-time contract: placeholders resolve in the schema, as Mustache scopes them."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bbws_mail.cli import main
+
+TEMPLATE = "templates_src/mini.mjml"
+SCHEMA = "schemas/mini.schema.json"
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def _errors(root: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    code = main(["build", "--root", str(root), "-q"])
+    err = capsys.readouterr().err
+    lines = [ln[len("error: "):] for ln in err.splitlines() if ln.startswith("error: ")]
+    assert (code != 0) == bool(lines), err
+    return lines
+
+
+def _line(path: Path, needle: str) -> int:
+    return next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if needle in ln)
+
+
+def test_clean_fixture_passes(mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _errors(mini, capsys) == []
+
+
+def test_undeclared_variable_names_file_line_and_suggests(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(mini / TEMPLATE, "Total: {{total}}", "Total: {{total}} {{totl}}")
+    [error] = _errors(mini, capsys)
+    line = _line(mini / TEMPLATE, "{{totl}}")
+    assert error.startswith(f"{TEMPLATE}:{line}:")
+    assert "{{totl}} uses 'totl', which schemas/mini.schema.json does not declare" in error
+    assert "did you mean {{total}}?" in error
+
+
+def test_section_scope_resolves_item_fields(mini: Path, capsys: pytest.CaptureFixture[str]
+                                            ) -> None:
+    # {{lineTotal}} only exists inside {{#items}}: outside it is undeclared
+    _edit(mini / TEMPLATE, "Total: {{total}}", "Total: {{total}} {{lineTotal}}")
+    [error] = _errors(mini, capsys)
+    assert "{{lineTotal}} uses 'lineTotal'" in error and "at the top level" in error
+
+
+def test_outer_names_are_visible_inside_sections(mini: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(mini / TEMPLATE, "<td>{{name}}</td>", "<td>{{name}} ({{orderNumber}})</td>")
+    assert _errors(mini, capsys) == []
+
+
+def test_dotted_names_resolve_strictly(mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(mini / TEMPLATE, "Hi {{customer.name}},", "Hi {{customer.name}} {{customer.nam}},")
+    [error] = _errors(mini, capsys)
+    assert "{{customer.nam}} uses 'customer.nam'" in error
+
+
+def test_section_on_a_string_is_refused(mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(mini / TEMPLATE, "Total: {{total}}", "Total: {{#total}}{{total}}{{/total}}")
+    [error] = _errors(mini, capsys)
+    assert "section {{#total}} is used on $.total, which the schema types as string" in error
+
+
+def test_printing_an_object_is_refused(mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(mini / TEMPLATE, "Total: {{total}}", "Total: {{total}} {{customer}}")
+    [error] = _errors(mini, capsys)
+    assert "{{customer}} prints $.customer, which the schema types as object" in error
+
+
+def test_url_attribute_needs_a_url_typed_value(mini: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(mini / TEMPLATE, 'href="{{orderUrl}}"', 'href="{{orderNumber}}"')
+    errors = _errors(mini, capsys)
+    assert any("{{orderNumber}} starts the href URL but $.orderNumber is not URL-typed" in e
+               for e in errors), errors
+
+
+def test_required_but_unused_property(mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    schema_path = mini / SCHEMA
+    schema = json.loads(schema_path.read_text())
+    schema["required"].append("orderDate")
+    schema["properties"]["orderDate"] = {"type": "string", "format": "date"}
+    schema_path.write_text(json.dumps(schema, indent=2))
+    [error] = _errors(mini, capsys)
+    line = _line(schema_path, '"orderDate"')
+    assert error.startswith(f"{SCHEMA}:{line}: required property $.orderDate is never used")
+
+
+def test_not_shown_marker_accepts_an_unused_required_property(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    schema_path = mini / SCHEMA
+    schema = json.loads(schema_path.read_text())
+    schema["required"].append("orderDate")
+    schema["properties"]["orderDate"] = {"type": "string", "x-not-shown": True}
+    schema_path.write_text(json.dumps(schema, indent=2))
+    assert _errors(mini, capsys) == []
+
+
+def test_nested_required_inside_used_section(mini: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    schema_path = mini / SCHEMA
+    schema = json.loads(schema_path.read_text())
+    item = schema["properties"]["items"]["items"]
+    item["required"].append("sku")
+    item["properties"]["sku"] = {"type": "string"}
+    schema_path.write_text(json.dumps(schema, indent=2))
+    [error] = _errors(mini, capsys)
+    assert "required property $.items[].sku is never used" in error
+
+
+def test_subject_placeholders_are_checked_too(mini: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(mini / TEMPLATE, "<mj-title>Order {{orderNumber}}", "<mj-title>Order {{orderNumber}}{{orderNo}}")
+    [error] = _errors(mini, capsys)
+    assert re.match(rf"{TEMPLATE}:3:\d+: \{{\{{orderNo\}}\}} uses 'orderNo'", error), error
+
+
+def test_missing_schema_and_bad_refs(mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(mini / SCHEMA, "defs/common.schema.json#/$defs/money", "defs/common.schema.json#/$defs/mony")
+    errors = _errors(mini, capsys)
+    assert any("$ref 'defs/common.schema.json#/$defs/mony' points nowhere" in e for e in errors)
+    (mini / SCHEMA).unlink()
+    [error] = _errors(mini, capsys)
+    assert error.startswith("schemas/mini.schema.json: schema file is missing")
+
+
+def test_unsupported_schema_keyword(mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(mini / SCHEMA, '"orderNumber": {"type": "string", "minLength": 1}',
+          '"orderNumber": {"type": "string", "oneOf": [{"minLength": 1}]}')
+    [error] = _errors(mini, capsys)
+    assert "unsupported keyword(s) oneOf" in error

@@ -1,0 +1,142 @@
+"""The real twelve templates: each renders its example, repeats rows, flips inverted sections."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import chevron
+import pytest
+
+from bbws_mail import render
+from bbws_mail.pipeline import discover
+from bbws_mail.sources import PackagedSource
+from tests.conftest import ROOT
+
+NAMES = sorted(p.stem for p in discover(ROOT / "templates_src"))
+pytestmark = pytest.mark.skipif(not NAMES, reason="no templates in templates_src/ yet")
+
+
+def example(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((ROOT / "schemas/examples" / f"{name}.json").read_text())
+    return data
+
+
+@pytest.fixture(scope="module")
+def source(project_build: Path) -> PackagedSource:
+    return PackagedSource(project_build)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_example_renders_completely(source: PackagedSource, name: str) -> None:
+    email = render(name, example(name), source=source)
+    for part in (email.subject, email.html, email.text):
+        assert "{{" not in part and "}}" not in part
+    assert email.subject and len(email.subject) < 100
+    assert "unsubscribe" in email.text.lower()
+    assert "https://assets.bbws.co.za/email/logo.png" in email.html
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_chevron_renders_the_build_too(project_build: Path, name: str) -> None:
+    """The built files are plain Mustache: chevron itself renders them completely."""
+    data = {**example(name), "assetBaseUrl": "https://assets.bbws.co.za/email"}
+    for suffix in (".html", ".txt", ".subject.txt"):
+        out = chevron.render((project_build / f"{name}{suffix}").read_text(), data)
+        assert "{{" not in out
+
+
+def _arrays_of_objects(schema: dict[str, Any], data: Any, path: tuple[Any, ...] = ()
+                       ) -> list[tuple[tuple[Any, ...], str]]:
+    """(path to an array in data, a plain string field of its items) for every such array."""
+    found = []
+    if schema.get("type") == "object" and isinstance(data, dict):
+        for key, sub in schema.get("properties", {}).items():
+            if key in data:
+                found += _arrays_of_objects(sub, data[key], (*path, key))
+    elif schema.get("type") == "array" and isinstance(data, list) and data:
+        items = schema.get("items", {})
+        for key, sub in items.get("properties", {}).items():
+            plain = sub.get("type") == "string" and not ({"pattern", "format", "enum"} & set(sub))
+            if plain and isinstance(data[0], dict) and key in data[0]:
+                found.append((path, key))
+                break
+    return found
+
+
+def _get(data: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        data = data[key]
+    return data
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_repeated_rows_match_the_data(source: PackagedSource, name: str) -> None:
+    schema = source.snapshot().templates[name].schema
+    base = example(name)
+    arrays = _arrays_of_objects(schema, base)
+    if not arrays:
+        pytest.skip(f"{name} repeats no array of objects")
+    for path, field in arrays:
+        for count in (1, 10):
+            data = copy.deepcopy(base)
+            array = _get(data, path)
+            template_item = array[0]
+            array[:] = [{**copy.deepcopy(template_item), field: f"Zq{i}x"} for i in range(count)]
+            email = render(name, data, source=source)
+            for part in (email.html, email.text):
+                per_item = [part.count(f"Zq{i}x") for i in range(count)]
+                assert per_item[0] > 0, f"{name}: {'.'.join(path)}[].{field} not shown"
+                assert per_item == [per_item[0]] * count, (name, path, per_item)
+
+
+def _inverted_blocks(text_template: str) -> list[tuple[str, str]]:
+    """(section name, a static line inside it) for each inverted section of a text part."""
+    blocks = []
+    for m in re.finditer(r"\{\{\^([\w.]+)\}\}(.*?)\{\{/\1\}\}", text_template, re.DOTALL):
+        lines = [re.sub(r"\{\{[^}]*\}\}", "", ln).strip() for ln in m.group(2).splitlines()]
+        static = [ln for ln in lines if re.search(r"[A-Za-z]{3}", ln)
+                  and text_template.count(ln) == 1]
+        if static:
+            blocks.append((m.group(1), max(static, key=len)))
+    return blocks
+
+
+def _falsy(value: Any) -> Any:
+    if isinstance(value, list):
+        return []
+    if isinstance(value, bool):
+        return False
+    return None
+
+
+def _truthy_from(base: Any, schema: dict[str, Any]) -> Any:
+    return base if base else (True if schema.get("type") == "boolean" else {"x": 1})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_inverted_sections_flip(project_build: Path, name: str) -> None:
+    text_template = (project_build / f"{name}.txt").read_text()
+    html_template = (project_build / f"{name}.html").read_text()
+    blocks = _inverted_blocks(text_template)
+    if not blocks:
+        pytest.skip(f"{name} has no inverted section with static text")
+    base = {**example(name), "assetBaseUrl": "https://assets.bbws.co.za/email"}
+    for key, line in blocks:
+        path = tuple(key.split("."))
+        parent = _get(base, path[:-1]) if len(path) > 1 else base
+        original = parent.get(path[-1])
+        for value, shown in ((_falsy(original), True), (original or True, False)):
+            data = copy.deepcopy(base)
+            target = _get(data, path[:-1]) if len(path) > 1 else data
+            target[path[-1]] = value
+            text = chevron.render(text_template, data)
+            assert (line in text) == shown, (name, key, value, line)
+            html = chevron.render(html_template, data)
+            words = line.split()[0]
+            assert "{{" not in html
+            if shown:
+                assert words in html
