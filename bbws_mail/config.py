@@ -95,7 +95,8 @@ def load(root: Path | None = None) -> Config:
         allowed = EnvConfig.__dataclass_fields__
         unknown = set(merged) - set(allowed)
         if unknown:
-            raise ValueError(f"{path}: unknown key(s) in [env.{name}]: {', '.join(sorted(unknown))}")
+            keys = ", ".join(sorted(unknown))
+            raise ValueError(f"{path}: unknown key(s) in [env.{name}]: {keys}")
         merged["name"] = name
         envs[name] = EnvConfig(**merged)
     categories = {**DEFAULT_CATEGORIES, **data.get("categories", {})}

@@ -41,8 +41,8 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
 }
 _EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
-                   r"(:\d{1,5})?$")
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOST = re.compile(rf"^{_LABEL}(\.{_LABEL})*(:\d{{1,5}})?$")
 _UNSAFE_URL_CHARS = re.compile(r"[\x00-\x20\x7f<>\"'`\\]")
 
 
@@ -68,9 +68,8 @@ def check_url(value: str, schemes: tuple[str, ...] = ("https",)) -> str:
         host = rest[2:].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
         if "@" in host or not _HOST.match(host):
             return f"URL has an invalid host {host!r}"
-    elif scheme == "mailto":
-        if not _EMAIL.match(rest.split("?", 1)[0]):
-            return "mailto: URL needs a valid e-mail address"
+    elif scheme == "mailto" and not _EMAIL.match(rest.split("?", 1)[0]):
+        return "mailto: URL needs a valid e-mail address"
     return ""
 
 

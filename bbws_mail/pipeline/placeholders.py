@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bbws_mail.errors import Location, TemplateError
+from bbws_mail.errors import TemplateError
 from bbws_mail.pipeline.markup import element_stacks
 from bbws_mail.pipeline.splice import Spliced
 

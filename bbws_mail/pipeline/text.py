@@ -126,7 +126,7 @@ def _link(el: Any, w: _Writer) -> None:
         inner.inline(el.text)
     for child in el:
         _walk(child, inner)
-    label = _WS.sub(" ", " ".join(inner.lines + ["".join(inner.current)])).strip()
+    label = _WS.sub(" ", " ".join([*inner.lines, "".join(inner.current)])).strip()
     href = (el.get("href") or "").strip()
     if not href or href == label:
         w.inline(label or href)

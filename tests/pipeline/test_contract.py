@@ -121,13 +121,15 @@ def test_nested_required_inside_used_section(mini: Path,
 
 def test_subject_placeholders_are_checked_too(mini: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    _edit(mini / TEMPLATE, "<mj-title>Order {{orderNumber}}", "<mj-title>Order {{orderNumber}}{{orderNo}}")
+    _edit(mini / TEMPLATE, "<mj-title>Order {{orderNumber}}",
+          "<mj-title>Order {{orderNumber}}{{orderNo}}")
     [error] = _errors(mini, capsys)
     assert re.match(rf"{TEMPLATE}:3:\d+: \{{\{{orderNo\}}\}} uses 'orderNo'", error), error
 
 
 def test_missing_schema_and_bad_refs(mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _edit(mini / SCHEMA, "defs/common.schema.json#/$defs/money", "defs/common.schema.json#/$defs/mony")
+    _edit(mini / SCHEMA, "defs/common.schema.json#/$defs/money",
+          "defs/common.schema.json#/$defs/mony")
     errors = _errors(mini, capsys)
     assert any("$ref 'defs/common.schema.json#/$defs/mony' points nowhere" in e for e in errors)
     (mini / SCHEMA).unlink()

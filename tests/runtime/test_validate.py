@@ -38,8 +38,9 @@ V = Validator(SCHEMA)
 
 
 def test_valid_data_has_no_problems() -> None:
-    data = {"name": "x", "items": [{"n": 1}], "url": "https://bbws.co.za/a?b=1", "day": "2026-01-31",
-            "email": "a@b.co", "code": "ABC", "status": "A", "maybe": None, "count": 3}
+    data = {"name": "x", "items": [{"n": 1}], "url": "https://bbws.co.za/a?b=1",
+            "day": "2026-01-31", "email": "a@b.co", "code": "ABC", "status": "A", "maybe": None,
+            "count": 3}
     assert V.problems(data) == []
 
 
@@ -57,7 +58,8 @@ def test_every_problem_is_listed_with_its_path() -> None:
 
 
 @pytest.mark.parametrize("url", [
-    "javascript:alert(1)", "JAVASCRIPT:alert(1)", " https://x.co", "http://x.co", "data:text/html,x",
+    "javascript:alert(1)", "JAVASCRIPT:alert(1)", " https://x.co", "http://x.co",
+    "data:text/html,x",
     "vbscript:x", "https://", "https:x.co", "https://a b.co", 'https://x.co/"onmouseover=1',
     "https://user@evil.co", "//x.co", "mailto:a@b.co",
 ])
