@@ -1,0 +1,1 @@
+"""Benchmarks for bbws-mail; run with ``nox -s bench`` or ``python -m benchmarks``."""

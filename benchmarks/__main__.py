@@ -1,0 +1,38 @@
+"""Every benchmark, each with its baseline measured in the same run.
+
+    python -m benchmarks [build|render|cold|all] [--root DIR] [--no-node]
+
+Timings are reported, never asserted: ratios against a baseline from the same
+run on the same machine are the number to compare across commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmarks import build_bench, cold_bench, render_bench
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("which", nargs="*", default=["all"],
+                        choices=["all", "build", "render", "cold"])
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
+    parser.add_argument("--no-node", action="store_true",
+                        help="skip the official MJML (node) baseline")
+    args = parser.parse_args(argv)
+    which = set(args.which)
+    root = Path(args.root)
+    if which & {"all", "build"}:
+        build_bench.run(root, node=not args.no_node)
+    if which & {"all", "render"}:
+        render_bench.run(root)
+    if which & {"all", "cold"}:
+        cold_bench.run(root)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
