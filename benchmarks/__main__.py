@@ -12,13 +12,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks import build_bench, cold_bench, render_bench
+from benchmarks import build_bench, cold_bench, inliner_bench, render_bench
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("which", nargs="*", default=["all"],
-                        choices=["all", "build", "render", "cold"])
+                        choices=["all", "build", "inline", "render", "cold"])
     parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
     parser.add_argument("--no-node", action="store_true",
                         help="skip the official MJML (node) baseline")
@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root)
     if which & {"all", "build"}:
         build_bench.run(root, node=not args.no_node)
+    if which & {"all", "inline"}:
+        inliner_bench.run(root)
     if which & {"all", "render"}:
         render_bench.run(root)
     if which & {"all", "cold"}:
