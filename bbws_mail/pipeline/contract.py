@@ -145,7 +145,11 @@ def check_template(spliced: Spliced, tags: list[Placeholder], subject: Subject,
         raise TemplateError(Location(bundle.display), f"schema not supported: {exc}",
                             "see the authoring guide for the supported JSON Schema subset"
                             ) from None
-    errors: list[TemplateError] = []
+    errors: list[TemplateError] = _closed_objects(bundle, schema, "$")
+    for name in GLOBALS:
+        if name in schema.get("properties", {}):
+            errors.append(TemplateError(bundle.locate(schema, name),
+                                        f"{name} is provided by the renderer; do not declare it"))
     used: set[int] = set()
     root = {"type": "object", "properties": {**GLOBALS, **schema.get("properties", {})}}
     scopes = [_Scope(root, "$")]
@@ -198,6 +202,24 @@ def check_template(spliced: Spliced, tags: list[Placeholder], subject: Subject,
     errors.extend(_unused_required(bundle, schema, used, spliced))
     del subject  # the subject's tags are part of ``tags`` (context "title")
     return schema, errors
+
+
+def _closed_objects(bundle: SchemaBundle, node: dict[str, Any], path: str
+                    ) -> list[TemplateError]:
+    """Every object must say ``additionalProperties: false``: a typo in data is then an error."""
+    errors = []
+    if "object" in _types(node) and "properties" in node \
+            and node.get("additionalProperties", True) is not False:
+        first = next(iter(node["properties"]), "properties")
+        errors.append(TemplateError(bundle.locate(node, first),
+                                    f"object {path} must set \"additionalProperties\": false",
+                                    "so that misspelt fields in render data are reported"))
+    for name, sub in node.get("properties", {}).items():
+        if isinstance(sub, dict):
+            errors += _closed_objects(bundle, sub, f"{path}.{name}")
+    if isinstance(node.get("items"), dict):
+        errors += _closed_objects(bundle, node["items"], f"{path}[]")
+    return errors
 
 
 def _resolve(scopes: list[_Scope], name: str

@@ -142,3 +142,21 @@ def test_unsupported_schema_keyword(mini: Path, capsys: pytest.CaptureFixture[st
           '"orderNumber": {"type": "string", "oneOf": [{"minLength": 1}]}')
     [error] = _errors(mini, capsys)
     assert "unsupported keyword(s) oneOf" in error
+
+
+def test_open_objects_are_refused(mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    schema_path = mini / SCHEMA
+    schema = json.loads(schema_path.read_text())
+    del schema["properties"]["customer"]["additionalProperties"]
+    schema_path.write_text(json.dumps(schema, indent=2))
+    [error] = _errors(mini, capsys)
+    assert 'object $.customer must set "additionalProperties": false' in error
+
+
+def test_globals_cannot_be_declared(mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    schema_path = mini / SCHEMA
+    schema = json.loads(schema_path.read_text())
+    schema["properties"]["assetBaseUrl"] = {"type": "string", "format": "uri"}
+    schema_path.write_text(json.dumps(schema, indent=2))
+    [error] = _errors(mini, capsys)
+    assert "assetBaseUrl is provided by the renderer" in error
