@@ -162,3 +162,25 @@ def build(config: Config, out_dir: Path | None = None, *,
     changed = write_build(built, config, out_dir)
     timings["write"] = time.perf_counter() - start
     return BuildReport(built, timings, changed, out_dir)
+
+
+def verify_fresh(config: Config, build_dir: Path | None = None) -> list[str]:
+    """Problems that make ``build_dir`` unfit to publish; [] when it is exactly the sources' build.
+
+    Rebuilds in a temp folder (which also re-runs every check) and compares bytes,
+    so a publish can never ship a hand-edited or stale ``build/``.
+    """
+    import tempfile
+
+    build_dir = build_dir or config.build_dir
+    with tempfile.TemporaryDirectory(prefix="bbws-verify-") as tmp:
+        try:
+            build(config, Path(tmp) / "build")
+        except BuildError as exc:
+            return [f"sources do not build: {e}" for e in exc.errors]
+        fresh = {p.name: p.read_bytes() for p in (Path(tmp) / "build").iterdir()}
+    if not build_dir.is_dir():
+        return [f"{build_dir} does not exist: run `nox -s build`"]
+    have = {p.name: p.read_bytes() for p in build_dir.iterdir() if p.is_file()}
+    stale = sorted(n for n in set(fresh) | set(have) if fresh.get(n) != have.get(n))
+    return [f"{build_dir / n} is stale: run `nox -s build`" for n in stale]

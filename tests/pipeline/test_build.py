@@ -97,3 +97,15 @@ def test_all_twelve_templates_build_under_40kb(project_build: Path) -> None:
         assert size < 40 * 1024, f"{name}.html is {size} bytes"
         subject = (project_build / f"{name}.subject.txt").read_text()
         assert subject.strip() and "\n" not in subject.rstrip("\n")
+
+
+def test_verify_fresh_reports_stale_files(mini: Path) -> None:
+    from bbws_mail.pipeline import verify_fresh
+
+    cfg = config.load(mini)
+    build(cfg)
+    assert verify_fresh(cfg) == []
+    html = mini / "build" / "mini.html"
+    html.write_text(html.read_text().replace("View order", "View ordr"))
+    problems = verify_fresh(cfg)
+    assert len(problems) == 1 and "mini.html is stale" in problems[0]
