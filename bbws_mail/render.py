@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bbws_mail.errors import TemplateDataError, UnknownTemplateError
 from bbws_mail.mustache import Template, html_escape, no_escape
@@ -31,8 +30,7 @@ def subject_escape(value: str) -> str:
     return _HEADER_BREAKS.sub(" ", value)
 
 
-@dataclass(frozen=True)
-class RenderedEmail:
+class RenderedEmail(NamedTuple):
     """One rendered email, ready to send."""
 
     template: str

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from bbws_mail.errors import SourceError
 
 DEFAULT_ASSET_BASE_URL = "https://assets.bbws.co.za/email"
 
 
-@dataclass(frozen=True)
-class TemplateFiles:
+class TemplateFiles(NamedTuple):
     """The four compiled files of one template, as text."""
 
     name: str
@@ -33,15 +31,14 @@ class TemplateFiles:
     schema: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     """One consistent build: every template of one version."""
 
     build_version: str
     templates: dict[str, TemplateFiles]
     asset_base_url: str = DEFAULT_ASSET_BASE_URL
     origin: str = ""  # human-readable: where it was read from
-    manifest: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    manifest: dict[str, Any] | None = None  # the manifest it was read from
 
 
 class Source(Protocol):
