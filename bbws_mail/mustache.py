@@ -38,7 +38,7 @@ def _lookup(scopes: Scopes, path: tuple[str, ...]) -> Any:
         return scopes[-1]
     first = path[0]
     for scope in reversed(scopes):
-        if isinstance(scope, dict) or isinstance(scope, Mapping):
+        if isinstance(scope, dict) or isinstance(scope, Mapping):  # noqa: SIM101 (fast path)
             value = scope.get(first, _MISSING)
             if value is not _MISSING:
                 break
@@ -160,7 +160,7 @@ def _variable(path: tuple[str, ...], escape: Escape) -> Node:
         def simple(scopes: Scopes, out: Out) -> None:
             for scope in reversed(scopes):
                 # isinstance(dict) first: an ABC check costs more than the lookup itself
-                if (isinstance(scope, dict) or isinstance(scope, Mapping)) and name in scope:
+                if (isinstance(scope, dict) or isinstance(scope, Mapping)) and name in scope:  # noqa: SIM101
                     value = scope[name]
                     if value is not None:
                         out.append(escape(value if type(value) is str else _to_text(value)))

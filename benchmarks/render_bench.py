@@ -57,7 +57,8 @@ def run(root: Path) -> None:
         validator = jsonschema.Draft202012Validator(files.schema)
         ctx = {**data, "assetBaseUrl": snapshot.asset_base_url}
 
-        def naive(files: Any = files, validator: Any = validator, ctx: Any = ctx) -> None:
+        def naive(files: Any = files, validator: Any = validator, ctx: Any = ctx,
+                  data: Any = data) -> None:
             validator.validate(data)
             chevron.render(files.html, ctx)
             chevron.render(files.text, ctx)
