@@ -50,8 +50,9 @@ def test_chevron_renders_the_build_too(project_build: Path, name: str) -> None:
 
 
 def _arrays_of_objects(schema: dict[str, Any], data: Any, path: tuple[Any, ...] = ()
-                       ) -> list[tuple[tuple[Any, ...], str]]:
-    """(path to an array in data, a plain string field of its items) for every such array."""
+                       ) -> list[tuple[tuple[Any, ...], str | None, int]]:
+    """(path to an array in data, a plain string field of its items, or None for an array
+    of plain strings) for every such array."""
     found = []
     if schema.get("type") == "object" and isinstance(data, dict):
         for key, sub in schema.get("properties", {}).items():
@@ -59,10 +60,12 @@ def _arrays_of_objects(schema: dict[str, Any], data: Any, path: tuple[Any, ...] 
                 found += _arrays_of_objects(sub, data[key], (*path, key))
     elif schema.get("type") == "array" and isinstance(data, list) and data:
         items = schema.get("items", {})
+        if items.get("type") == "string" and not ({"pattern", "format", "enum"} & set(items)):
+            found.append((path, None, schema.get("maxItems", 10)))
         for key, sub in items.get("properties", {}).items():
             plain = sub.get("type") == "string" and not ({"pattern", "format", "enum"} & set(sub))
             if plain and isinstance(data[0], dict) and key in data[0]:
-                found.append((path, key))
+                found.append((path, key, schema.get("maxItems", 10)))
                 break
     return found
 
@@ -80,26 +83,28 @@ def test_repeated_rows_match_the_data(source: PackagedSource, name: str) -> None
     arrays = _arrays_of_objects(schema, base)
     if not arrays:
         pytest.skip(f"{name} repeats no array of objects")
-    for path, field in arrays:
-        for count in (1, 10):
+    for path, field, most in arrays:
+        for count in (1, min(10, most)):
             data = copy.deepcopy(base)
             array = _get(data, path)
             template_item = array[0]
-            array[:] = [{**copy.deepcopy(template_item), field: f"Zq{i}x"} for i in range(count)]
+            array[:] = [f"Zq{i}x" if field is None else
+                        {**copy.deepcopy(template_item), field: f"Zq{i}x"} for i in range(count)]
             email = render(name, data, source=source)
             for part in (email.html, email.text):
                 per_item = [part.count(f"Zq{i}x") for i in range(count)]
                 assert per_item[0] > 0, f"{name}: {'.'.join(path)}[].{field} not shown"
+                assert "{{" not in part
                 assert per_item == [per_item[0]] * count, (name, path, per_item)
 
 
 def _inverted_blocks(text_template: str) -> list[tuple[str, str]]:
     """(section name, a static line inside it) for each inverted section of a text part."""
     blocks = []
+    stripped = re.sub(r"\{\{[^}]*\}\}", "", text_template)
     for m in re.finditer(r"\{\{\^([\w.]+)\}\}(.*?)\{\{/\1\}\}", text_template, re.DOTALL):
-        lines = [re.sub(r"\{\{[^}]*\}\}", "", ln).strip() for ln in m.group(2).splitlines()]
-        static = [ln for ln in lines if re.search(r"[A-Za-z]{3}", ln)
-                  and text_template.count(ln) == 1]
+        pieces = [p.strip() for p in re.split(r"\{\{[^}]*\}\}|\n", m.group(2))]
+        static = [p for p in pieces if re.search(r"[A-Za-z]{3}", p) and stripped.count(p) == 1]
         if static:
             blocks.append((m.group(1), max(static, key=len)))
     return blocks

@@ -88,7 +88,14 @@ class SchemaBundle:
                 resolved.pop("$defs", None)
                 resolved.pop("$id", None)
                 resolved.pop("$schema", None)
-                resolved.update({k: v for k, v in node.items() if k != "$ref"})
+                siblings = {k: v for k, v in node.items() if k != "$ref"}
+                # 2020-12 applies $ref *and* its siblings: required lists add up
+                required = [*resolved.get("required", []),
+                            *[r for r in siblings.pop("required", [])
+                              if r not in resolved.get("required", [])]]
+                resolved.update(self._deref(siblings, file, seen))
+                if required:
+                    resolved["required"] = required
             return resolved
         out = {k: (self._deref(v, file, seen) if k not in ("enum", "const", "examples") else v)
                for k, v in node.items()}
