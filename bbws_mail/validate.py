@@ -119,6 +119,15 @@ def compile_schema(schema: dict[str, Any], where: str = "#") -> Check:
     return check
 
 
+def check_schema(schema: dict[str, Any]) -> None:
+    """Raise ValueError if ``schema`` uses anything the validator does not support.
+
+    Generates the code without compiling it: the build checks every schema this
+    way in microseconds, and the runtime compiles each one once, on first use.
+    """
+    _Gen().emit(schema, "v", "path", 1, "#")
+
+
 _PY_TYPES = {
     "string": "isinstance({v}, str)",
     "integer": "(isinstance({v}, int) and not isinstance({v}, bool) or "
@@ -184,7 +193,12 @@ class _Gen:
             self.add(depth, "pass")
 
     def _enum_const(self, schema: dict[str, Any], v: str, path: str, depth: int) -> None:
-        if "enum" in schema:
+        if "enum" in schema and all(isinstance(a, str) for a in schema["enum"]):
+            c = self.const(frozenset(schema["enum"]))
+            shown = ", ".join(repr(a) for a in schema["enum"])
+            self.add(depth, f"if not ({v}.__class__ is str and {v} in {c}):")
+            self.problem(depth + 1, path, f"{('must be one of ' + shown + ', got ')!r} + repr({v})")
+        elif "enum" in schema:
             allowed = schema["enum"]
             c = self.const([(a, type(a)) for a in allowed])
             shown = ", ".join(repr(a) for a in allowed)

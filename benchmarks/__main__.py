@@ -17,13 +17,13 @@ from benchmarks import build_bench, cold_bench, inliner_bench, render_bench
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("which", nargs="*", default=["all"],
+    parser.add_argument("which", nargs="*", default="all",
                         choices=["all", "build", "inline", "render", "cold"])
     parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
     parser.add_argument("--no-node", action="store_true",
                         help="skip the official MJML (node) baseline")
     args = parser.parse_args(argv)
-    which = set(args.which)
+    which = {args.which} if isinstance(args.which, str) else set(args.which)
     root = Path(args.root)
     if which & {"all", "build"}:
         build_bench.run(root, node=not args.no_node)

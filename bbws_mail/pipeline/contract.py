@@ -22,7 +22,7 @@ from bbws_mail.errors import Location, TemplateError
 from bbws_mail.pipeline.placeholders import Placeholder
 from bbws_mail.pipeline.splice import Spliced
 from bbws_mail.pipeline.subject import Subject
-from bbws_mail.validate import compile_schema
+from bbws_mail.validate import check_schema
 
 # Values the renderer provides itself; templates may use them without declaring them.
 GLOBALS: dict[str, dict[str, Any]] = {
@@ -44,6 +44,7 @@ class SchemaBundle:
         if not self.path.is_file():
             raise TemplateError(Location(self.display), "schema file is missing",
                                 f"create {self.display} describing the template's variables")
+        self.path = _normalise(self.path)
         root = self._load(self.path)
         self.schema: dict[str, Any] = self._deref(root, self.path, ())
         self.schema.pop("$defs", None)
@@ -70,7 +71,7 @@ class SchemaBundle:
         if "$ref" in node:
             ref = node["$ref"]
             target_file_part, _, pointer = ref.partition("#")
-            target_file = (file.parent / target_file_part).resolve() if target_file_part \
+            target_file = _normalise(file.parent / target_file_part) if target_file_part \
                 else file
             key = f"{target_file}#{pointer}"
             if key in seen:
@@ -115,9 +116,16 @@ class SchemaBundle:
         return Location(shown)
 
 
+def _normalise(path: Path) -> Path:
+    """Absolute and without ``..``; cheaper than resolve(), which stats every part."""
+    import os
+
+    return Path(os.path.normpath(os.path.abspath(path)))
+
+
 def _display(path: Path, schemas_dir: Path) -> str:
     try:
-        return str(path.resolve().relative_to(schemas_dir.resolve().parent))
+        return str(_normalise(path).relative_to(_normalise(schemas_dir).parent))
     except ValueError:
         return str(path)
 
@@ -147,7 +155,7 @@ def check_template(spliced: Spliced, tags: list[Placeholder], subject: Subject,
     bundle = SchemaBundle(schemas_dir, name)
     schema = bundle.schema
     try:
-        compile_schema(schema)
+        check_schema(schema)
     except ValueError as exc:
         raise TemplateError(Location(bundle.display), f"schema not supported: {exc}",
                             "see the authoring guide for the supported JSON Schema subset"

@@ -8,6 +8,7 @@ the designer actually edits, not in the spliced blob.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,9 +77,14 @@ def splice(path: Path, root: Path) -> Spliced:
     return Spliced(path.stem, text, origins, files)
 
 
+def _absolute(path: Path) -> Path:
+    """Absolute and normalised without touching the disk (resolve() stats every part)."""
+    return Path(os.path.normpath(os.path.abspath(path)))
+
+
 def _display(path: Path, root: Path) -> str:
     try:
-        return str(path.resolve().relative_to(root.resolve().parent))
+        return str(_absolute(path).relative_to(_absolute(root).parent))
     except ValueError:
         return str(path)
 
@@ -112,10 +118,10 @@ def _splice_into(
         attr = PATH_ATTR_RE.search(match.group("attrs"))
         if not attr:
             raise TemplateError(here, "<mj-include> without a path attribute")
-        target = (root / (attr.group(1) or attr.group(2) or "")).resolve()
-        if target in stack or target == path.resolve():
+        target = _absolute(root / (attr.group(1) or attr.group(2) or ""))
+        if target in stack or target == _absolute(path):
             raise TemplateError(here, f"include cycle through {_display(target, root)}")
-        _splice_into(builder, target, root, [*stack, path.resolve()], files, here)
+        _splice_into(builder, target, root, [*stack, _absolute(path)], files, here)
         line += match.group(0).count("\n")
         pos = match.end()
     builder.add(text[pos:], shown, line)
