@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SPEC_DIR = ROOT.parent / "shared" / "mustache-spec"
+
+
+
+def _spec_dir() -> Path:
+    """The official Mustache spec data, kept beside the checkout (never copied in)."""
+    for candidate in (os.environ.get("BBWS_MUSTACHE_SPEC"), ROOT.parent / "shared/mustache-spec",
+                      "/work/shared/mustache-spec"):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return ROOT.parent / "shared" / "mustache-spec"
+
+
+SPEC_DIR = _spec_dir()
 
 
 @pytest.fixture
