@@ -87,11 +87,13 @@ def load(root: Path | None = None) -> Config:
             except tomllib.TOMLDecodeError as exc:
                 raise ValueError(f"{path}: {exc}") from None
     defaults = dict(data.get("defaults", {}))
-    env_tables: dict[str, Any] = data.get("env", {}) or {name: {} for name in ENVIRONMENTS}
+    env_tables: dict[str, Any] = {name: {} for name in ENVIRONMENTS}
+    env_tables.update(data.get("env", {}))
     envs: dict[str, EnvConfig] = {}
     for name, table in env_tables.items():
         merged = {**defaults, **table}
         merged.setdefault("bucket", f"bbws-templates-{name}")
+        merged.setdefault("requires_approval", name == "prod")
         allowed = EnvConfig.__dataclass_fields__
         unknown = set(merged) - set(allowed)
         if unknown:

@@ -1,0 +1,15 @@
+"""Publishing errors: each says what was (not) changed, so an operator knows where things stand."""
+
+from bbws_mail.errors import BBWSMailError
+
+
+class PublishError(BBWSMailError):
+    """A publish, promote or rollback did not happen; readers still see the previous version."""
+
+
+class PreflightError(PublishError):
+    """The bucket is not safe to publish to (versioning off, public access open, ...)."""
+
+
+class PublishConflictError(PublishError):
+    """Another publisher changed the manifest between our read and our write."""
