@@ -103,8 +103,14 @@ def rendered_examples(build_dir: Path, examples_dir: Path) -> dict[str, str]:
     from bbws_mail import render
     from bbws_mail.sources import PackagedSource
 
-    source = PackagedSource(build_dir, asset_base_url=ASSET_HOST)
-    snapshot = source.snapshot()
+    packaged = PackagedSource(build_dir)
+    snapshot = packaged.snapshot()._replace(asset_base_url=ASSET_HOST)
+
+    class _Fixed:
+        def snapshot(self) -> Any:
+            return snapshot
+
+    source = _Fixed()
     out = {}
     for name in sorted(snapshot.templates):
         data = json.loads((examples_dir / f"{name}.json").read_text("utf-8"))
