@@ -84,3 +84,26 @@ def test_message_is_multipart_alternative_text_then_html(source: PackagedSource)
     assert parts == ["text/plain", "text/html"]
     assert msg["Subject"] == "Order A-1 for Acme & <Sons>"
     assert msg["To"] == "a@b.co, c@d.co"
+
+
+def test_cli_render_prints_subject_and_text_and_writes_html(
+        source: PackagedSource, mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib
+    import json
+
+    render_module = importlib.import_module("bbws_mail.render")
+    from bbws_mail.cli import main
+
+    monkeypatch.setattr(render_module, "_default_source", source)
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps(DATA))
+    out = tmp_path / "out.html"
+    assert main(["render", "mini", str(data), "--html-out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Subject: Order A-1 for Acme & <Sons>" in printed
+    assert "Hi Acme & <Sons>," in printed
+    assert "Hi Acme &amp; &lt;Sons&gt;," in out.read_text()
+    data.write_text(json.dumps({**DATA, "orderUrl": "javascript:alert(1)"}))
+    assert main(["render", "mini", str(data), "--html-out", str(out)]) == 1
+    assert "$.orderUrl: URL must start with https:" in capsys.readouterr().err
