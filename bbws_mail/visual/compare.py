@@ -23,17 +23,27 @@ class Comparison:
     differing: int = 0
     bbox: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 (exclusive), image pixels
     diff_png: bytes = b""
+    where: str = ""  # what the page shows in bbox, filled in by the runner
 
     def ok(self, budget: int) -> bool:
+        """Pass: identical, or same size with at most ``budget`` differing pixels."""
         return self.identical or (not self.size_changed and self.differing <= budget)
+
+    def css_box(self, scale: int) -> tuple[float, float, float, float] | None:
+        """The bounding box in CSS pixels (screenshots are taken at ``scale`` device px)."""
+        if self.bbox is None:
+            return None
+        x0, y0, x1, y1 = self.bbox
+        return (x0 / scale, y0 / scale, x1 / scale, y1 / scale)
 
     def describe(self) -> str:
         if self.identical:
             return "identical"
         if self.size_changed:
-            return f"size changed from {self.old_size[0]}x{self.old_size[1]} to " \
-                   f"{self.new_size[0]}x{self.new_size[1]}"
-        return f"{self.differing} pixel(s) differ in box {self.bbox}"
+            return (f"size changed from {self.old_size[0]}x{self.old_size[1]} to "
+                    f"{self.new_size[0]}x{self.new_size[1]}")
+        text = f"{self.differing} pixel(s) differ in box {self.bbox}"
+        return f"{text} {self.where}" if self.where else text
 
 
 def _rgb(png: bytes) -> np.ndarray:
@@ -83,6 +93,13 @@ def _diff_image(new: np.ndarray, mask: np.ndarray) -> bytes:
     grey = new.mean(axis=2, keepdims=True) * 0.3 + 178
     out = np.repeat(grey, 3, axis=2)
     out[mask] = (255, 0, 64)
+    ys, xs = np.nonzero(mask)  # frame the bounding box so a one-pixel change is findable
+    x0, x1 = max(int(xs.min()) - 3, 0), min(int(xs.max()) + 3, out.shape[1] - 1)
+    y0, y1 = max(int(ys.min()) - 3, 0), min(int(ys.max()) + 3, out.shape[0] - 1)
+    for x in (x0, x1):
+        out[y0:y1 + 1, x] = (0, 102, 255)
+    for y in (y0, y1):
+        out[y, x0:x1 + 1] = (0, 102, 255)
     buf = io.BytesIO()
     Image.fromarray(out.clip(0, 255).astype(np.uint8)).save(buf, format="PNG")
     return buf.getvalue()

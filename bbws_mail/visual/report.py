@@ -1,41 +1,72 @@
-"""An HTML report: baseline, actual and highlighted diff side by side for each failing shot."""
+"""An HTML report: baseline, actual and highlighted diff side by side for each failing shot.
+
+Written to a git-ignored folder (``reports/visual`` by default) with the PNGs next
+to it, so a designer can open it from a CI artifact without any tooling.
+"""
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import NamedTuple
 
 from bbws_mail.visual.compare import Comparison
 
 
-def write_report(folder: Path, failures: list[tuple[str, Comparison, bytes, bytes | None]],
-                 notes: list[str]) -> Path:
-    """Write ``folder/index.html`` (+ PNGs) and return its path."""
+class Failure(NamedTuple):
+    shot: str
+    result: Comparison
+    actual: bytes
+    baseline: bytes | None
+
+
+def _figure(caption: str, src: str) -> str:
+    return (f'<figure><figcaption>{caption}</figcaption><a href="{src}">'
+            f'<img src="{src}" alt="{caption}"></a></figure>')
+
+
+def write_report(folder: Path, failures: list[Failure], notes: list[str],
+                 layout: list[str] | None = None, shots: int = 0) -> Path:
+    """Write ``index.html`` and the failing shots' PNGs into ``folder``; return its path.
+
+    Only this report's own files from an earlier run are removed (never the folder:
+    ``--report-dir`` may point anywhere).
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    for old in [*folder.glob("*.actual.png"), *folder.glob("*.baseline.png"),
+                *folder.glob("*.diff.png")]:
+        old.unlink()
     rows = []
-    for shot, result, actual, baseline in failures:
-        (folder / f"{shot}.actual.png").write_bytes(actual)
+    for f in failures:
+        (folder / f"{f.shot}.actual.png").write_bytes(f.actual)
         cells = []
-        if baseline is not None:
-            (folder / f"{shot}.baseline.png").write_bytes(baseline)
-            cells.append(f'<figure><figcaption>baseline</figcaption>'
-                         f'<img src="{shot}.baseline.png"></figure>')
-        cells.append(f'<figure><figcaption>actual</figcaption><img src="{shot}.actual.png">'
-                     f'</figure>')
-        if result.diff_png:
-            (folder / f"{shot}.diff.png").write_bytes(result.diff_png)
-            cells.append(f'<figure><figcaption>diff (red)</figcaption>'
-                         f'<img src="{shot}.diff.png"></figure>')
-        rows.append(f"<section><h2>{html.escape(shot)}</h2><p>{html.escape(result.describe())}"
-                    f"</p><div class=row>{''.join(cells)}</div></section>")
-    notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+        if f.baseline is not None:
+            (folder / f"{f.shot}.baseline.png").write_bytes(f.baseline)
+            cells.append(_figure("baseline", f"{f.shot}.baseline.png"))
+        cells.append(_figure("actual", f"{f.shot}.actual.png"))
+        if f.result.diff_png:
+            (folder / f"{f.shot}.diff.png").write_bytes(f.result.diff_png)
+            cells.append(_figure("diff: changed pixels red, bounding box blue",
+                                 f"{f.shot}.diff.png"))
+        what = "no baseline yet" if f.baseline is None else f.result.describe()
+        rows.append(f'<section id="{html.escape(f.shot)}"><h2>{html.escape(f.shot)}</h2>'
+                    f'<p class=what>{html.escape(what)}</p>'
+                    f"<div class=row>{''.join(cells)}</div></section>")
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    problems = "".join(f"<li>{html.escape(p)}</li>" for p in layout or [])
+    layout_html = f"<h2>Layout problems</h2><ul class=bad>{problems}</ul>" if problems else ""
+    summary = (f"{shots} shot(s), {len(failures)} differ from their baselines, "
+               f"{len(layout or [])} layout problem(s)")
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>bbws-mail visual report</title><style>
 body{{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1f2937}}
 .row{{display:flex;gap:16px;align-items:flex-start}}figure{{margin:0}}
-img{{max-width:420px;border:1px solid #d1d5db}}h2{{margin-top:32px}}
-</style></head><body><h1>Visual regression: {len(failures)} failing shot(s)</h1>
-<ul>{notes_html}</ul>{''.join(rows) or '<p>All shots match their baselines.</p>'}
+img{{max-width:420px;border:1px solid #d1d5db}}h2{{margin-top:32px}}.bad{{color:#b91c1c}}
+.what{{font-family:ui-monospace,monospace}}
+</style></head><body><h1>bbws-mail visual regression</h1><p>{html.escape(summary)}</p>
+<ul>{items}</ul>{layout_html}
+{''.join(rows) or '<p>All shots match their baselines.</p>'}
+<p>Approve intended changes with <code>nox -s visual -- --update</code> and commit the PNGs.</p>
 </body></html>"""
     index = folder / "index.html"
     index.write_text(page, encoding="utf-8")

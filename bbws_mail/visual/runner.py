@@ -1,22 +1,36 @@
-"""Take every shot, compare with the baselines, assert layout, report; or update baselines."""
+"""Take every shot, compare with the baselines, assert layout, report; or update baselines.
+
+Baselines are compared strictly (zero differing pixels) when the environment
+fingerprint stored next to them matches this machine: the same browser, fonts and
+flags give byte-identical shots, so any difference is a real change. Elsewhere
+(another Chromium, other fonts) anti-aliasing drifts, so a small budget applies
+and the run says so; updating baselines from such an environment is refused
+unless forced, so one developer's laptop cannot silently re-bless every shot.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bbws_mail.visual.browser import unpinned_families
 from bbws_mail.visual.compare import Comparison, compare
-from bbws_mail.visual.layout import layout_problems
-from bbws_mail.visual.report import write_report
-from bbws_mail.visual.shoot import VARIANTS, Camera, camera, rendered_examples
+from bbws_mail.visual.layout import describe_region, fonts_used, layout_problems
+from bbws_mail.visual.report import Failure, write_report
+from bbws_mail.visual.shoot import VARIANTS, Camera, new_camera, rendered_examples
 
 FINGERPRINT = "fingerprint.json"
-TOLERANT_BUDGET = 0.002  # share of pixels allowed to differ when the environment differs
+TOLERANT_BUDGET = 0.002  # share of a shot's pixels allowed to differ in a foreign environment
+
+
+class UpdateRefused(Exception):
+    """``--update`` would overwrite baselines made in another environment."""
 
 
 @dataclass
@@ -33,34 +47,66 @@ class VisualResult:
         return not self.failures and not self.layout
 
 
+def _fingerprint_notes(stored: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
+    notes = []
+    extra = unpinned_families(current.get("font_families", []))
+    if extra:
+        notes.append("fonts other than DejaVu/Liberation are installed and may be used as "
+                     f"fallbacks: {', '.join(extra)}")
+    if stored is None:
+        notes.append(f"no {FINGERPRINT} next to the baselines: comparing with a "
+                     f"{TOLERANT_BUDGET:.1%} budget")
+    elif stored != current:
+        diffs = ", ".join(f"{k}: {stored.get(k)!r} -> {current.get(k)!r}"
+                          for k in sorted(set(stored) | set(current))
+                          if stored.get(k) != current.get(k))
+        notes.append(f"environment differs from the baselines' ({diffs}): comparing with a "
+                     f"{TOLERANT_BUDGET:.1%} budget instead of strictly")
+    return notes
+
+
 def run_visual(*, build_dir: Path, examples_dir: Path, assets_dir: Path, baselines: Path,
                report_dir: Path, update: bool = False, force: bool = False,
                only: list[str] | None = None, log: Callable[[str], None] = print,
-               playwright: Any = None) -> VisualResult:
-    """All shots of all templates; ``playwright`` reuses a running Playwright (tests)."""
+               camera: Camera | None = None) -> VisualResult:
+    """All shots of all templates; ``camera`` reuses a running browser (tests)."""
     result = VisualResult()
-    pages = rendered_examples(build_dir, examples_dir)
+    asset_base_url, pages = rendered_examples(build_dir, examples_dir)
     if only:
+        unknown = sorted(set(only) - set(pages))
+        if unknown:
+            raise ValueError(f"unknown template(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(pages)}")
         pages = {n: h for n, h in pages.items() if n in only}
-    failures: list[tuple[str, Comparison, bytes, bytes | None]] = []
-    with _camera(assets_dir, playwright) as cam:
+    failures: list[Failure] = []
+    stored_path = baselines / FINGERPRINT
+    stored = json.loads(stored_path.read_text("utf-8")) if stored_path.exists() else None
+    with _camera(assets_dir, asset_base_url, camera) as cam:
         current = cam.fingerprint
-        stored_path = baselines / FINGERPRINT
-        stored = json.loads(stored_path.read_text()) if stored_path.exists() else None
         strict = stored == current
-        if stored is not None and not strict:
-            result.notes.append(f"environment differs from the baselines' ({stored} vs "
-                                f"{current}): comparing with a {TOLERANT_BUDGET:.1%} budget")
-        if update and stored is not None and not strict and not force:
-            raise SystemExit("refusing to update baselines made in another environment "
-                             "(fingerprint differs); use --force to take them over")
+        result.notes += _fingerprint_notes(stored, current)
+        if update and stored is not None and not strict:
+            if not force:
+                raise UpdateRefused("refusing to update baselines made in another environment "
+                                    f"({result.notes[-1]}); use --force to retake them all here")
+            if only:
+                raise UpdateRefused("--force retakes every baseline for this environment; "
+                                    "drop --only")
+        taken = set()
         for name, html in pages.items():
             for variant in VARIANTS:
                 shot = f"{name}__{variant.name}"
+                taken.add(f"{shot}.png")
                 actual = cam.shoot(variant, html)
+                page = cam.pages[variant.name]
                 result.shots += 1
-                for problem in layout_problems(cam.pages[variant.name], dark=variant.dark):
+                for problem in layout_problems(page, dark=variant.dark):
                     result.layout.append(f"{shot}: {problem}")
+                if variant is VARIANTS[0]:  # the same text in every variant: check once
+                    unpinned = unpinned_families(sorted(fonts_used(page)))
+                    if unpinned:
+                        result.layout.append(f"{shot}: text drawn with fonts other than "
+                                             f"DejaVu/Liberation: {', '.join(unpinned)}")
                 path = baselines / f"{shot}.png"
                 if update:
                     if not path.exists() or path.read_bytes() != actual:
@@ -69,76 +115,96 @@ def run_visual(*, build_dir: Path, examples_dir: Path, assets_dir: Path, baselin
                         result.updated.append(shot)
                     continue
                 if not path.exists():
-                    failures.append((shot, Comparison(False, True), actual, None))
+                    failures.append(Failure(shot, Comparison(False), actual, None))
                     result.failures.append(f"{shot}: no baseline (run with --update)")
+                    log(f"  {shot}: no baseline")
                     continue
                 baseline = path.read_bytes()
                 verdict = compare(baseline, actual)
                 budget = 0 if strict else int(TOLERANT_BUDGET * verdict.new_size[0]
                                               * verdict.new_size[1])
                 if not verdict.ok(budget):
-                    failures.append((shot, verdict, actual, baseline))
+                    box = verdict.css_box(variant.scale)
+                    if box:
+                        verdict.where = describe_region(page, box)
+                    failures.append(Failure(shot, verdict, actual, baseline))
                     result.failures.append(f"{shot}: {verdict.describe()}")
                 log(f"  {shot}: {verdict.describe()}")
         if update:
-            stored_path.parent.mkdir(parents=True, exist_ok=True)
-            stored_path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+            if not only:
+                for stale in sorted(baselines.glob("*__*.png")):
+                    if stale.name not in taken:
+                        stale.unlink()
+                        result.updated.append(f"{stale.stem} (removed)")
+            if stored != current:
+                stored_path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n",
+                                       encoding="utf-8")
         if cam.blocked:
-            result.notes.append(f"blocked {len(cam.blocked)} outside request(s): "
+            result.notes.append(f"blocked {len(cam.blocked)} request(s) to outside the page: "
                                 + ", ".join(sorted(set(cam.blocked))[:5]))
-    if failures or result.layout:
-        result.report = write_report(report_dir, failures, result.notes + result.layout)
+    if not update:
+        result.report = write_report(report_dir, failures, result.notes, result.layout,
+                                     result.shots)
     return result
 
 
 @contextmanager
-def _camera(assets_dir: Path, playwright: Any) -> Iterator[Camera]:
-    if playwright is None:
-        with camera(assets_dir) as cam:
+def _camera(assets_dir: Path, asset_base_url: str, reuse: Camera | None) -> Iterator[Camera]:
+    if reuse is None:
+        with new_camera(assets_dir, asset_base_url) as cam:
             yield cam
         return
-    cam = Camera(playwright, assets_dir)
-    try:
-        yield cam
-    finally:
-        cam.close()
+    reuse.serve(assets_dir, asset_base_url)
+    yield reuse
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
+def run_cli(args: Any) -> int:
+    """Build (unless --build-dir), shoot, print the outcome; exit 0 only when all is well."""
     from bbws_mail import config
+    from bbws_mail.errors import BuildError
+    from bbws_mail.pipeline import build
 
-    parser = argparse.ArgumentParser(prog="python -m bbws_mail.visual")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return run_cli(args, config.load(Path(args.root) if args.root else None).root)
-
-
-def add_arguments(parser: object) -> None:
-    add = parser.add_argument  # type: ignore[attr-defined]
-    add("--update", action="store_true", help="rewrite the baselines with the current shots")
-    add("--force", action="store_true", help="with --update: accept a different environment")
-    add("--only", action="append", help="only this template (repeatable)")
-    add("--root", help="project root")
-    add("--report-dir", help="where the HTML report goes (default reports/visual)")
-
-
-def run_cli(args: object, root: Path) -> int:
-    a = args.__dict__
-    report_dir = Path(a["report_dir"]) if a.get("report_dir") else root / "reports" / "visual"
-    result = run_visual(build_dir=root / "build", examples_dir=root / "schemas" / "examples",
-                        assets_dir=root / "assets", baselines=root / "tests/visual/baselines",
-                        report_dir=report_dir, update=a["update"], force=a["force"],
-                        only=a.get("only"), log=lambda m: print(m, file=sys.stderr))
+    cfg = config.load(Path(args.root) if args.root else None)
+    root = cfg.root
+    report_dir = Path(args.report_dir) if args.report_dir else root / "reports" / "visual"
+    with tempfile.TemporaryDirectory(prefix="bbws-visual-") as tmp:
+        build_dir = Path(args.build_dir) if args.build_dir else Path(tmp) / "build"
+        if not args.build_dir:
+            try:
+                build(cfg, build_dir)
+            except BuildError as exc:
+                print(f"build failed:\n{exc}", file=sys.stderr)
+                return 1
+        try:
+            result = run_visual(
+                build_dir=build_dir, examples_dir=cfg.schemas_dir / "examples",
+                assets_dir=root / "assets", baselines=root / "tests" / "visual" / "baselines",
+                report_dir=report_dir, update=args.update, force=args.force, only=args.only,
+                log=lambda m: print(m, file=sys.stderr))
+        except (UpdateRefused, ValueError, RuntimeError) as exc:  # RuntimeError: no Chromium
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if a["update"]:
+        print(f"note: {note}")
+    if args.update:
         print(f"updated {len(result.updated)} baseline(s): {', '.join(result.updated) or '-'}")
+        print("review them with `git diff --stat tests/visual/baselines` before committing")
     for line in result.failures + result.layout:
         print(f"FAIL {line}")
     if result.report:
         print(f"report: {result.report}")
     print(f"{result.shots} shot(s), {len(result.failures)} different, "
           f"{len(result.layout)} layout problem(s)")
-    return 0 if result.ok or a["update"] else 1
+    return 0 if result.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bbws_mail.visual [--update]`` (what ``nox -s visual`` runs)."""
+    import argparse
+
+    from bbws_mail.visual.cli import add_arguments
+
+    parser = argparse.ArgumentParser(prog="python -m bbws_mail.visual",
+                                     description="screenshot regression of every template")
+    add_arguments(parser)
+    return run_cli(parser.parse_args(argv))
