@@ -38,6 +38,7 @@ class Config:
     root: Path
     envs: dict[str, EnvConfig] = field(default_factory=dict)
     categories: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
+    check: dict[str, Any] = field(default_factory=dict)  # the [check] table (quality gates)
 
     @property
     def templates_dir(self) -> Path:
@@ -102,4 +103,4 @@ def load(root: Path | None = None) -> Config:
         merged["name"] = name
         envs[name] = EnvConfig(**merged)
     categories = {**DEFAULT_CATEGORIES, **data.get("categories", {})}
-    return Config(root, envs, categories)
+    return Config(root, envs, categories, dict(data.get("check", {})))

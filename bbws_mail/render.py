@@ -51,6 +51,13 @@ class RenderedEmail(NamedTuple):
         msg["To"] = to if isinstance(to, str) else ", ".join(to)
         if reply_to:
             msg["Reply-To"] = reply_to
+        # Date and Message-ID as a sending MTA would set them: without them SpamAssassin
+        # adds MISSING_DATE + MISSING_MID (3.3 points, measured).
+        from email.utils import formatdate, make_msgid, parseaddr
+
+        domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+        msg["Date"] = formatdate(localtime=False)
+        msg["Message-ID"] = make_msgid(domain=domain)
         msg["X-BBWS-Template"] = f"{self.template}; build={self.build_version}"
         msg.set_content(self.text)
         msg.add_alternative(self.html, subtype="html")

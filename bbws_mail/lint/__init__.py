@@ -1,0 +1,263 @@
+"""Email quality gates: ``bbws-mail check`` / ``nox -s check`` (needs the ``[build]`` extra).
+
+Judges the sources, the built HTML and each example rendering the way an email
+specialist would: MJML validity, HTML and accessibility, Gmail's size clip,
+contrast in light and dark mode, links and the legal footer, client CSS support,
+and the SpamAssassin score. Each checker is a module returning ``Finding`` values
+that point at ``templates_src/`` file:line; this module runs them in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bbws_mail.config import Config
+from bbws_mail.lint import allow
+from bbws_mail.lint.findings import ERROR, WARNING, Finding
+
+__all__ = ["ERROR", "WARNING", "Finding", "Report", "check_built", "run"]
+
+RULES = {
+    "mjml-unknown-element": "an element that is not an MJML component",
+    "mjml-invalid-child": "an element where MJML does not allow it",
+    "mjml-unknown-attribute": "an attribute the component does not have",
+    "mjml-invalid-value": "an attribute value of the wrong type (colour, unit, enum)",
+    "mjml-placeholder-attribute": "a placeholder where only a URL or text may take one",
+    "build": "the source does not build (syntax, placeholders, contract)",
+    "html-parse": "an HTML5 parse error in the built HTML",
+    "html-lang": "lang and dir on <html>",
+    "html-title": "a <title>",
+    "a11y-img-alt": "every image has alt text (empty only when decorative)",
+    "img-width": "every image has an explicit width",
+    "a11y-table-role": "layout tables carry role=presentation",
+    "html-forbidden": "no script, forms, embeds or external CSS",
+    "size-budget": "HTML under Gmail's clip (warn 80 KB, fail 102 KB)",
+    "a11y-contrast": "WCAG AA contrast in light and dark mode",
+    "link-scheme": "https, mailto or tel only",
+    "link-empty": "no empty or # links",
+    "link-text": "every link has visible text",
+    "legal-footer": "unsubscribe link and company address in every template",
+    "client-css": "CSS that Gmail, Outlook, Apple Mail or Yahoo do not support",
+    "spam-score": "SpamAssassin score of each example rendering",
+    "example-data": "each template's example renders",
+    "allow-list": "check-allow.toml entries are well-formed and used",
+}
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Settings:
+    company_address: str = ""
+    size_warn_kb: float = 80
+    size_fail_kb: float = 102
+    spam_max_score: float = 2.0
+
+    @classmethod
+    def from_config(cls, config: Config) -> Settings:
+        table = dict(config.check)
+        unknown = set(table) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"bbws-mail.toml: unknown key(s) in [check]: "
+                             f"{', '.join(sorted(unknown))}")
+        return cls(**table)
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # e.g. "spam check skipped: ..."
+    spam: dict[str, Any] = field(default_factory=dict)  # name -> SpamResult
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR and not f.accepted]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING and not f.accepted]
+
+    @property
+    def accepted(self) -> list[Finding]:
+        return [f for f in self.findings if f.accepted]
+
+    def as_json(self) -> str:
+        return json.dumps({
+            "templates": self.templates,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "accepted": len(self.accepted),
+            "notices": self.notices,
+            "spam": {n: {"score": r.score, "hits": r.hits} for n, r in self.spam.items()},
+            "findings": [f.as_dict() for f in self.findings],
+        }, indent=2)
+
+
+class _MemorySource:
+    """The freshly built templates as a render source (nothing read from build/)."""
+
+    def __init__(self, built: list[Any], asset_base_url: str) -> None:
+        from bbws_mail.sources import Snapshot, TemplateFiles
+
+        digest = hashlib.sha256()
+        files = {}
+        for b in built:
+            digest.update(b.html.encode() + b.text.encode() + b.subject.encode())
+            digest.update(json.dumps(b.schema, sort_keys=True).encode())
+            files[b.name] = TemplateFiles(b.name, b.html, b.text, b.subject, b.schema)
+        self._snapshot = Snapshot("check-" + digest.hexdigest()[:16], files, asset_base_url,
+                                  origin="check")
+
+    def snapshot(self) -> Any:
+        return self._snapshot
+
+
+def _example(config: Config, name: str) -> tuple[dict[str, Any] | None, Finding | None]:
+    path = config.schemas_dir / "examples" / f"{name}.json"
+    shown = os.path.relpath(path, config.root)
+    if not path.is_file():
+        return None, Finding("example-data", ERROR, shown, f"no example data for {name}: "
+                             "every template needs one (tests, preview and checks use it)", name)
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), None
+    except ValueError as exc:
+        return None, Finding("example-data", ERROR, shown, f"not valid JSON: {exc}", name)
+
+
+def _check_one(config: Config, settings: Settings, path: Path, built: Any, spliced: Any
+               ) -> tuple[list[Finding], Any]:
+    """Findings of the built HTML and of its example rendering; returns the rendering."""
+    from bbws_mail.errors import BBWSMailError
+    from bbws_mail.lint import clients, contrast, html, links, size
+    from bbws_mail.lint.locate import SourceMap
+    from bbws_mail.render import render as render_template
+
+    where = SourceMap(spliced)
+    name = built.name
+    warn, fail = int(settings.size_warn_kb * 1024), int(settings.size_fail_kb * 1024)
+    found: list[Finding] = []
+    found += html.check(built.html, where, name)
+    found += size.check(built.html, "built HTML", where.root, name, warn, fail)
+    found += contrast.check(built.html, where, name)
+    found += links.check(built.html, where, name, address=settings.company_address)
+    found += clients.check(built.html, where, name)
+    data, problem = _example(config, name)
+    rendered = None
+    if problem:
+        found.append(problem)
+    elif data is not None:
+        source = _MemorySource([built], config.env("dev").asset_base_url)
+        try:
+            rendered = render_template(name, data, source=source)
+        except BBWSMailError as exc:
+            found.append(Finding("example-data", ERROR, os.path.relpath(
+                config.schemas_dir / "examples" / f"{name}.json", config.root),
+                f"the example does not render: {exc}", name))
+        else:
+            found += size.check(rendered.html, "the example rendering", where.root, name,
+                                warn, fail)
+            found += links.check(rendered.html, where, name, rendered=True)
+    return found, rendered
+
+
+def check_built(config: Config, built: Any) -> list[Finding]:
+    """Findings for one built template (no spam score): what the preview shows."""
+    from bbws_mail.lint import mjml
+    from bbws_mail.pipeline import splice
+
+    settings = Settings.from_config(config)
+    path = config.templates_dir / f"{built.name}.mjml"
+    spliced = splice.splice(path, config.templates_dir)
+    found = mjml.validate(spliced)
+    more, _ = _check_one(config, settings, path, built, spliced)
+    entries, _ = allow.load(config.root)
+    return allow.apply(found + more, entries, report_unused=False)
+
+
+def run(config: Config, *, only: list[str] | None = None, spam: bool = True,
+        progress: Progress | None = None) -> Report:
+    """Every check on every template (or ``only`` these), allow-list applied."""
+    from bbws_mail.errors import BuildError, TemplateError
+    from bbws_mail.lint import mjml
+    from bbws_mail.lint import spam as spam_mod
+    from bbws_mail.pipeline import build_one, discover, splice
+
+    settings = Settings.from_config(config)
+    report = Report()
+    sources = [p for p in discover(config.templates_dir) if not only or p.stem in only]
+    messages: dict[str, bytes] = {}
+    for i, path in enumerate(sources, 1):
+        name = path.stem
+        report.templates.append(name)
+        try:
+            spliced = splice.splice(path, config.templates_dir)
+        except TemplateError as exc:
+            report.findings.append(Finding("build", ERROR, str(exc.location), exc.message, name))
+            continue
+        report.findings += mjml.validate(spliced)
+        try:
+            built = build_one(path, config)
+        except BuildError as exc:
+            for e in exc.errors:
+                message = e.message + (f" (hint: {e.hint})" if e.hint else "")
+                report.findings.append(Finding("build", ERROR, str(e.location), message, name))
+            if progress:
+                progress(f"[{i}/{len(sources)}] {name}: does not build")
+            continue
+        found, rendered = _check_one(config, settings, path, built, spliced)
+        report.findings += found
+        if rendered is not None:
+            messages[name] = bytes(rendered.to_message(sender=spam_mod.SENDER,
+                                                       to=spam_mod.RECIPIENT))
+        if progress:
+            progress(f"[{i}/{len(sources)}] {name}")
+    if spam and messages:
+        _spam(report, messages, settings, config)
+    elif not spam:
+        report.notices.append("spam check skipped (--no-spam)")
+    entries, problems = allow.load(config.root)
+    report.findings = allow.apply(report.findings, entries, report_unused=not only) + problems
+    report.findings.sort(key=_order)
+    return report
+
+
+def _spam(report: Report, messages: dict[str, bytes], settings: Settings, config: Config
+          ) -> None:
+    from bbws_mail.lint import spam as spam_mod
+
+    if not spam_mod.executable():
+        notice = ("spam check skipped: spamassassin is not installed "
+                  "(apt-get install spamassassin, or run scripts/system-deps.sh)")
+        if os.environ.get("CI"):
+            report.findings.append(Finding("spam-score", ERROR, "scripts/system-deps.sh",
+                                           notice.replace("skipped", "cannot run in CI")))
+        else:
+            report.notices.append(notice)
+        return
+    try:
+        results = spam_mod.score(messages)
+    except (RuntimeError, OSError) as exc:
+        report.findings.append(Finding("spam-score", ERROR, "spamassassin", str(exc)))
+        return
+    report.spam = results
+    for name, result in results.items():
+        if result.score > settings.spam_max_score:
+            hits = ", ".join(f"{rule} {pts:+.1f}" for rule, pts in result.hits if pts)
+            where = os.path.relpath(config.templates_dir / f"{name}.mjml", config.root)
+            report.findings.append(Finding(
+                "spam-score", ERROR, where,
+                f"SpamAssassin scores the example rendering {result.score:.1f}, over "
+                f"{settings.spam_max_score}: {hits}", name))
+
+
+def _order(f: Finding) -> tuple[str, int, int, str]:
+    from bbws_mail.lint.findings import split_location
+
+    file, line, column = split_location(f.location)
+    return (file, line, column, f.rule)

@@ -1,0 +1,104 @@
+"""Checks on the built HTML: parse errors, document language, images, tables, forbidden markup.
+
+The built HTML is what mail clients receive, so it is judged after compile and
+inline, with html5lib (the HTML5 parsing algorithm, as browsers and most webmail
+sanitizers parse). Findings point back at the MJML source through SourceMap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bbws_mail.lint.findings import ERROR, WARNING, Finding
+from bbws_mail.lint.locate import SourceMap
+
+FORMS = {"form", "input", "button", "select", "textarea"}
+EMBEDS = {"iframe", "object", "embed", "frame", "frameset", "applet"}
+
+
+def parse(html: str) -> tuple[Any, list[tuple[tuple[int, int], str, dict[str, Any]]]]:
+    """An ElementTree of ``html`` (no namespaces) and html5lib's parse errors."""
+    import html5lib
+
+    parser = html5lib.HTMLParser(tree=html5lib.getTreeBuilder("etree"),
+                                 namespaceHTMLElements=False)
+    doc = parser.parse(html)
+    return doc, list(parser.errors)
+
+
+def text_of(element: Any) -> str:
+    return "".join(element.itertext()).strip()
+
+
+def check(html: str, where: SourceMap, template: str) -> list[Finding]:
+    """Every HTML-level finding for one built template."""
+    doc, errors = parse(html)
+    out: list[Finding] = []
+
+    def add(rule: str, location: str, message: str, severity: str = ERROR) -> None:
+        out.append(Finding(rule, severity, location, message, template))
+
+    lines = html.splitlines()
+    for (line, col), code, datavars in errors:
+        snippet = lines[line - 1].strip()[:60] if 0 < line <= len(lines) else ""
+        add("html-parse", where.find(snippet) if snippet else where.root,
+            f"HTML parse error {code} {datavars or ''} at built line {line}:{col}".rstrip())
+    root = doc if doc.tag == "html" else doc.find(".//html")
+    if root is None or not root.get("lang"):
+        add("html-lang", where.find("<mjml"), "<html> has no lang: screen readers guess the "
+            "language; set <mjml lang=\"en\">")
+    if root is None or not root.get("dir"):
+        add("html-lang", where.find("<mjml"), "<html> has no dir: set <mjml dir=\"ltr\">")
+    title = doc.find(".//title")
+    if title is None or not text_of(title):
+        add("html-title", where.find("<mj-title", "<mj-head"),
+            "no <title>: add <mj-title> (it is also the subject line)")
+    for img in doc.iter("img"):
+        src = img.get("src", "")
+        loc = where.find(f'src="{src}"', src)
+        if img.get("alt") is None:
+            add("a11y-img-alt", loc, f"<img src={src!r}> has no alt: describe it, or alt=\"\" "
+                "if it is decorative")
+        elif not img.get("alt", "").strip() and _inside(doc, img, "a"):
+            add("a11y-img-alt", loc, f"linked <img src={src!r}> has an empty alt: the link "
+                "has no accessible name; say where it goes")
+        if not img.get("width"):
+            add("img-width", loc, f"<img src={src!r}> has no width attribute: Outlook shows "
+                "it at its natural size")
+    for table in doc.iter("table"):
+        if table.get("role") in ("presentation", "none"):
+            continue
+        if table.find(".//th") is not None or table.find(".//caption") is not None:
+            continue  # a data table: headers tell screen readers what each cell is
+        first = next((text_of(td) for td in table.iter("td") if text_of(td)), "")
+        add("a11y-table-role", where.find(first[:40], "<mj-table"),
+            "layout table without role=\"presentation\": screen readers announce rows and "
+            "columns; use <th scope=\"row\"> for labels (a data table) or mark it as layout")
+    for element in doc.iter():
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if tag == "script":
+            add("html-forbidden", where.find("<script"), "<script> is stripped or blocks "
+                "delivery in every mail client")
+        elif tag in FORMS:
+            add("html-forbidden", where.find(f"<{tag}"), f"<{tag}>: forms do not work in "
+                "most clients (Gmail, Outlook); link to the portal instead")
+        elif tag in EMBEDS:
+            add("html-forbidden", where.find(f"<{tag}"), f"<{tag}> is removed by mail clients")
+        elif tag == "link" and "stylesheet" in (element.get("rel") or "").lower():
+            add("html-forbidden", where.find(element.get("href", "<link")),
+                f"external stylesheet {element.get('href')!r}: Gmail and Outlook ignore it; "
+                "use <mj-style>")
+        elif tag == "style" and "@import" in (element.text or ""):
+            add("html-forbidden", where.find("@import"), "@import of external CSS is "
+                "ignored by Gmail and Outlook", WARNING)
+    return out
+
+
+def _inside(doc: Any, element: Any, tag: str) -> bool:
+    parents = {child: parent for parent in doc.iter() for child in parent}
+    node = parents.get(element)
+    while node is not None:
+        if node.tag == tag:
+            return True
+        node = parents.get(node)
+    return False
