@@ -2,7 +2,7 @@
 
     nox -s build     compile templates_src/ into build/ (the main job)
     nox -s tests     the whole test suite, visual regression included
-    nox -s check     build in memory + contract checks, writes nothing
+    nox -s check     quality gates: MJML, HTML/a11y, size, contrast, links, client CSS, spam
     nox -s lint      ruff + mypy
     nox -s bench     benchmarks: build stages, render vs naive path, cold start
     nox -s visual    screenshot regression only (-- --update to approve changes)
@@ -39,8 +39,9 @@ def build(session: nox.Session) -> None:
 
 @nox.session(python=PY)
 def check(session: nox.Session) -> None:
-    """Run every build stage and check without writing build/."""
+    """Quality gates on every template (`-- --format json` for CI, `-- --only NAME`)."""
     _install(session, "build")
+    session.run("bash", "scripts/system-deps.sh", external=True)
     session.run("bbws-mail", "check", *session.posargs)
 
 

@@ -134,7 +134,7 @@ def _check_one(config: Config, settings: Settings, path: Path, built: Any, splic
                ) -> tuple[list[Finding], Any]:
     """Findings of the built HTML and of its example rendering; returns the rendering."""
     from bbws_mail.errors import BBWSMailError
-    from bbws_mail.lint import clients, contrast, html, links, size
+    from bbws_mail.lint import clients, contrast, links, size
     from bbws_mail.lint.locate import SourceMap
     from bbws_mail.render import render as render_template
 
@@ -142,7 +142,6 @@ def _check_one(config: Config, settings: Settings, path: Path, built: Any, splic
     name = built.name
     warn, fail = int(settings.size_warn_kb * 1024), int(settings.size_fail_kb * 1024)
     found: list[Finding] = []
-    found += html.check(built.html, where, name)
     found += size.check(built.html, "built HTML", where.root, name, warn, fail)
     found += contrast.check(built.html, where, name)
     found += links.check(built.html, where, name, address=settings.company_address)
@@ -166,6 +165,26 @@ def _check_one(config: Config, settings: Settings, path: Path, built: Any, splic
     return found, rendered
 
 
+def _markup(spliced: Any) -> list[Finding]:
+    """HTML checks on MRML's output before inlining.
+
+    css-inline parses and re-serialises the document, silently repairing broken
+    markup (a nested <a> becomes two links), so parse errors are looked for in what
+    the designer's source compiles to. This also runs when a later build stage
+    fails, so a missing title is reported as html-title as well as a build error.
+    """
+    from bbws_mail.errors import TemplateError
+    from bbws_mail.lint import html
+    from bbws_mail.lint.locate import SourceMap
+    from bbws_mail.pipeline import compile as compile_stage
+
+    try:
+        compiled = compile_stage.compile_mjml(spliced)
+    except TemplateError:
+        return []  # reported by the build as a "build" finding
+    return html.check(compiled.html, SourceMap(spliced), spliced.name)
+
+
 def check_built(config: Config, built: Any) -> list[Finding]:
     """Findings for one built template (no spam score): what the preview shows."""
     from bbws_mail.lint import mjml
@@ -174,7 +193,7 @@ def check_built(config: Config, built: Any) -> list[Finding]:
     settings = Settings.from_config(config)
     path = config.templates_dir / f"{built.name}.mjml"
     spliced = splice.splice(path, config.templates_dir)
-    found = mjml.validate(spliced)
+    found = mjml.validate(spliced) + _markup(spliced)
     more, _ = _check_one(config, settings, path, built, spliced)
     entries, _ = allow.load(config.root)
     return allow.apply(found + more, entries, report_unused=False)
@@ -201,6 +220,7 @@ def run(config: Config, *, only: list[str] | None = None, spam: bool = True,
             report.findings.append(Finding("build", ERROR, str(exc.location), exc.message, name))
             continue
         report.findings += mjml.validate(spliced)
+        report.findings += _markup(spliced)
         try:
             built = build_one(path, config)
         except BuildError as exc:
@@ -222,7 +242,8 @@ def run(config: Config, *, only: list[str] | None = None, spam: bool = True,
     elif not spam:
         report.notices.append("spam check skipped (--no-spam)")
     entries, problems = allow.load(config.root)
-    report.findings = allow.apply(report.findings, entries, report_unused=not only) + problems
+    unique = list(dict.fromkeys(report.findings))  # a compile error is seen twice
+    report.findings = allow.apply(unique, entries, report_unused=not only) + problems
     report.findings.sort(key=_order)
     return report
 

@@ -40,15 +40,21 @@ def check(html: str, where: SourceMap, template: str) -> list[Finding]:
 
     lines = html.splitlines()
     for (line, col), code, datavars in errors:
-        snippet = lines[line - 1].strip()[:60] if 0 < line <= len(lines) else ""
-        add("html-parse", where.find(snippet) if snippet else where.root,
-            f"HTML parse error {code} {datavars or ''} at built line {line}:{col}".rstrip())
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
+        start = text.rfind("<", 0, max(col, 1))
+        tag = text[start: text.find(">", start) + 1] if start >= 0 else ""
+        detail = ", ".join(f"{k}={v}" for k, v in (datavars or {}).items())
+        add("html-parse", where.find(tag, text.strip()[:60]),
+            f"HTML parse error '{code}'{f' ({detail})' if detail else ''} near {tag[:60]!r}: "
+            "clients repair broken markup differently")
     root = doc if doc.tag == "html" else doc.find(".//html")
-    if root is None or not root.get("lang"):
-        add("html-lang", where.find("<mjml"), "<html> has no lang: screen readers guess the "
+    lang = (root.get("lang") or "") if root is not None else ""
+    direction = (root.get("dir") or "") if root is not None else ""
+    if lang in ("", "und"):
+        add("html-lang", where.find("<mjml"), f"<html lang={lang!r}>: screen readers guess the "
             "language; set <mjml lang=\"en\">")
-    if root is None or not root.get("dir"):
-        add("html-lang", where.find("<mjml"), "<html> has no dir: set <mjml dir=\"ltr\">")
+    if direction in ("", "auto"):
+        add("html-lang", where.find("<mjml"), f"<html dir={direction!r}>: set <mjml dir=\"ltr\">")
     title = doc.find(".//title")
     if title is None or not text_of(title):
         add("html-title", where.find("<mj-title", "<mj-head"),

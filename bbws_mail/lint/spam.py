@@ -27,7 +27,10 @@ class SpamResult(NamedTuple):
 
 def executable() -> str | None:
     """The spamassassin program, or None where it is not installed."""
-    return os.environ.get("BBWS_SPAMASSASSIN") or shutil.which("spamassassin")
+    setting = os.environ.get("BBWS_SPAMASSASSIN")
+    if setting:  # an explicit setting wins and is not silently replaced
+        return setting if Path(setting).is_file() else None
+    return shutil.which("spamassassin")
 
 
 def score(messages: dict[str, bytes], program: str | None = None) -> dict[str, SpamResult]:
