@@ -207,5 +207,9 @@ def check(html: str, where: SourceMap, template: str) -> list[Finding]:
 
         inliner = css_inline.CSSInliner(inline_style_tags=False, keep_style_tags=True,
                                         load_remote_stylesheets=False, extra_css=css)
-        found += check_html(inliner.inline(html), where, template, "dark")
+        light = {(f.location, f.message) for f in found}
+        for f in check_html(inliner.inline(html), where, template, "dark"):
+            # the same colours in both modes: reported once, as the light-mode finding
+            if (f.location, f.message.removeprefix("dark mode: ")) not in light:
+                found.append(f)
     return found
