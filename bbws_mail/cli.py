@@ -39,19 +39,6 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    """Build in memory (all stages, contract included) and report; writes nothing."""
-    import tempfile
-
-    args.out = tempfile.mkdtemp(prefix="bbws-check-")
-    try:
-        return cmd_build(args)
-    finally:
-        import shutil
-
-        shutil.rmtree(args.out, ignore_errors=True)
-
-
 def cmd_render(args: argparse.Namespace) -> int:
     from bbws_mail import render
     from bbws_mail.errors import BBWSMailError
@@ -91,7 +78,6 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_build)
 
-
     p = sub.add_parser("render", help="render a template with data from a JSON file")
     p.add_argument("name")
     p.add_argument("data", help="JSON file with the template's data")
@@ -103,20 +89,12 @@ def make_parser() -> argparse.ArgumentParser:
     # Optional tool packages register their own subcommands (each needs its extra).
     import importlib
 
-    registered = set()
     for tool in ("lint", "publish", "visual", "preview"):
         try:
             module = importlib.import_module(f"bbws_mail.{tool}.cli")
         except ImportError:
             continue
         module.add_subcommands(sub)
-        registered.add(tool)
-    if "lint" not in registered:
-        p = sub.add_parser("check", help="run every build stage and contract check, write nothing")
-        p.add_argument("--root")
-        p.add_argument("--timings", action="store_true")
-        p.add_argument("-q", "--quiet", action="store_true")
-        p.set_defaults(func=cmd_check)
     return parser
 
 
