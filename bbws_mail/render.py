@@ -117,6 +117,18 @@ def compiled(snapshot: Snapshot, name: str) -> CompiledTemplate:
     return found
 
 
+def forget(origin: str, *, keep: set[str] | frozenset[str] = frozenset()) -> None:
+    """Drop compiled templates of ``origin`` except the build versions in ``keep``.
+
+    A Lambda never needs this (its builds never change while it runs); a long-lived
+    process whose builds do change (the designer preview) would otherwise keep every
+    version it ever compiled.
+    """
+    with _cache_lock:
+        for key in [k for k in _cache if k[0] == origin and k[1] not in keep]:
+            _cache.pop(key, None)
+
+
 def render(name: str, data: dict[str, Any], *, source: Source | str | None = None
            ) -> RenderedEmail:
     """Validate ``data`` against template ``name``'s schema and render all three parts.

@@ -107,3 +107,21 @@ def test_cli_render_prints_subject_and_text_and_writes_html(
     data.write_text(json.dumps({**DATA, "orderUrl": "javascript:alert(1)"}))
     assert main(["render", "mini", str(data), "--html-out", str(out)]) == 1
     assert "$.orderUrl: URL must start with https:" in capsys.readouterr().err
+
+
+def test_forget_drops_only_other_versions_of_that_origin() -> None:
+    import importlib
+
+    mod = importlib.import_module("bbws_mail.render")  # the package re-exports the function
+    with mod._cache_lock:
+        saved = dict(mod._cache)
+        mod._cache.clear()
+        mod._cache.update({("a", "v1", "t"): None, ("a", "v2", "t"): None,  # type: ignore[dict-item]
+                           ("b", "v1", "t"): None})
+    try:
+        mod.forget("a", keep={"v2"})
+        assert set(mod._cache) == {("a", "v2", "t"), ("b", "v1", "t")}
+    finally:
+        with mod._cache_lock:
+            mod._cache.clear()
+            mod._cache.update(saved)

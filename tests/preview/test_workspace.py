@@ -1,0 +1,204 @@
+"""The preview's state without a browser: what rebuilds, freshness, data, checks, dark mode."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bbws_mail import config
+from bbws_mail.cli import make_parser
+from bbws_mail.preview.pages import frame_document
+from bbws_mail.preview.watch import Watcher
+from bbws_mail.preview.workspace import Workspace, parse_data, preheader_of
+
+
+@pytest.fixture
+def ws(project_copy: Path) -> Workspace:
+    w = Workspace(config.load(project_copy), asset_base_url="http://assets.test")
+    w.build_all()
+    return w
+
+
+def _touch(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _watch(ws: Workspace) -> Watcher:
+    return Watcher(ws.watch_specs(), ws.on_files_changed, settle=0)
+
+
+def test_all_templates_build_and_render_with_their_examples(ws: Workspace) -> None:
+    assert len(ws.names()) == 12
+    for name in ws.names():
+        p = ws.preview(name)
+        assert p.ok, (name, p.build_errors, p.data_errors, p.json_error)
+        assert p.email and "{{" not in p.email.subject
+        assert p.preheader and "{{" not in p.preheader
+        assert 0 < p.size < 102 * 1024
+        assert "http://assets.test/logo.png" in p.email.html
+
+
+def test_a_template_change_rebuilds_only_that_template(ws: Workspace) -> None:
+    watcher = _watch(ws)
+    root = ws.config.root
+    before = ws.generation
+    _touch(root / "templates_src/receipt.mjml", "<mj-text", "<mj-text css-class=\"x\"")
+    watcher.poll()
+    assert ws.last_change["rebuilt"] == ["receipt"]
+    assert ws.last_change["files"] == ["templates_src/receipt.mjml"]
+    assert ws.generation == before + 1
+
+
+def test_a_partial_change_rebuilds_the_templates_including_it(ws: Workspace) -> None:
+    watcher = _watch(ws)
+    _touch(ws.config.root / "templates_src/partials/footer.mjml", "<mj-text", "<mj-text ")
+    watcher.poll()
+    including = sorted(n for n, s in ws.templates.items()
+                       if s.shown and "templates_src/partials/footer.mjml" in s.shown.sources)
+    assert including and ws.last_change["rebuilt"] == including
+
+
+def test_schema_changes_rebuild_their_template_or_all(ws: Workspace) -> None:
+    watcher = _watch(ws)
+    root = ws.config.root
+    schema = root / "schemas/invoice.schema.json"
+    schema.write_text(schema.read_text() + "\n")
+    watcher.poll()
+    assert ws.last_change["rebuilt"] == ["invoice"]
+    shared = root / "schemas/defs/common.schema.json"
+    shared.write_text(shared.read_text() + "\n")
+    watcher.poll()
+    assert ws.last_change["rebuilt"] == ws.names()
+    example = root / "schemas/examples/invoice.json"
+    example.write_text(example.read_text() + "\n")
+    watcher.poll()
+    assert ws.last_change["rebuilt"] == [] and ws.last_change["files"] == [
+        "schemas/examples/invoice.json"]
+
+
+def test_new_and_deleted_templates_are_discovered(ws: Workspace) -> None:
+    watcher = _watch(ws)
+    root = ws.config.root
+    (root / "templates_src/receipt.mjml").unlink()
+    watcher.poll()
+    assert "receipt" not in ws.names() and len(ws.names()) == 11
+
+
+def test_a_rebuild_is_never_served_stale_from_the_render_cache(ws: Workspace) -> None:
+    name = "receipt"
+    data = json.loads((ws.config.root / f"schemas/examples/{name}.json").read_text())
+    first = ws.render(name, data)
+    _touch(ws.config.root / f"templates_src/{name}.mjml", "<mj-text", "<mj-text>Edited!</mj-text>"
+           "<mj-text")
+    ws.rebuild([name])
+    second = ws.render(name, data)
+    assert second.build_version != first.build_version
+    assert "Edited!" in second.html and "Edited!" not in first.html
+    render_mod = importlib.import_module("bbws_mail.render")
+    mine = [k for k in render_mod._cache if k[0] == ws.origin and k[2] == name]
+    assert mine == [(ws.origin, second.build_version, name)]  # the old build was dropped
+
+
+def test_a_broken_build_keeps_the_last_good_one_under_its_errors(ws: Workspace) -> None:
+    src = ws.config.root / "templates_src/receipt.mjml"
+    good = src.read_text()
+    _touch(src, "{{receiptNumber}}", "{{receiptNumbr}}")
+    ws.rebuild(["receipt"])
+    p = ws.preview("receipt")
+    assert p.stale and p.email is not None
+    assert any("templates_src/receipt.mjml:" in e and "receiptNumbr" in e
+               for e in p.build_errors)
+    src.write_text(good)
+    ws.rebuild(["receipt"])
+    assert ws.preview("receipt").build_errors == []
+
+
+def test_data_errors_and_json_errors_are_precise(ws: Workspace) -> None:
+    data = json.loads((ws.config.root / "schemas/examples/invoice.json").read_text())
+    data["items"][0]["unitPrice"] = 12
+    p = ws.preview("invoice", text=json.dumps(data))
+    assert p.email is None
+    assert [d.path for d in p.data_errors] == ["$.items[0].unitPrice"]
+    assert parse_data('{\n  "a": 1,\n  "b": tru\n}')[1].startswith(
+        "invalid JSON at line 3, column 8")
+    assert ws.preview("invoice", text="[1, 2").json_error.startswith("invalid JSON at line 1")
+
+
+def test_only_listed_data_files_can_be_read(ws: Workspace) -> None:
+    from bbws_mail.errors import BBWSMailError
+
+    assert "schemas/examples/invoice.json" in ws.data_files()
+    for sneaky in ("bbws-mail.toml", "../etc/passwd", "schemas/invoice.schema.json"):
+        with pytest.raises(BBWSMailError):
+            ws.read_data_file(sneaky)
+        assert ws.preview("invoice", file=sneaky).email is None
+
+
+def test_checks_failures_never_break_the_preview(ws: Workspace,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(cfg: Any, built: Any) -> list[Any]:
+        raise RuntimeError("lint bug")
+
+    fake = types.ModuleType("bbws_mail.lint")
+    fake.check_built = boom  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "bbws_mail.lint", fake)
+    ws._checks.clear()
+    p = ws.preview("receipt")
+    assert p.ok and "lint bug" in p.checks.crashed
+
+    monkeypatch.setitem(sys.modules, "bbws_mail.lint", types.ModuleType("bbws_mail.lint"))
+    ws._checks.clear()
+    p = ws.preview("receipt")
+    assert p.ok and p.checks.unavailable.startswith("checks unavailable")
+
+    finding = types.SimpleNamespace(rule="size", severity="warning", location="x.mjml:3",
+                                    message="big")
+    fake2 = types.ModuleType("bbws_mail.lint")
+    fake2.check_built = lambda cfg, built: [finding]  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "bbws_mail.lint", fake2)
+    ws._checks.clear()
+    checks = ws.preview("receipt").checks
+    assert [(f.rule, f.location) for f in checks.findings] == [("size", "x.mjml:3")]
+    assert (checks.errors, checks.warnings) == (0, 1)
+
+
+def test_frame_document_forces_the_colour_scheme() -> None:
+    html = ('<html><head><meta name="color-scheme" content="light dark"><style>'
+            "@media (prefers-color-scheme: dark) { body { background: #111 } }"
+            "@media screen and (prefers-color-scheme:light) { body { background: #fff } }"
+            "</style></head><body>x</body></html>")
+    dark = frame_document(html, dark=True)
+    assert "prefers-color-scheme" not in dark
+    assert "@media (min-width:0px) { body { background: #111 } }" in dark
+    assert "screen and (max-width:0px)" in dark
+    assert '<meta name="color-scheme" content="dark">' in dark
+    assert "light dark" not in dark and '<base target="_blank">' in dark
+    light = frame_document(html, dark=False)
+    assert "@media (max-width:0px) { body { background: #111 } }" in light
+    assert ":root{color-scheme:light}" in light
+
+
+def test_preheader_is_read_from_the_hidden_div() -> None:
+    html = ('<body><div style="display:none;font-size:1px;">Hi &amp; <b>welcome</b>  back'
+            '</div><div style="display:block">body</div></body>')
+    assert preheader_of(html) == "Hi & welcome back"
+    assert preheader_of("<body>none</body>") == ""
+
+
+def test_the_cli_registers_preview_and_send() -> None:
+    parser = make_parser()
+    args = parser.parse_args(["preview", "--port", "0", "--export", "out"])
+    assert (args.port, args.export, args.host) == (0, "out", "127.0.0.1")
+    args = parser.parse_args(["send", "receipt", "--to", "a@example.com", "--ses",
+                              "--region", "eu-west-1", "--smtp-password-env", "PW"])
+    assert (args.name, args.to, args.ses, args.region, args.smtp_password_env) == (
+        "receipt", ["a@example.com"], True, "eu-west-1", "PW")
+    assert parser.parse_args(["preview"]).port == 8025
