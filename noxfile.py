@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import nox
 
@@ -23,7 +24,7 @@ def _install(session: nox.Session, extras: str) -> None:
     # Skip reinstalling when nothing changed: keeps `nox -s build` fast on reruns.
     marker = os.path.join(session.virtualenv.location, f".installed-{extras}")
     stamp = str(os.path.getmtime("pyproject.toml"))
-    if os.path.exists(marker) and open(marker).read() == stamp:
+    if os.path.exists(marker) and Path(marker).read_text() == stamp:
         return
     session.install("-e", f".[{extras}]")
     with open(marker, "w") as fh:
