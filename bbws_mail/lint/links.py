@@ -54,6 +54,13 @@ def check(html: str, where: SourceMap, template: str, *, rendered: bool = False,
                 "screen readers read out the URL", href)
         if "unsubscribe" in href.lower() or "unsubscribe" in text.lower():
             unsubscribe = True
+    for img in doc.iter("img"):
+        src = (img.get("src") or "").strip()
+        if not src.lower().startswith("https://") and not (
+                _PLACEHOLDER_ONLY.match(src) and not rendered):
+            add("link-scheme", where.find(f'src="{src}"', src),
+                f"image {src!r} is not https: clients block or warn about insecure images",
+                src)
     if not unsubscribe:
         add("legal-footer", where.find("mj-include path=\"partials/footer", "</mj-body"),
             "no unsubscribe link (an <a> whose text or URL says 'unsubscribe'): include "
