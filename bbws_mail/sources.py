@@ -91,6 +91,17 @@ def snapshot_from_files(manifest: dict[str, Any], read: Any, *, env: str | None,
                     asset_base_url_for(manifest, env), origin, manifest)
 
 
+class FixedSource:
+    """A source that always returns one snapshot: templates built in memory
+    (the quality gates, the designer preview) rendered through the same ``render``."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+
 class PackagedSource:
     """Templates from the packaged ``build/`` folder, read once and kept."""
 

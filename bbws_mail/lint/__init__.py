@@ -9,7 +9,6 @@ that point at ``templates_src/`` file:line; this module runs them in order.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -99,25 +98,6 @@ class Report:
         }, indent=2)
 
 
-class _MemorySource:
-    """The freshly built templates as a render source (nothing read from build/)."""
-
-    def __init__(self, built: list[Any], asset_base_url: str) -> None:
-        from bbws_mail.sources import Snapshot, TemplateFiles
-
-        digest = hashlib.sha256()
-        files = {}
-        for b in built:
-            digest.update(b.html.encode() + b.text.encode() + b.subject.encode())
-            digest.update(json.dumps(b.schema, sort_keys=True).encode())
-            files[b.name] = TemplateFiles(b.name, b.html, b.text, b.subject, b.schema)
-        self._snapshot = Snapshot("check-" + digest.hexdigest()[:16], files, asset_base_url,
-                                  origin="check")
-
-    def snapshot(self) -> Any:
-        return self._snapshot
-
-
 def _example(config: Config, name: str) -> tuple[dict[str, Any] | None, Finding | None]:
     path = config.schemas_dir / "examples" / f"{name}.json"
     shown = os.path.relpath(path, config.root)
@@ -151,7 +131,11 @@ def _check_one(config: Config, settings: Settings, path: Path, built: Any, splic
     if problem:
         found.append(problem)
     elif data is not None:
-        source = _MemorySource([built], config.env("dev").asset_base_url)
+        from bbws_mail.sources import FixedSource, Snapshot
+
+        source = FixedSource(Snapshot(
+            "check-" + built.version(), {name: built.template_files()},
+            config.env("dev").asset_base_url, origin="check"))
         try:
             rendered = render_template(name, data, source=source)
         except BBWSMailError as exc:

@@ -48,7 +48,6 @@ def split_location(location: str) -> tuple[str, int, int]:
     numbers: list[int] = []
     while parts and parts[-1].isdigit() and len(numbers) < 2:
         numbers.insert(0, int(parts.pop()))
-    numbers = [0, 0, *numbers][-2:] if len(numbers) < 2 else numbers
-    if len(numbers) == 2 and numbers[0] == 0 and numbers[1]:
-        numbers = [numbers[1], 0]
-    return ":".join(parts), numbers[0], numbers[1]
+    line = numbers[0] if numbers else 0
+    column = numbers[1] if len(numbers) > 1 else 0
+    return ":".join(parts), line, column

@@ -59,13 +59,14 @@ def check(html: str, where: SourceMap, template: str) -> list[Finding]:
     if title is None or not text_of(title):
         add("html-title", where.find("<mj-title", "<mj-head"),
             "no <title>: add <mj-title> (it is also the subject line)")
+    parents = {child: parent for parent in doc.iter() for child in parent}
     for img in doc.iter("img"):
         src = img.get("src", "")
         loc = where.find(f'src="{src}"', src)
         if img.get("alt") is None:
             add("a11y-img-alt", loc, f"<img src={src!r}> has no alt: describe it, or alt=\"\" "
                 "if it is decorative")
-        elif not img.get("alt", "").strip() and _inside(doc, img, "a"):
+        elif not img.get("alt", "").strip() and _inside(parents, img, "a"):
             add("a11y-img-alt", loc, f"linked <img src={src!r}> has an empty alt: the link "
                 "has no accessible name; say where it goes")
         if not img.get("width"):
@@ -100,8 +101,7 @@ def check(html: str, where: SourceMap, template: str) -> list[Finding]:
     return out
 
 
-def _inside(doc: Any, element: Any, tag: str) -> bool:
-    parents = {child: parent for parent in doc.iter() for child in parent}
+def _inside(parents: dict[Any, Any], element: Any, tag: str) -> bool:
     node = parents.get(element)
     while node is not None:
         if node.tag == tag:

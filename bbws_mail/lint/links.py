@@ -9,7 +9,6 @@ schema's ``format: uri`` admits only https at render time.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from bbws_mail.lint.findings import ERROR, Finding
 from bbws_mail.lint.html import parse, text_of
@@ -17,10 +16,6 @@ from bbws_mail.lint.locate import SourceMap
 
 SAFE_SCHEMES = ("https://", "mailto:", "tel:")
 _PLACEHOLDER_ONLY = re.compile(r"^\{\{\{?\s*[\w.]+\s*\}?\}\}")
-
-
-def _links(doc: Any) -> list[Any]:
-    return [a for a in doc.iter("a")]
 
 
 def check(html: str, where: SourceMap, template: str, *, rendered: bool = False,
@@ -34,7 +29,7 @@ def check(html: str, where: SourceMap, template: str, *, rendered: bool = False,
         out.append(Finding(rule, ERROR, location, message + label, template, subject=subject))
 
     unsubscribe = False
-    for a in _links(doc):
+    for a in doc.iter("a"):
         href = (a.get("href") or "").strip()
         text = text_of(a)
         alts = [img.get("alt", "").strip() for img in a.iter("img")]

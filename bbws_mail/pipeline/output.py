@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bbws_mail.config import Config
+from bbws_mail.sources import TemplateFiles
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -39,6 +40,17 @@ class BuiltTemplate:
     subject: str
     schema: dict[str, Any]
     sources: list[str] = field(default_factory=list)  # files read, relative to the root
+
+    def version(self) -> str:
+        """A content hash of the output files: a render-cache key that changes on rebuild."""
+        h = hashlib.sha256()
+        for data in self.files().values():
+            h.update(data + b"\0")
+        return h.hexdigest()[:16]
+
+    def template_files(self) -> TemplateFiles:
+        """What a render source serves for this template."""
+        return TemplateFiles(self.name, self.html, self.text, self.subject, self.schema)
 
     def files(self) -> dict[str, bytes]:
         """Output file name -> bytes."""

@@ -13,7 +13,6 @@ so render's compile cache can never serve a stale template.
 
 from __future__ import annotations
 
-import hashlib
 import html as html_mod
 import json
 import re
@@ -34,7 +33,7 @@ from bbws_mail.errors import (
 )
 from bbws_mail.pipeline.output import BuiltTemplate
 from bbws_mail.render import RenderedEmail
-from bbws_mail.sources import Snapshot, TemplateFiles
+from bbws_mail.sources import FixedSource, Snapshot
 
 # Gmail clips a message whose HTML is larger than 102 KB ("[Message clipped]"),
 # hiding the rest of it, the unsubscribe link included.
@@ -128,16 +127,6 @@ class Preview:
         return self.email is not None and not self.build_errors
 
 
-class _OneTemplate:
-    """A render source holding one freshly built template."""
-
-    def __init__(self, snap: Snapshot) -> None:
-        self._snapshot = snap
-
-    def snapshot(self) -> Snapshot:
-        return self._snapshot
-
-
 def family(name: str) -> str:
     """The template family: the name without ``_internal``/``_customer``."""
     for suffix in ("_internal", "_customer"):
@@ -184,13 +173,6 @@ def run_checks(config: Config, built: BuiltTemplate) -> Checks:
                                str(getattr(f, "accepted", ""))) for f in found])
     except Exception as exc:
         return Checks(crashed=f"checks crashed: {exc!r}")
-
-
-def version_of(built: BuiltTemplate) -> str:
-    h = hashlib.sha256()
-    for data in built.files().values():
-        h.update(data + b"\0")
-    return h.hexdigest()[:16]
 
 
 class Workspace:
@@ -258,7 +240,7 @@ class Workspace:
                         state.built = None
                         state.errors = result
                     shown = state.shown
-                    state.version = version_of(shown) if shown else ""
+                    state.version = shown.version() if shown else ""
                 self._forget_compiled()
         return self.notify(rebuilt=sorted(results), files=files or [])
 
@@ -403,10 +385,9 @@ class Workspace:
             built, version, errors = state.shown, state.version, list(state.errors)
         if built is None:
             raise BuildError(errors)
-        files = TemplateFiles(built.name, built.html, built.text, built.subject, built.schema)
-        snap = Snapshot(version, {name: files}, asset_base_url or self.asset_base_url,
-                        self.origin)
-        return render(name, data, source=_OneTemplate(snap))
+        snap = Snapshot(version, {name: built.template_files()},
+                        asset_base_url or self.asset_base_url, self.origin)
+        return render(name, data, source=FixedSource(snap))
 
     def checks(self, name: str) -> Checks:
         """Check results of the shown build, computed once per build version."""
