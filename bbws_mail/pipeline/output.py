@@ -74,7 +74,7 @@ def tool_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for dist in ("bbws-mail", "mjml-python", "css-inline", "html5lib", "chevron"):
+    for dist in ("bbws-mail", "mjml-python", "css-inline", "lxml", "chevron"):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:
