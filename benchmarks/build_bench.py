@@ -124,5 +124,8 @@ def run(root: Path, *, node: bool = True) -> None:
           f"{node_total / ours_compile:.0f}x faster"],
          ["bbws-mail whole pipeline", f"{total * 1000:.2f}",
           f"{node_total / (total * 1000):.0f}x faster"]]))
-    print(f"goal: >= 50x faster than the node API -> "
-          f"{'met' if node_total / (total * 1000) >= 50 else 'NOT met'} for the whole pipeline")
+    for label, ms in (("MRML alone (the ceiling for any pipeline on MRML)", engine),
+                      ("compile stage", ours_compile), ("whole pipeline", total * 1000)):
+        ratio = node_total / ms
+        print(f"goal: >= 50x faster than the node API: {label}: {ratio:.0f}x -> "
+              f"{'met' if ratio >= 50 else 'NOT met'}")
