@@ -1,6 +1,6 @@
 """Every benchmark, each with its baseline measured in the same run.
 
-    python -m benchmarks [build|render|cold|all] [--root DIR] [--no-node]
+    python -m benchmarks [build|inline|text|render|cold|all] [--root DIR] [--no-node]
 
 Timings are reported, never asserted: ratios against a baseline from the same
 run on the same machine are the number to compare across commits.
@@ -12,13 +12,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks import build_bench, cold_bench, inliner_bench, render_bench
+from benchmarks import build_bench, cold_bench, inliner_bench, render_bench, text_bench
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("which", nargs="*", default="all",
-                        choices=["all", "build", "inline", "render", "cold"])
+                        choices=["all", "build", "inline", "text", "render", "cold"])
     parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
     parser.add_argument("--no-node", action="store_true",
                         help="skip the official MJML (node) baseline")
@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         build_bench.run(root, node=not args.no_node)
     if which & {"all", "inline"}:
         inliner_bench.run(root)
+    if which & {"all", "text"}:
+        text_bench.run(root)
     if which & {"all", "render"}:
         render_bench.run(root)
     if which & {"all", "cold"}:

@@ -76,8 +76,11 @@ def html_to_text(html: str) -> str:
     # etree.HTML uses lxml's default HTML parser, which is per thread: the
     # preview server's threads may call this concurrently.
     doc = etree.HTML(html)
-    if doc is None:  # nothing but whitespace
-        return "\n"
+    return text_of_tree(doc) if doc is not None else "\n"  # None: only whitespace
+
+
+def text_of_tree(doc: Any) -> str:
+    """The text part of a parsed document (any ElementTree-API tree, no namespaces)."""
     writer = _Writer()
     body = doc.find("body")
     _walk(body if body is not None else doc, writer)

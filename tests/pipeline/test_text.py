@@ -35,13 +35,9 @@ def _text_via_html5lib(html: str) -> str:
     """The walker over html5lib's tree: the HTML5 algorithm, the reference parser."""
     import html5lib
 
-    from bbws_mail.pipeline import text as stage
+    from bbws_mail.pipeline.text import text_of_tree
 
-    doc = html5lib.parse(html, treebuilder="etree", namespaceHTMLElements=False)
-    writer = stage._Writer()
-    body = doc.find("body")
-    stage._walk(body if body is not None else doc, writer)
-    return writer.result()
+    return text_of_tree(html5lib.parse(html, treebuilder="etree", namespaceHTMLElements=False))
 
 
 def test_lxml_parse_gives_the_html5_parsers_text_for_every_template() -> None:
