@@ -74,7 +74,7 @@ def tool_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for dist in ("bbws-mail", "mjml-python", "css-inline", "lxml", "chevron"):
+    for dist in ("bbws-mail", "mjml-python", "css-inline", "selectolax", "chevron"):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:

@@ -1,4 +1,4 @@
-"""HTML -> the plain-text alternative, walking an lxml tree.
+"""HTML -> the plain-text alternative, walking Lexbor's HTML5 tree (selectolax).
 
 Hand-written (about 100 lines) because the libraries measured worse on these very
 templates: html2text runs table cells together and writes markdown links, and
@@ -7,17 +7,20 @@ line per table row, links as "text (url)", skips the hidden preheader and MSO
 conditional comments, and turns comment-wrapped section tags back into tags so
 the text part repeats rows exactly like the HTML part.
 
-Parsed with lxml (libxml2, C) rather than html5lib (pure Python): the input is
-css-inline's serialisation of an HTML5 tree, so both parsers build the same tree
-(same text part, byte for byte, for every template: a test compares them), and
-lxml takes this stage from 60-70 ms to ~9 ms for the 12 templates (measured;
-``python -m benchmarks build``). html5lib stays for the quality gate, which
-needs its parse errors.
+Parsed with selectolax's Lexbor engine (C, the WHATWG HTML5 algorithm) rather than
+html5lib (pure Python, the same algorithm): the same tree, so the same text part,
+byte for byte (tests compare both on every template and on thousands of random
+mis-nested documents), at ~8x the speed (``python -m benchmarks text``). lxml was
+as fast, but libxml2's HTML parser is not HTML5: it closes an ``<a>`` at a
+``<table>`` inside it, and moved link labels in 2-3 % of random documents. html5lib
+stays for the quality gate, which needs its parse errors.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 from bbws_mail.pipeline.placeholders import COMMENT_SECTION_RE
@@ -27,6 +30,8 @@ BLOCK = {
     "ul", "ol", "section", "article", "header", "footer", "blockquote", "center",
 }
 SKIP = {"head", "style", "script", "title", "noscript", "template"}
+PARAGRAPHS = {"p", "h1", "h2", "h3", "table"}  # set off by blank lines
+TEXT, COMMENT = "-text", "-comment"  # Lexbor's names for text and comment nodes
 _WS = re.compile(r"[ \t\r\n\f\v]+")
 CELL = "\x00"  # table cell separator, becomes two spaces once whitespace is collapsed
 
@@ -40,6 +45,8 @@ class _Writer:
         self.current.append(text)
 
     def newline(self) -> None:
+        if not self.current:
+            return
         cells = (_WS.sub(" ", c).strip() for c in "".join(self.current).split(CELL))
         line = "  ".join(c for c in cells if c)
         self.current = []
@@ -71,77 +78,81 @@ class _Writer:
 
 def html_to_text(html: str) -> str:
     """Plain-text alternative of a (Mustache-bearing) email HTML document."""
-    from lxml import etree
+    from selectolax.lexbor import LexborHTMLParser
 
-    # etree.HTML uses lxml's default HTML parser, which is per thread: the
-    # preview server's threads may call this concurrently.
-    doc = etree.HTML(html)
-    return text_of_tree(doc) if doc is not None else "\n"  # None: only whitespace
+    # NUL is the cell separator here; the HTML5 parser drops it from text anyway.
+    tree = LexborHTMLParser(html.replace(CELL, ""))
+    body = tree.body  # None in a <frameset> document: walk the whole of it then
+    return text_of_tree(body if body is not None else tree.root)
 
 
-def text_of_tree(doc: Any) -> str:
-    """The text part of a parsed document (any ElementTree-API tree, no namespaces)."""
+def text_of_tree(root: Any) -> str:
+    """The text part under ``root`` (a Lexbor node, or :func:`from_etree`'s)."""
     writer = _Writer()
-    body = doc.find("body")
-    _walk(body if body is not None else doc, writer)
+    if root is not None:
+        _children(root, writer)
     return writer.result()
 
 
+def _nodes(node: Any) -> Iterator[Any]:
+    child = node.child
+    while child is not None:
+        yield child
+        child = child.next
+
+
+def _children(node: Any, w: _Writer) -> None:
+    for child in _nodes(node):
+        tag = child.tag
+        if tag == TEXT:
+            w.inline(child.text_content or "")
+        elif tag == COMMENT:
+            m = COMMENT_SECTION_RE.match(child.comment_content or "")
+            if m:
+                w.tag_line(m.group(1))
+        elif tag[0] != "-":
+            _element(child, tag, w)
+            if tag == "td" or tag == "th":
+                w.inline(CELL)
+
+
 def _is_preheader(el: Any) -> bool:
-    style = (el.get("style") or "").replace(" ", "").lower()
-    return el.tag == "div" and style.startswith("display:none")
+    style = (el.attributes.get("style") or "").replace(" ", "").lower()
+    return style.startswith("display:none")
 
 
-def _walk(el: Any, w: _Writer) -> None:
-    tag = el.tag if isinstance(el.tag, str) else None
-    if tag is None:  # a comment (ElementTree APIs use a function as its tag)
-        m = COMMENT_SECTION_RE.match(el.text or "")
-        if m:
-            w.tag_line(m.group(1))
-        _tail(el, w)
+def _element(el: Any, tag: str, w: _Writer) -> None:
+    if tag in SKIP or (tag == "div" and _is_preheader(el)):
         return
-    if tag in SKIP or _is_preheader(el):
-        _tail(el, w)
+    if tag == "a":
+        _link(el, w)
         return
     if tag == "br":
         w.newline()
     elif tag == "img":
-        alt = (el.get("alt") or "").strip()
+        alt = (el.attributes.get("alt") or "").strip()
         if alt:
             w.inline(alt)
-    elif tag == "a":
-        _link(el, w)
-        _tail(el, w)
-        return
     elif tag == "hr":
         w.newline()
         w.lines.append("-" * 40)
     if tag in BLOCK:
-        w.blank() if tag in {"p", "h1", "h2", "h3", "table"} else w.newline()
+        w.blank() if tag in PARAGRAPHS else w.newline()
     if tag == "li":
         w.newline()
         w.inline("- ")
-    if el.text:
-        w.inline(el.text)
-    for child in el:
-        _walk(child, w)
-        if child.tag == "td" or child.tag == "th":
-            w.inline(CELL)
-    if tag in BLOCK or tag in {"tr", "li"}:
+    _children(el, w)
+    if tag in BLOCK or tag == "tr" or tag == "li":
         w.newline()
-    if tag in {"p", "h1", "h2", "h3", "table"}:
+    if tag in PARAGRAPHS:
         w.blank()
-    _tail(el, w)
 
 
 def _link(el: Any, w: _Writer) -> None:
     inner = _Writer()
-    if el.text:
-        inner.inline(el.text)
-    for child in el:
-        _walk(child, inner)
+    _children(el, inner)
     label = _WS.sub(" ", " ".join([*inner.lines, "".join(inner.current)])).strip()
-    href = (el.get("href") or "").strip()
+    href = (el.attributes.get("href") or "").strip()
     if not href or href == label:
         w.inline(label or href)
     elif not label:
@@ -150,6 +161,38 @@ def _link(el: Any, w: _Writer) -> None:
         w.inline(f"{label} ({href})")
 
 
-def _tail(el: Any, w: _Writer) -> None:
-    if el.tail:
-        w.inline(el.tail)
+class _Node:
+    """A Lexbor-shaped node made from an ElementTree element (see :func:`from_etree`)."""
+
+    __slots__ = ("attributes", "child", "comment_content", "next", "tag", "text_content")
+
+    def __init__(self, tag: str, attributes: dict[str, str] | None = None,
+                 text: str = "") -> None:
+        self.tag = tag
+        self.attributes = attributes or {}
+        self.text_content = text if tag == TEXT else None
+        self.comment_content = text if tag == COMMENT else None
+        self.child: _Node | None = None
+        self.next: _Node | None = None
+
+
+def from_etree(el: Any) -> _Node:
+    """``el`` (html5lib's or lxml's ElementTree, no namespaces) as Lexbor-shaped nodes.
+
+    Lets the one walker run over html5lib's tree, the reference the tests and
+    ``benchmarks text`` compare the Lexbor parse against.
+    """
+    if not isinstance(el.tag, str):  # a comment: ElementTree gives it a function as tag
+        return _Node(COMMENT, text=el.text or "")
+    node = _Node(el.tag, dict(el.attrib))
+    kids: list[_Node] = []
+    if el.text:
+        kids.append(_Node(TEXT, text=el.text))
+    for sub in el:
+        kids.append(from_etree(sub))
+        if sub.tail:
+            kids.append(_Node(TEXT, text=sub.tail))
+    for a, b in pairwise(kids):
+        a.next = b
+    node.child = kids[0] if kids else None
+    return node
