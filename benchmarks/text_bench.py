@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from benchmarks.common import median_seconds, table
 
@@ -23,19 +22,15 @@ def run(root: Path) -> None:
     from bbws_mail.pipeline import discover, inline, splice
     from bbws_mail.pipeline import text as stage
 
-    def via_etree(doc: Any) -> str:
-        body = doc.find("body")
-        return stage.text_of_tree(stage.from_etree(body if body is not None else doc))
-
     parsers: dict[str, Callable[[str], str]] = {
-        "html5lib (pure Python, HTML5)": lambda h: via_etree(
+        "html5lib (pure Python, HTML5)": lambda h: stage.text_of_etree(
             html5lib.parse(h, treebuilder="etree", namespaceHTMLElements=False)),
         "selectolax Lexbor (C, HTML5): the stage": stage.html_to_text,
     }
     try:
         from lxml import etree
 
-        parsers["lxml (libxml2, not HTML5)"] = lambda h: via_etree(etree.HTML(h))
+        parsers["lxml (libxml2, not HTML5)"] = lambda h: stage.text_of_etree(etree.HTML(h))
     except ImportError:
         pass
 

@@ -176,12 +176,18 @@ class _Node:
         self.next: _Node | None = None
 
 
-def from_etree(el: Any) -> _Node:
-    """``el`` (html5lib's or lxml's ElementTree, no namespaces) as Lexbor-shaped nodes.
+def text_of_etree(doc: Any) -> str:
+    """The text part of an ElementTree document (html5lib's or lxml's, no namespaces).
 
     Lets the one walker run over html5lib's tree, the reference the tests and
     ``benchmarks text`` compare the Lexbor parse against.
     """
+    body = doc.find("body")
+    return text_of_tree(from_etree(body if body is not None else doc))
+
+
+def from_etree(el: Any) -> _Node:
+    """``el``, an ElementTree element, as Lexbor-shaped nodes for the walker."""
     if not isinstance(el.tag, str):  # a comment: ElementTree gives it a function as tag
         return _Node(COMMENT, text=el.text or "")
     node = _Node(el.tag, dict(el.attrib))
