@@ -19,9 +19,7 @@ _ATTR_RE = re.compile(_ATTR, re.DOTALL)
 # The whole run of attributes in one match: the same span as matching _ATTR_RE
 # again and again (a greedy star with nothing after it never backtracks, and an
 # attribute is never empty), at a fraction of the cost.
-_ATTR_RUN_RE = re.compile(
-    r"""(?:\s*[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+))?)*""", re.DOTALL
-)
+_ATTR_RUN_RE = re.compile(f"(?:{_ATTR})*", re.DOTALL)
 RAW_TEXT = {"style", "script", "mj-style"}
 VOID = {
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
@@ -47,16 +45,15 @@ class Token:
                  "start", "text")
 
     def __init__(self, kind: str, start: int, end: int, name: str = "",
-                 attrs: list[Attr] | None = None, self_closing: bool = False,
-                 text: str = "", *, src: str = "", attrs_at: tuple[int, int] = (0, 0)
-                 ) -> None:
+                 self_closing: bool = False, text: str = "", *, src: str = "",
+                 attrs_at: tuple[int, int] = (0, 0)) -> None:
         self.kind = kind  # "text" | "comment" | "start" | "end"
         self.start = start
         self.end = end
         self.name = name
         self.self_closing = self_closing
         self.text = text  # text content, or comment body
-        self._attrs = attrs
+        self._attrs: list[Attr] | None = None
         self._src = src
         self._attrs_at = attrs_at
 
@@ -125,7 +122,7 @@ def tokenize(src: str) -> Iterator[Token]:
         gt = src.find(">", cur)
         end = n if gt < 0 else gt + 1
         self_closing = gt > 0 and src[gt - 1] == "/"
-        yield Token("end" if closing else "start", lt, end, name, None, self_closing,
+        yield Token("end" if closing else "start", lt, end, name, self_closing,
                     src=src, attrs_at=(m.end(), cur))
         if not closing and not self_closing and name in RAW_TEXT:
             raw_until = name

@@ -96,7 +96,7 @@ def scan(src: str) -> list[Placeholder]:
             _collect(found, tok.text, tok.start, context, stack)
         elif tok.kind == "comment":
             _collect(found, tok.text, tok.start + 4, "comment", stack)
-        elif tok.kind == "start" and "{{" in src[tok.start:tok.end]:
+        elif tok.kind == "start" and src.find("{{", tok.start, tok.end) >= 0:
             inner_stack = (*stack, tok.name)
             for attr in tok.attrs:
                 _collect(found, attr.value, attr.start, "attr:" + attr.name, inner_stack)

@@ -8,12 +8,12 @@ conditional comments, and turns comment-wrapped section tags back into tags so
 the text part repeats rows exactly like the HTML part.
 
 Parsed with selectolax's Lexbor engine (C, the WHATWG HTML5 algorithm) rather than
-html5lib (pure Python, the same algorithm): the same tree, so the same text part,
-byte for byte (tests compare both on every template and on thousands of random
-mis-nested documents), at ~8x the speed (``python -m benchmarks text``). lxml was
-as fast, but libxml2's HTML parser is not HTML5: it closes an ``<a>`` at a
-``<table>`` inside it, and moved link labels in 2-3 % of random documents. html5lib
-stays for the quality gate, which needs its parse errors.
+html5lib (pure Python, the same algorithm), 10-21x faster (``python -m benchmarks
+text``). Tests show the text part is byte-identical to html5lib's on every template,
+and that Lexbor builds Chromium's own tree for hundreds of random mis-nested
+documents. lxml was fast too, but libxml2's HTML parser is not HTML5: it closes an
+``<a>`` at a ``<table>`` inside it, and its text differed for 18 % of random
+documents. html5lib stays for the quality gate, which needs its parse errors.
 """
 
 from __future__ import annotations
