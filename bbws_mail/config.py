@@ -7,8 +7,9 @@ below, so a fresh checkout works with no configuration at all.
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,47 @@ DEFAULT_CATEGORIES = {
 }
 
 
+# Which EnvConfig fields a reader (a Lambda) may see, and which only the tools may: deploy
+# settings name who may write, so they never travel inside a package.
+READER_KEYS = ("bucket", "region", "replica_bucket", "replica_region", "asset_base_url")
+DEPLOY_KEYS = ("profile", "role_arn", "external_id")
+
+_ROLE_ARN = re.compile(r"arn:aws:iam::([0-9]{12}):role/[A-Za-z0-9+=,.@_/-]{1,512}\Z")
+_EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}\Z")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]\Z")
+_BUCKET = re.compile(r"(?!xn--)(?!.*-s3alias\Z)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
+
+
 @dataclass(frozen=True)
 class EnvConfig:
+    """One environment: its bucket and region (one AWS account each), how the tools reach it
+    (``profile``, ``role_arn``, ``external_id``) and its disaster-recovery replica."""
+
     name: str
     bucket: str
     region: str = "af-south-1"
     asset_base_url: str = "https://assets.bbws.co.za/email"
     requires_approval: bool = False
+    replica_bucket: str = ""
     replica_region: str = ""
+    profile: str = ""
+    role_arn: str = ""
+    external_id: str = ""
+    ses_identity: str = ""
+
+    @property
+    def account_id(self) -> str:
+        """The AWS account named by ``role_arn`` ('' when no role is configured)."""
+        match = _ROLE_ARN.match(self.role_arn)
+        return match.group(1) if match else ""
+
+    @property
+    def has_replica(self) -> bool:
+        return bool(self.replica_bucket)
+
+    def reader_settings(self) -> dict[str, str]:
+        """What a reader may know about this environment: never profiles, roles or ids."""
+        return {key: getattr(self, key) for key in READER_KEYS}
 
 
 @dataclass(frozen=True)
@@ -90,6 +124,7 @@ def load(root: Path | None = None) -> Config:
     defaults = dict(data.get("defaults", {}))
     env_tables: dict[str, Any] = {name: {} for name in ENVIRONMENTS}
     env_tables.update(data.get("env", {}))
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
     envs: dict[str, EnvConfig] = {}
     for name, table in env_tables.items():
         merged = {**defaults, **table}
@@ -101,6 +136,77 @@ def load(root: Path | None = None) -> Config:
             keys = ", ".join(sorted(unknown))
             raise ValueError(f"{path}: unknown key(s) in [env.{name}]: {keys}")
         merged["name"] = name
-        envs[name] = EnvConfig(**merged)
+        envs[name] = _checked_env(merged, path, text, own=table)
     categories = {**DEFAULT_CATEGORIES, **data.get("categories", {})}
     return Config(root, envs, categories, dict(data.get("check", {})))
+
+
+_KINDS = {str: "a string", bool: "true or false"}
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _where(path: Path, text: str, env: str, key: str, in_env: bool) -> str:
+    """``file:line: [env.E] key`` for the line that sets ``key`` (in [env.E] or [defaults])."""
+    section = f"env.{env}" if in_env else "defaults"
+    header = re.compile(r"\s*\[\s*" + re.escape(section).replace(r"\.", r"\s*\.\s*")
+                        + r"\s*\]")
+    assign = re.compile(r"\s*" + re.escape(key) + r"\s*=")
+    inside, found = False, 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("["):
+            inside = bool(header.match(line))
+        elif inside and assign.match(line):
+            found = number
+            break
+    return f"{path}:{found}: [{section}] {key}" if found else f"{path}: [env.{env}] {key}"
+
+
+def _checked_env(merged: dict[str, Any], path: Path, text: str,
+                 own: dict[str, Any]) -> EnvConfig:
+    """An EnvConfig, or a ValueError naming file:line, the key, what is wrong and the fix."""
+    name = merged["name"]
+
+    def fail(key: str, problem: str) -> ValueError:
+        return ValueError(f"{_where(path, text, name, key, key in own)}: {problem}")
+
+    for f in fields(EnvConfig):
+        if f.name in merged and f.name != "name":
+            want = bool if f.name == "requires_approval" else str
+            value = merged[f.name]
+            if not isinstance(value, want):
+                raise fail(f.name, f"expected {_KINDS[want]}, found {_kind(value)}")
+    env = EnvConfig(**merged)
+    if not _BUCKET.match(env.bucket):
+        raise fail("bucket", "not a valid S3 bucket name (3-63 lowercase letters, digits, "
+                   "dots and hyphens)")
+    for key in ("region", "replica_region"):
+        value = getattr(env, key)
+        if value and not _REGION.match(value):
+            raise fail(key, f"not an AWS region name ({len(value)} characters; e.g. eu-west-1)")
+    if env.role_arn and not env.account_id:
+        raise fail("role_arn", "not an IAM role ARN: write "
+                   "arn:aws:iam::<12-digit account id>:role/<role name>")
+    if env.external_id and not env.role_arn:
+        raise fail("external_id", "an external id only applies when assuming a role: "
+                   "set role_arn too, or remove it")
+    if env.external_id and not _EXTERNAL_ID.match(env.external_id):
+        raise fail("external_id", f"must be 2-1224 characters of A-Z a-z 0-9 +=,.@:/_- "
+                   f"(found {len(env.external_id)} characters)")
+    if bool(env.replica_bucket) != bool(env.replica_region):
+        missing = "replica_region" if env.replica_bucket else "replica_bucket"
+        raise fail("replica_bucket" if env.replica_bucket else "replica_region",
+                   f"a replica needs both replica_bucket and replica_region: set {missing}")
+    if env.replica_bucket:
+        if not _BUCKET.match(env.replica_bucket):
+            raise fail("replica_bucket", "not a valid S3 bucket name (3-63 lowercase letters, "
+                       "digits, dots and hyphens)")
+        if env.replica_region == env.region:
+            raise fail("replica_region", "the replica must be in another region than the "
+                       "primary (that is what it is for)")
+        if env.replica_bucket == env.bucket:
+            raise fail("replica_bucket", "must differ from bucket")
+    return env

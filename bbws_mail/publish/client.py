@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bbws_mail.config import EnvConfig
 
 
 def make_client(*, region: str | None = None, endpoint_url: str | None = None,
@@ -14,17 +17,9 @@ def make_client(*, region: str | None = None, endpoint_url: str | None = None,
     explicit ``endpoint_url`` (or ``AWS_ENDPOINT_URL``) points at a local server.
     """
     import boto3
-    from botocore.config import Config
 
     session = boto3.session.Session(profile_name=profile or os.environ.get("AWS_PROFILE") or None)
-    config = Config(
-        retries={"mode": "standard", "total_max_attempts": 4},
-        connect_timeout=5,
-        read_timeout=30,
-        # Only send/verify checksums when an operation asks for them: we set SHA-256 ourselves.
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-    )
+    config = client_config()
     return session.client(
         "s3",
         region_name=region or session.region_name or "af-south-1",
@@ -32,6 +27,31 @@ def make_client(*, region: str | None = None, endpoint_url: str | None = None,
         or os.environ.get("AWS_ENDPOINT_URL") or None,
         config=config,
     )
+
+
+def client_config() -> Any:
+    """The botocore Config every client of the tools uses: standard retries (4 attempts,
+    with backoff), short timeouts, checksums only where an operation asks for them (the
+    publisher sets SHA-256 itself)."""
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 4},
+        connect_timeout=5,
+        read_timeout=30,
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+
+
+def client_for(env: EnvConfig) -> Any:
+    """The S3 client acting in ``env``'s own account (its profile and/or assumed role).
+
+    Every command gets its S3 clients here; ``promote`` asks once per side.
+    """
+    from bbws_mail.publish import credentials
+
+    return credentials.client_for(env)
 
 
 def error_code(exc: BaseException) -> str:

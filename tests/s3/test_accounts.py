@@ -1,0 +1,184 @@
+"""One AWS account per environment: the tools act in each with that environment's credentials.
+
+Runs against a moto server that keeps accounts apart (tests/s3/accounts.py): dev's
+credentials cannot read sit's bucket there, as in AWS without a cross-account policy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bbws_mail import config
+from bbws_mail.config import EnvConfig
+from bbws_mail.publish import credentials
+from bbws_mail.publish.client import client_for as publish_client_for
+from bbws_mail.publish.client import error_code
+from tests.s3.accounts import ACCOUNTS, accounts_endpoint, aws_env, role_arn, role_client
+from tests.s3.conftest import REGION, make_bucket
+
+pytestmark = pytest.mark.s3
+__all__ = ["accounts_endpoint", "aws_env"]  # fixtures used by the tests below
+
+
+def _env(name: str, **changes: Any) -> EnvConfig:
+    return EnvConfig(name=name, bucket=f"bbws-templates-{name}", region=REGION,
+                     role_arn=role_arn(name), **changes)
+
+
+def _assume_role_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Record the parameters of every AssumeRole the code under test sends."""
+    calls: list[dict[str, Any]] = []
+    real = credentials._base_session
+
+    def recording(env: EnvConfig) -> Any:
+        session = real(env)
+        session._session.register("provide-client-params.sts.AssumeRole",
+                                  lambda params, **_: calls.append(dict(params)))
+        return session
+
+    monkeypatch.setattr(credentials, "_base_session", recording)
+    return calls
+
+
+def test_each_environment_acts_in_its_own_account(aws_env: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _assume_role_calls(monkeypatch)
+    for name, account in ACCOUNTS.items():
+        identity = credentials.client_for(_env(name), "sts").get_caller_identity()
+        assert identity["Account"] == account
+        assert f":assumed-role/bbws-templates-deploy/bbws-mail-{name}-" in identity["Arn"]
+    assert [c["RoleArn"] for c in calls] == [role_arn(n) for n in ACCOUNTS]
+    assert all("ExternalId" not in c for c in calls)
+
+
+def test_external_id_and_session_name_are_sent(aws_env: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _assume_role_calls(monkeypatch)
+    monkeypatch.setenv("GITHUB_RUN_ID", "4711")
+    credentials.client_for(_env("sit", external_id="bbws-ci-sit"), "sts").get_caller_identity()
+    [call] = calls
+    assert call["ExternalId"] == "bbws-ci-sit"
+    assert call["RoleSessionName"] == "bbws-mail-sit-gh4711"
+
+
+def test_dev_credentials_alone_cannot_read_sit_bucket(aws_env: str) -> None:
+    for name in ("dev", "sit"):
+        s3 = role_client(aws_env, name)
+        make_bucket(s3, name=f"bbws-templates-{name}-{os.getpid()}")
+        s3.put_object(Bucket=f"bbws-templates-{name}-{os.getpid()}", Key="manifest.json",
+                      Body=b"{}")
+    dev = credentials.client_for(_env("dev"))
+    assert dev.get_object(Bucket=f"bbws-templates-dev-{os.getpid()}",
+                          Key="manifest.json")["Body"].read() == b"{}"
+    for call in (lambda: dev.get_object(Bucket=f"bbws-templates-sit-{os.getpid()}",
+                                        Key="manifest.json"),
+                 lambda: dev.list_objects_v2(Bucket=f"bbws-templates-sit-{os.getpid()}")):
+        with pytest.raises(Exception) as denied:
+            call()
+        assert error_code(denied.value) == "AccessDenied"
+    sit = publish_client_for(_env("sit"))  # the publisher's entry point, sit's own account
+    assert sit.get_object(Bucket=f"bbws-templates-sit-{os.getpid()}",
+                          Key="manifest.json")["Body"].read() == b"{}"
+
+
+def test_sessions_and_clients_are_cached_per_environment(aws_env: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _assume_role_calls(monkeypatch)
+    dev = _env("dev")
+    assert credentials.client_for(dev) is credentials.client_for(dev)
+    assert credentials.client_for(dev) is not credentials.client_for(dev, region="eu-west-1")
+    assert credentials.client_for(dev) is not credentials.client_for(_env("sit"))
+    assert calls == []  # a role is assumed on first use, not when a client is made
+    for _ in range(3):
+        credentials.client_for(dev, "sts").get_caller_identity()
+        credentials.client_for(_env("sit"), "sts").get_caller_identity()
+    assert sorted(c["RoleArn"] for c in calls) == [role_arn("dev"), role_arn("sit")]
+
+
+def test_assumed_credentials_are_refreshed_before_they_expire(aws_env: str) -> None:
+    # 15-minute credentials are inside botocore's advisory refresh window from the start,
+    # so every use refreshes them: what a long publish sees near the end of an hour.
+    creds = credentials.session_for(_env("prod"), duration=900).get_credentials()
+    first = creds.get_frozen_credentials().access_key
+    second = creds.get_frozen_credentials().access_key
+    assert first != second
+    s3 = credentials.session_for(_env("prod"), duration=900).client("s3")
+    assert isinstance(s3.list_buckets()["Buckets"], list)
+
+
+def test_no_second_assume_role_when_already_the_environment_role(
+        aws_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+
+    sts = boto3.client("sts", region_name=REGION)
+    c = sts.assume_role(RoleArn=role_arn("dev"), RoleSessionName="ci-oidc")["Credentials"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", c["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", c["SecretAccessKey"])
+    monkeypatch.setenv("AWS_SESSION_TOKEN", c["SessionToken"])
+    calls = _assume_role_calls(monkeypatch)
+    identity = credentials.client_for(_env("dev"), "sts").get_caller_identity()
+    assert identity["Account"] == ACCOUNTS["dev"] and identity["Arn"].endswith("/ci-oidc")
+    assert calls == []
+    # ...but another environment's role is still assumed from those credentials.
+    assert credentials.client_for(_env("sit"), "sts").get_caller_identity()[
+        "Account"] == ACCOUNTS["sit"]
+    assert [c["RoleArn"] for c in calls] == [role_arn("sit")]
+
+
+def test_profile_is_used_and_a_missing_profile_is_a_clear_error(
+        aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "config"
+    cfg.write_text("[profile bbws-dev]\nregion = af-south-1\n"
+                   "aws_access_key_id = testing\naws_secret_access_key = testing\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(cfg))
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(var)
+    env = _env("dev", profile="bbws-dev")
+    assert credentials.client_for(env, "sts").get_caller_identity()[
+        "Account"] == ACCOUNTS["dev"]
+    with pytest.raises(credentials.CredentialsError) as err:
+        credentials.client_for(dataclasses.replace(env, profile="no-such-profile"))
+    assert "[env.dev] profile" in str(err.value) and "no-such-profile" not in str(err.value)
+
+
+def test_project_config_names_one_account_per_environment() -> None:
+    cfg = config.load()
+    assert {name: cfg.env(name).account_id for name in ACCOUNTS} == ACCOUNTS
+    prod = cfg.env("prod")
+    assert (prod.replica_bucket, prod.replica_region) == ("bbws-templates-prod-replica",
+                                                          "eu-west-1")
+    for name in ACCOUNTS:  # what a reader may see never names a role, profile or id
+        settings = json.dumps(cfg.env(name).reader_settings())
+        assert "arn:aws:iam" not in settings and "profile" not in settings
+
+
+@pytest.mark.xfail(strict=False, reason="needs the publisher to take every client from "
+                   "bbws_mail.publish.client.client_for (the publishing issue's change)")
+def test_publish_promote_and_status_each_with_its_own_credentials(
+        aws_env: str, mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bbws_mail.cli import main
+
+    suffix = os.getpid()
+    toml = ""
+    for name in ACCOUNTS:
+        make_bucket(role_client(aws_env, name), name=f"bbws-templates-{name}-{suffix}")
+        toml += (f'[env.{name}]\nbucket = "bbws-templates-{name}-{suffix}"\n'
+                 f'role_arn = "{role_arn(name)}"\n')
+    (mini / "bbws-mail.toml").write_text(toml)
+    root = ["--root", str(mini)]
+    assert main(["build", *root, "-q"]) == 0
+    assert main(["publish", "--env", "dev", *root]) == 0
+    assert main(["promote", "--from", "dev", "--to", "sit", *root]) == 0
+    assert main(["promote", "--from", "sit", "--to", "prod", "--confirm-prod", *root]) == 0
+    capsys.readouterr()
+    assert main(["status", "--json", *root]) == 0
+    rows = {r["env"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["dev"]["buildVersion"]
+    assert rows["dev"]["buildVersion"] == rows["sit"]["buildVersion"] == rows["prod"][
+        "buildVersion"]

@@ -1,0 +1,59 @@
+"""bbws-mail.toml environments: deploy and replica settings, refused with file:line when wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bbws_mail import config
+
+GOOD_ROLE = "arn:aws:iam::536580886816:role/bbws-templates-deploy"
+
+
+def _load(tmp_path: Path, toml: str) -> config.Config:
+    (tmp_path / "bbws-mail.toml").write_text(toml)
+    return config.load(tmp_path)
+
+
+def test_deploy_and_replica_settings_are_read(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, f'[defaults]\nprofile = "bbws"\n[env.dev]\nrole_arn = "{GOOD_ROLE}"\n'
+                'external_id = "ci-dev"\n[env.prod]\nreplica_bucket = "p-replica"\n'
+                'replica_region = "eu-west-1"\nses_identity = "bbws.co.za"\n')
+    dev, prod = cfg.env("dev"), cfg.env("prod")
+    assert (dev.profile, dev.role_arn, dev.external_id, dev.account_id) == (
+        "bbws", GOOD_ROLE, "ci-dev", "536580886816")
+    assert prod.has_replica and not dev.has_replica
+    assert prod.reader_settings() == {
+        "bucket": "bbws-templates-prod", "region": "af-south-1", "replica_bucket": "p-replica",
+        "replica_region": "eu-west-1", "asset_base_url": prod.asset_base_url}
+    assert set(config.DEPLOY_KEYS).isdisjoint(dev.reader_settings())
+
+
+@pytest.mark.parametrize(("toml", "line", "where", "says"), [
+    ('[env.dev]\nbucket = "ok-bucket"\nrole_arn = "arn:aws:iam::12:role/x"\n', 3,
+     "[env.dev] role_arn", "arn:aws:iam::<12-digit account id>:role/<role name>"),
+    ('[env.sit]\nexternal_id = "abc"\n', 2, "[env.sit] external_id", "set role_arn too"),
+    (f'[env.sit]\nrole_arn = "{GOOD_ROLE}"\nexternal_id = "a b"\n', 3,
+     "[env.sit] external_id", "found 3 characters"),
+    ('[env.prod]\nreplica_bucket = "p-replica"\n', 2, "[env.prod] replica_bucket",
+     "set replica_region"),
+    ('[env.prod]\n\nreplica_region = "eu-west-1"\n', 3, "[env.prod] replica_region",
+     "set replica_bucket"),
+    ('[env.prod]\nreplica_bucket = "p-replica"\nreplica_region = "af-south-1"\n', 3,
+     "[env.prod] replica_region", "another region"),
+    ('[env.prod]\nreplica_bucket = "Bad_Bucket"\nreplica_region = "eu-west-1"\n', 2,
+     "[env.prod] replica_bucket", "not a valid S3 bucket name"),
+    ('[env.dev]\nregion = "Europe"\n', 2, "[env.dev] region", "not an AWS region name"),
+    ('[defaults]\nprofile = 3\n', 2, "[defaults] profile", "expected a string, found an integer"),
+    ('[env.prod]\nrequires_approval = "yes"\n', 2, "[env.prod] requires_approval",
+     "expected true or false, found a string"),
+])
+def test_bad_settings_name_file_line_and_fix(tmp_path: Path, toml: str, line: int, where: str,
+                                             says: str) -> None:
+    with pytest.raises(ValueError) as err:
+        _load(tmp_path, toml)
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 'bbws-mail.toml'}:{line}: {where}: ")
+    assert says in message
+    assert "Europe" not in message and "a b" not in message  # values described, not copied
