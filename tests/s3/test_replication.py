@@ -1,0 +1,320 @@
+"""Prod's replica in eu-west-1: the replication check judges rules by effect, the destination
+by the primary's preflight, SES in both regions; status shows both sides and the lag.
+
+All in prod's own local account (tests/s3/accounts.py), with the code under test getting
+its clients from bbws_mail.publish.credentials like every command does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bbws_mail import layout
+from bbws_mail.config import Config, EnvConfig
+from bbws_mail.publish import credentials, replication
+from bbws_mail.publish.preflight import BucketReport, check_bucket
+from tests.s3.accounts import ACCOUNTS, accounts_endpoint, aws_env, role_arn, role_client
+from tests.s3.conftest import REGION, make_bucket
+
+pytestmark = pytest.mark.s3
+__all__ = ["accounts_endpoint", "aws_env"]
+
+REPLICA_REGION = "eu-west-1"
+REPLICATION_ROLE = f"arn:aws:iam::{ACCOUNTS['prod']}:role/bbws-templates-replication"
+_n = itertools.count()
+
+
+def _make_replica(client: Any, *, versioning: bool = True) -> str:
+    bucket = f"bbws-replica-{next(_n)}-{uuid.uuid4().hex[:8]}"
+    client.create_bucket(Bucket=bucket,
+                         CreateBucketConfiguration={"LocationConstraint": REPLICA_REGION})
+    if versioning:
+        client.put_bucket_versioning(Bucket=bucket,
+                                     VersioningConfiguration={"Status": "Enabled"})
+    client.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        flag: True for flag in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
+                                "RestrictPublicBuckets")})
+    client.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
+        "ID": "expire-noncurrent", "Status": "Enabled", "Filter": {"Prefix": ""},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 90}}]})
+    return bucket
+
+
+class Prod:
+    """prod's primary and replica buckets, and the Config that names them."""
+
+    def __init__(self, endpoint: str, *, replica_versioned: bool = True) -> None:
+        self.s3 = role_client(endpoint, "prod")
+        self.s3_eu = role_client(endpoint, "prod", region=REPLICA_REGION)
+        self.bucket = make_bucket(self.s3)
+        self.replica = _make_replica(self.s3_eu, versioning=replica_versioned)
+        self.env = EnvConfig(name="prod", bucket=self.bucket, region=REGION,
+                             role_arn=role_arn("prod"), replica_bucket=self.replica,
+                             replica_region=REPLICA_REGION, ses_identity="bbws.co.za",
+                             requires_approval=True)
+        self.config = Config(root=Path("."), envs={"prod": self.env})
+        for region in (REGION, REPLICA_REGION):
+            role_client(endpoint, "prod", "sesv2", region).create_email_identity(
+                EmailIdentity="bbws.co.za", Tags=[{"Key": "moto-verified", "Value": "true"}])
+
+    def replicate(self, conf: dict[str, Any]) -> None:
+        self.s3.put_bucket_replication(Bucket=self.bucket, ReplicationConfiguration=conf)
+
+    def check(self) -> list[BucketReport]:
+        return replication.check_replication(self.config, credentials.client_for, "prod")
+
+
+def _errors(reports: list[BucketReport]) -> list[str]:
+    return [e for r in reports for e in r.errors]
+
+
+def _correct(prod: Prod, kms_key: str = "") -> dict[str, Any]:
+    return replication.suggested_configuration(prod.env, REPLICATION_ROLE, kms_key)
+
+
+def test_fails_without_replication(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    rules, destination, ses = prod.check()
+    [error] = rules.errors
+    assert error.startswith(f"no replication configured: nothing reaches {prod.replica}")
+    assert f"aws s3api put-bucket-replication --bucket {prod.bucket}" in error
+    assert not destination.errors and not ses.errors
+
+
+def test_passes_with_the_suggested_configuration(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    prod.replicate(_correct(prod))
+    reports = prod.check()
+    assert _errors(reports) == []
+    rules = reports[0]
+    assert any("covers every key the publisher writes" in m for m in rules.ok)
+    assert any("Replication Time Control on" in m for m in rules.ok)
+    [warning] = rules.warnings  # existing objects need Batch Replication, always said
+    assert "S3 Batch Replication" in warning and "aws s3control create-job" in warning
+    assert any("versioning enabled" in m for m in reports[1].ok)
+    assert reports[1].bucket.startswith(prod.replica)
+    assert [m for m in reports[2].ok if "verified for sending" in m] == [
+        f"verified for sending in {REGION}", f"verified for sending in {REPLICA_REGION}"]
+
+
+def test_fails_when_a_rule_set_misses_one_template_prefix(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    conf = _correct(prod)
+    template = conf["Rules"][0]
+    prefixes = ["manifest.json", "builds/", "history/", "assets/", "receipts/",
+                "notifications/"]  # invoices/ forgotten
+    conf["Rules"] = [{**template, "ID": f"r{i}", "Priority": i + 1, "Filter": {"Prefix": p}}
+                     for i, p in enumerate(prefixes)]
+    prod.replicate(conf)
+    [error] = _errors(prod.check())
+    assert error.startswith("invoices bundles (invoices/): not replicated")
+    assert "receipts" not in error and "manifest.json" not in error
+
+
+def test_a_tag_filter_selects_nothing_the_publisher_writes(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    conf = _correct(prod)
+    conf["Rules"][0]["Filter"] = {"And": {"Prefix": "", "Tags": [{"Key": "dr",
+                                                                   "Value": "yes"}]}}
+    prod.replicate(conf)
+    [error] = _errors(prod.check())
+    assert "the pointer manifest.json" in error and "not replicated" in error
+
+
+def test_a_disabled_higher_priority_rule_does_not_hide_the_gap(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    conf = _correct(prod)
+    good = conf["Rules"][0]
+    conf["Rules"] = [{**good, "Status": "Disabled"},
+                     {**good, "ID": "templates-only", "Priority": 2,
+                      "Filter": {"Prefix": "receipts/"}}]
+    prod.replicate(conf)
+    [error] = _errors(prod.check())
+    assert "the pointer manifest.json" in error and "receipts bundles" not in error
+
+
+def test_fails_with_an_unversioned_destination(aws_env: str) -> None:
+    prod = Prod(aws_env, replica_versioned=False)
+    prod.replicate(_correct(prod))
+    rules, destination, _ = prod.check()
+    assert rules.errors == []
+    assert any("versioning is off" in e for e in destination.errors)
+
+
+def test_fails_without_delete_marker_replication(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    conf = _correct(prod)
+    conf["Rules"][0]["DeleteMarkerReplication"] = {"Status": "Disabled"}
+    prod.replicate(conf)
+    [error] = _errors(prod.check())
+    assert "without delete markers" in error and "the pointer manifest.json" in error
+
+
+def test_rtc_off_is_a_warning(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    conf = _correct(prod)
+    del conf["Rules"][0]["Destination"]["ReplicationTime"]
+    del conf["Rules"][0]["Destination"]["Metrics"]
+    prod.replicate(conf)
+    reports = prod.check()
+    assert _errors(reports) == []
+    assert any(w.startswith("Replication Time Control is off") for w in reports[0].warnings)
+
+
+def test_sse_kms_source_needs_selected_objects_and_a_replica_key(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    prod.s3.put_bucket_encryption(Bucket=prod.bucket, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {
+            "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/bbws-templates"}}]})
+    prod.replicate(_correct(prod))
+    [error] = _errors(prod.check())
+    assert "SSE-KMS objects not selected" in error
+    key = f"arn:aws:kms:{{}}:{ACCOUNTS['prod']}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    prod.replicate(_correct(prod, key.format(REGION)))  # a key in the wrong region
+    [error] = _errors(prod.check())
+    assert f"no replica KMS key in {REPLICA_REGION}" in error
+    prod.replicate(_correct(prod, key.format(REPLICA_REGION)))
+    reports = prod.check()
+    assert _errors(reports) == []
+    assert any("SSE-KMS with a replica key" in m for m in reports[0].ok)
+
+
+def test_ses_identity_must_exist_and_be_verified_in_both_regions(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    ses_eu = role_client(aws_env, "prod", "sesv2", REPLICA_REGION)
+    ses_eu.delete_email_identity(EmailIdentity="bbws.co.za")
+    prod.replicate(_correct(prod))
+    [error] = _errors(prod.check())
+    assert error.startswith(f"not set up in {REPLICA_REGION}")
+    assert f"create-email-identity --email-identity bbws.co.za --region {REPLICA_REGION}" in error
+    ses_eu.create_email_identity(EmailIdentity="bbws.co.za")  # DNS records not published yet
+    [error] = _errors(prod.check())
+    assert error.startswith(f"not verified for sending in {REPLICA_REGION}")
+
+
+def test_destination_check_is_the_callable_given(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    prod.replicate(_correct(prod))
+    seen: list[str] = []
+
+    def strict(client: Any, bucket: str) -> BucketReport:
+        seen.append(bucket)
+        report = check_bucket(client, bucket)
+        report.errors.append("stricter rule")
+        return report
+
+    reports = replication.check_replication(prod.config, credentials.client_for, "prod",
+                                            check_bucket=strict)
+    assert seen == [prod.replica] and reports[1].errors == ["stricter rule"]
+
+
+def test_no_replica_no_sections() -> None:
+    env = EnvConfig(name="dev", bucket="bbws-templates-dev")
+    assert replication.check_replication(Config(root=Path("."), envs={"dev": env}),
+                                         lambda *a: None, "dev") == []
+
+
+def _policy(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def test_bucket_policy_writers_other_than_the_deploy_role_warn(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    client = credentials.client_for(prod.env)
+    report = replication.check_bucket_policy(client, prod.env)
+    assert report.ok == ["no bucket policy: only IAM in the bucket's own account grants writes"]
+    arn = f"arn:aws:s3:::{prod.bucket}/*"
+    deploy = {"Sid": "Deploy", "Effect": "Allow", "Principal": {"AWS": role_arn("prod")},
+              "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": arn}
+    reader = {"Sid": "Lambda", "Effect": "Allow",
+              "Principal": {"AWS": f"arn:aws:iam::{ACCOUNTS['prod']}:role/lambda"},
+              "Action": "s3:GetObject", "Resource": arn}
+    prod.s3.put_bucket_policy(Bucket=prod.bucket, Policy=_policy(deploy, reader))
+    report = replication.check_bucket_policy(client, prod.env)
+    assert report.warnings == [] and report.ok == [
+        "bucket policy lets no one but the deploy role write"]
+    intruder = {"Effect": "Allow", "Principal": {"AWS": [role_arn("dev")]},
+                "Action": "s3:Put*", "Resource": arn}
+    everyone = {"Sid": "Oops", "Effect": "Allow", "Principal": "*", "Action": "s3:*",
+                "Resource": arn, "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+    prod.s3.put_bucket_policy(Bucket=prod.bucket, Policy=_policy(deploy, reader, intruder,
+                                                                 everyone))
+    report = replication.check_bucket_policy(client, prod.env, BucketReport(prod.bucket))
+    [warning] = report.warnings
+    assert "statement 3 lets a role in another account s3:PutObject;" in warning
+    assert ("statement 4 (Oops) lets anyone (Principal *) s3:PutObject/s3:DeleteObject/"
+            "s3:DeleteObjectVersion, under a condition") in warning
+    assert "Deploy" not in warning and "Lambda" not in warning
+    assert ACCOUNTS["dev"] not in warning  # described, not copied
+    assert f"aws s3api put-bucket-policy --bucket {prod.bucket}" in warning
+
+
+# -- status: primary and replica side by side ----------------------------------------------
+def _publish_pointer(s3: Any, bucket: str, version: str, published_at: datetime, *,
+                     with_bundle: bool = True) -> None:
+    """A minimal format-2 build (one template) as the publisher lays it out."""
+    bundle = layout.encode_bundle("receipt", f"<p>{version}</p>", version, "Receipt", {})
+    digest = layout.sha256_hex(bundle)
+    manifest = {"format": 2, "kind": layout.BUILD_KIND, "buildVersion": version,
+                "templates": {"receipt": {"category": "receipts", "sha256": digest,
+                                          "key": layout.bundle_key("receipts", "receipt",
+                                                                   digest)}}}
+    build_sha = layout.sha256_hex(layout.canonical_json(manifest))
+    pointer = {"format": 2, "kind": layout.POINTER_KIND, "env": "prod",
+               "build": {"key": layout.build_key(build_sha), "sha256": build_sha},
+               "manifest": manifest,
+               "publishedAt": published_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    layout.check_pointer(pointer)
+    if with_bundle:
+        s3.put_object(Bucket=bucket, Key=manifest["templates"]["receipt"]["key"], Body=bundle)
+    s3.put_object(Bucket=bucket, Key=layout.POINTER_KEY, Body=layout.canonical_json(pointer))
+
+
+def test_status_shows_primary_and_replica_with_the_lag(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    row = replication.replica_status(prod.config, credentials.client_for, "prod", now=now)
+    assert row["primary"]["buildVersion"] is None and row["replica"]["buildVersion"] is None
+    assert replication.status_lines(row)[1].endswith("nothing published")
+
+    _publish_pointer(prod.s3_eu, prod.replica, "aaaa1111", now - timedelta(hours=3))
+    _publish_pointer(prod.s3, prod.bucket, "bbbb2222", now - timedelta(minutes=20))
+    row = replication.replica_status(prod.config, credentials.client_for, "prod", now=now)
+    assert (row["primary"]["buildVersion"], row["replica"]["buildVersion"]) == (
+        "bbbb2222", "aaaa1111")
+    assert row["lagSeconds"] == 2 * 3600 + 40 * 60 and row["inSync"] is False
+    assert row["replica"]["ageSeconds"] == 3 * 3600 and row["replica"]["complete"] is True
+    lines = replication.status_lines(row)
+    assert "build bbbb2222" in lines[0] and "(20 min ago)" in lines[0]
+    assert "build aaaa1111" in lines[1] and REPLICA_REGION in lines[1]
+    assert lines[2].strip() == "replica lags: 2 h behind the primary"
+
+    # The pointer replicated before the bundle it names: same build, not complete yet.
+    _publish_pointer(prod.s3_eu, prod.replica, "bbbb2222", now - timedelta(minutes=20),
+                     with_bundle=False)
+    row = replication.replica_status(prod.config, credentials.client_for, "prod", now=now)
+    assert row["replica"]["complete"] is False and row["inSync"] is False
+    assert "objects still arriving" in replication.status_lines(row)[1]
+
+    _publish_pointer(prod.s3_eu, prod.replica, "bbbb2222", now - timedelta(minutes=20))
+    row = replication.replica_status(prod.config, credentials.client_for, "prod", now=now)
+    assert row["inSync"] is True and row["lagSeconds"] == 0
+    assert replication.status_lines(row)[2].strip() == "replica in sync"
+
+
+def test_status_reports_an_unreadable_side_without_raising(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    prod.s3.put_object(Bucket=prod.bucket, Key=layout.POINTER_KEY, Body=b"{not json")
+    row = replication.replica_status(prod.config, credentials.client_for, "prod")
+    assert "not valid JSON" in row["primary"]["error"]
+    assert "{not json" not in row["primary"]["error"]
+    assert row["lagSeconds"] is None
