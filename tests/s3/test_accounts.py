@@ -182,3 +182,26 @@ def test_publish_promote_and_status_each_with_its_own_credentials(
     assert rows["dev"]["buildVersion"]
     assert rows["dev"]["buildVersion"] == rows["sit"]["buildVersion"] == rows["prod"][
         "buildVersion"]
+
+
+def test_ci_assumes_one_deploy_role_per_environment() -> None:
+    import yaml
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / ".github/workflows/templates.yml").read_text()
+    doc = yaml.safe_load(text)
+    assert doc["permissions"]["id-token"] == "write"
+    assert "AWS_ACCESS_KEY_ID" not in text and "AWS_SECRET_ACCESS_KEY" not in text
+    for job_name, job in doc["jobs"].items():
+        logins = [s for s in job["steps"]
+                  if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials")]
+        if job_name == "validate":
+            assert logins == [] and "environment" not in job
+            continue
+        [login] = logins  # exactly one role, the one of the job's GitHub environment
+        assert job["environment"] in ACCOUNTS
+        assert login["with"]["role-to-assume"] == "${{ vars.BBWS_DEPLOY_ROLE_ARN }}"
+    runs = [s.get("run", "") for s in doc["jobs"]["promote-prod"]["steps"]]
+    check = runs.index("bbws-mail bucket check --env prod")
+    assert check < runs.index("bbws-mail promote --from sit --to prod --confirm-prod")
