@@ -8,6 +8,7 @@ environment's account, exactly like the AWS setup with one account per environme
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -28,11 +29,12 @@ def role_arn(env: str) -> str:
     return f"arn:aws:iam::{ACCOUNTS[env]}:role/bbws-templates-deploy"
 
 
-@pytest.fixture(scope="session")
-def accounts_endpoint() -> Iterator[str]:
+@contextlib.contextmanager
+def accounts_server(*, separate: bool = True) -> Iterator[str]:
+    """A moto server process; ``separate``: one account cannot read another's buckets."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS"] = "false"
+    env["MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS"] = "false" if separate else "true"
     proc = subprocess.Popen([sys.executable, str(SERVER), str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -46,6 +48,20 @@ def accounts_endpoint() -> Iterator[str]:
             proc.kill()
 
 
+@pytest.fixture(scope="session")
+def accounts_endpoint() -> Iterator[str]:
+    with accounts_server(separate=True) as endpoint:
+        yield endpoint
+
+
+def base_environment(endpoint: str) -> dict[str, str]:
+    """AWS_* settings that point boto3 at ``endpoint`` with the base ("testing") keys and
+    no profile files of the machine running the tests."""
+    return {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+
+
 @pytest.fixture
 def aws_env(accounts_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point every boto3 client of this process at the accounts server with base keys."""
@@ -53,10 +69,7 @@ def aws_env(accounts_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
     for var in [v for v in os.environ if v.startswith("AWS_")]:
         monkeypatch.delenv(var)
-    for var, value in {"AWS_ENDPOINT_URL": accounts_endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-                       "AWS_CONFIG_FILE": os.devnull,
-                       "AWS_SHARED_CREDENTIALS_FILE": os.devnull}.items():
+    for var, value in base_environment(accounts_endpoint).items():
         monkeypatch.setenv(var, value)
     credentials.clear_cache()
     yield accounts_endpoint
@@ -75,3 +88,28 @@ def role_client(endpoint: str, env: str, service: str = "s3", region: str = REGI
                         aws_access_key_id=c["AccessKeyId"],
                         aws_secret_access_key=c["SecretAccessKey"],
                         aws_session_token=c["SessionToken"])
+
+
+def make_replica_bucket(client: Any, name: str, *, region: str = "eu-west-1",
+                        versioning: bool = True) -> str:
+    """A bucket in ``region`` configured like a primary (versioned, private, encrypted,
+    noncurrent versions kept 90 days), as the replica of prod must be."""
+    client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    if versioning:
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    client.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+        flag: True for flag in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
+                                "RestrictPublicBuckets")})
+    client.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [{
+        "ID": "expire-noncurrent", "Status": "Enabled", "Filter": {"Prefix": ""},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 90}}]})
+    return name
+
+
+def verified_ses_identity(endpoint: str, env: str, identity: str, regions: list[str]) -> None:
+    """Create ``identity`` in SES in each region, verified (see moto_accounts.py)."""
+    for region in regions:
+        role_client(endpoint, env, "sesv2", region).create_email_identity(
+            EmailIdentity=identity, Tags=[{"Key": "moto-verified", "Value": "true"}])

@@ -20,7 +20,15 @@ from bbws_mail import layout
 from bbws_mail.config import Config, EnvConfig
 from bbws_mail.publish import credentials, replication
 from bbws_mail.publish.preflight import BucketReport, check_bucket
-from tests.s3.accounts import ACCOUNTS, accounts_endpoint, aws_env, role_arn, role_client
+from tests.s3.accounts import (
+    ACCOUNTS,
+    accounts_endpoint,
+    aws_env,
+    make_replica_bucket,
+    role_arn,
+    role_client,
+    verified_ses_identity,
+)
 from tests.s3.conftest import REGION, make_bucket
 
 pytestmark = pytest.mark.s3
@@ -31,24 +39,6 @@ REPLICATION_ROLE = f"arn:aws:iam::{ACCOUNTS['prod']}:role/bbws-templates-replica
 _n = itertools.count()
 
 
-def _make_replica(client: Any, *, versioning: bool = True) -> str:
-    bucket = f"bbws-replica-{next(_n)}-{uuid.uuid4().hex[:8]}"
-    client.create_bucket(Bucket=bucket,
-                         CreateBucketConfiguration={"LocationConstraint": REPLICA_REGION})
-    if versioning:
-        client.put_bucket_versioning(Bucket=bucket,
-                                     VersioningConfiguration={"Status": "Enabled"})
-    client.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-        flag: True for flag in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
-                                "RestrictPublicBuckets")})
-    client.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
-        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
-    client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
-        "ID": "expire-noncurrent", "Status": "Enabled", "Filter": {"Prefix": ""},
-        "NoncurrentVersionExpiration": {"NoncurrentDays": 90}}]})
-    return bucket
-
-
 class Prod:
     """prod's primary and replica buckets, and the Config that names them."""
 
@@ -56,15 +46,15 @@ class Prod:
         self.s3 = role_client(endpoint, "prod")
         self.s3_eu = role_client(endpoint, "prod", region=REPLICA_REGION)
         self.bucket = make_bucket(self.s3)
-        self.replica = _make_replica(self.s3_eu, versioning=replica_versioned)
+        self.replica = make_replica_bucket(
+            self.s3_eu, f"bbws-replica-{next(_n)}-{uuid.uuid4().hex[:8]}",
+            region=REPLICA_REGION, versioning=replica_versioned)
         self.env = EnvConfig(name="prod", bucket=self.bucket, region=REGION,
                              role_arn=role_arn("prod"), replica_bucket=self.replica,
                              replica_region=REPLICA_REGION, ses_identity="bbws.co.za",
                              requires_approval=True)
         self.config = Config(root=Path("."), envs={"prod": self.env})
-        for region in (REGION, REPLICA_REGION):
-            role_client(endpoint, "prod", "sesv2", region).create_email_identity(
-                EmailIdentity="bbws.co.za", Tags=[{"Key": "moto-verified", "Value": "true"}])
+        verified_ses_identity(endpoint, "prod", "bbws.co.za", [REGION, REPLICA_REGION])
 
     def replicate(self, conf: dict[str, Any]) -> None:
         self.s3.put_bucket_replication(Bucket=self.bucket, ReplicationConfiguration=conf)
