@@ -32,6 +32,14 @@ from bbws_mail.publish.preflight import BucketReport
 ClientFor = Callable[..., Any]  # (env, service="s3", region=None) -> boto3 client
 BucketCheck = Callable[[Any, str], BucketReport]
 
+class Section(BucketReport):
+    """A report section about something other than one bucket (rules, an SES identity):
+    the same ok/warning/ERROR lines under its own title."""
+
+    def lines(self) -> list[str]:
+        return [f"{self.bucket}:", *super().lines()[1:]]
+
+
 ARCHIVE_CLASSES = ("GLACIER", "DEEP_ARCHIVE")  # GetObject fails until restored
 WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion")
 _ZERO = "0" * 64
@@ -171,8 +179,7 @@ def _source_uses_kms(client: Any, bucket: str) -> bool:
 def check_ses_identity(env: EnvConfig, client_for: ClientFor) -> BucketReport:
     """The SES sending identity, verified in the primary region and the replica's."""
     regions = [env.region] + ([env.replica_region] if env.replica_region else [])
-    report = BucketReport(f"SES identity {env.ses_identity or '(none)'} "
-                          f"({', '.join(regions)})")
+    report = Section(f"SES identity {env.ses_identity or '(none)'} ({', '.join(regions)})")
     if not env.ses_identity:
         report.warnings.append(f"no ses_identity in [env.{env.name}] of bbws-mail.toml: the "
                                "sending identity is not checked")
@@ -291,7 +298,7 @@ def check_replication(config: Config, client_for: ClientFor, env_name: str = "pr
     if check_bucket is None:
         from bbws_mail.publish.preflight import check_bucket
     assert check_bucket is not None
-    rules = BucketReport(f"{env.bucket} -> replica {env.replica_bucket} ({env.replica_region})")
+    rules = Section(f"replication {env.bucket} -> {env.replica_bucket} ({env.replica_region})")
     check_rules(config, env, client_for(env), rules)
     destination = check_bucket(client_for(env, "s3", env.replica_region), env.replica_bucket)
     destination.bucket = f"{env.replica_bucket} (replica, {env.replica_region})"

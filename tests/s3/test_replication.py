@@ -86,6 +86,8 @@ def test_passes_with_the_suggested_configuration(aws_env: str) -> None:
     reports = prod.check()
     assert _errors(reports) == []
     rules = reports[0]
+    assert rules.lines()[0] == f"replication {prod.bucket} -> {prod.replica} ({REPLICA_REGION}):"
+    assert reports[2].lines()[0] == f"SES identity bbws.co.za ({REGION}, {REPLICA_REGION}):"
     assert any("covers every key the publisher writes" in m for m in rules.ok)
     assert any("Replication Time Control on" in m for m in rules.ok)
     [warning] = rules.warnings  # existing objects need Batch Replication, always said
