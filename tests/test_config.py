@@ -57,3 +57,18 @@ def test_bad_settings_name_file_line_and_fix(tmp_path: Path, toml: str, line: in
     assert message.startswith(f"{tmp_path / 'bbws-mail.toml'}:{line}: {where}: ")
     assert says in message
     assert "Europe" not in message and "a b" not in message  # values described, not copied
+
+
+def test_no_deploy_setting_travels_in_the_packaged_build() -> None:
+    """build/ goes inside every Lambda package: it must never name a role, profile or id."""
+    from tests.conftest import ROOT
+
+    cfg = config.load(ROOT)
+    deploy_values = {value for env in cfg.envs.values() for key in config.DEPLOY_KEYS
+               if (value := getattr(env, key))}
+    assert deploy_values, "the project names at least one deploy role"
+    for path in (ROOT / "build").rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert not any(v in text for v in deploy_values), path
+            assert "arn:aws:iam::" not in text, path

@@ -31,7 +31,7 @@ from bbws_mail.publish.errors import PublishError
 
 SESSION_SECONDS = 3600
 _lock = threading.Lock()
-_sessions: dict[tuple[str, str, str, int], Any] = {}
+_sessions: dict[tuple[str, str, str, str, int], Any] = {}
 _clients: dict[tuple[Any, ...], Any] = {}
 
 
@@ -115,7 +115,7 @@ def _assumed_session(env: EnvConfig, base: Any, duration: int) -> Any:
 
 def session_for(env: EnvConfig, *, duration: int = SESSION_SECONDS) -> Any:
     """The boto3 Session that acts in ``env``'s account (cached per environment setting)."""
-    key = (env.profile, env.role_arn, env.external_id, duration)
+    key = (env.profile, env.role_arn, env.external_id, env.region, duration)
     with _lock:
         cached = _sessions.get(key)
     if cached is not None:
@@ -145,29 +145,6 @@ def client_for(env: EnvConfig, service: str = "s3", region: str | None = None) -
     client = session.client(service, region_name=region or env.region, config=client_config())
     with _lock:
         return _clients.setdefault(key, client)
-
-
-def verify_access(env: EnvConfig) -> str:
-    """The account the credentials for ``env`` act in, after checking it is ``env``'s own.
-
-    A wrong profile would otherwise publish into another environment's account (or fail
-    later with a bare AccessDenied)."""
-    from bbws_mail.publish.client import error_code
-
-    try:
-        account = str(client_for(env, "sts").get_caller_identity()["Account"])
-    except CredentialsError:
-        raise
-    except Exception as exc:
-        raise CredentialsError(
-            f"environment {env.name}: cannot get credentials for its account "
-            f"({error_code(exc) or type(exc).__name__}); check [env.{env.name}] "
-            "profile/role_arn in bbws-mail.toml and your login") from None
-    if env.account_id and account != env.account_id:
-        raise CredentialsError(
-            f"environment {env.name}: the credentials act in another account than the one its "
-            f"role_arn names; check [env.{env.name}] profile in bbws-mail.toml")
-    return account
 
 
 def clear_cache() -> None:

@@ -305,6 +305,20 @@ def check_replication(config: Config, client_for: ClientFor, env_name: str = "pr
     return [rules, destination, check_ses_identity(env, client_for)]
 
 
+def bucket_check(config: Config, client_for: ClientFor, env_name: str,
+                 check_bucket: BucketCheck | None = None) -> list[BucketReport]:
+    """Everything ``bbws-mail bucket check --env E`` reports: the bucket's preflight with
+    its policy's writers, then (for an environment with a replica) check_replication's
+    sections. The command fails when any section has an error."""
+    if check_bucket is None:
+        from bbws_mail.publish.preflight import check_bucket
+    assert check_bucket is not None
+    env = config.env(env_name)
+    client = client_for(env)
+    primary = check_bucket_policy(client, env, check_bucket(client, env.bucket))
+    return [primary, *check_replication(config, client_for, env_name, check_bucket)]
+
+
 def suggested_configuration(env: EnvConfig, role_arn: str,
                             replica_kms_key_arn: str = "") -> dict[str, Any]:
     """The replication configuration this check passes: one rule for the whole bucket,

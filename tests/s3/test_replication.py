@@ -209,6 +209,27 @@ def test_destination_check_is_the_callable_given(aws_env: str) -> None:
     assert seen == [prod.replica] and reports[1].errors == ["stricter rule"]
 
 
+def test_bucket_check_sections_for_prod_and_for_an_environment_without_replica(
+        aws_env: str) -> None:
+    prod = Prod(aws_env)
+    prod.replicate(_correct(prod))
+    prod.s3.put_bucket_policy(Bucket=prod.bucket, Policy=_policy(
+        {"Effect": "Allow", "Principal": {"AWS": role_arn("sit")}, "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::{prod.bucket}/*"}))
+    reports = replication.bucket_check(prod.config, credentials.client_for, "prod")
+    assert [r.lines()[0] for r in reports] == [
+        f"bucket {prod.bucket}:", f"replication {prod.bucket} -> {prod.replica} (eu-west-1):",
+        f"bucket {prod.replica} (replica, eu-west-1):",
+        "SES identity bbws.co.za (af-south-1, eu-west-1):"]
+    assert any("versioning enabled" in m for m in reports[0].ok)
+    assert any("a role in another account s3:PutObject" in w for w in reports[0].warnings)
+    assert _errors(reports) == []
+    dev = EnvConfig(name="dev", bucket=prod.bucket, role_arn=role_arn("prod"))
+    [only] = replication.bucket_check(Config(root=Path("."), envs={"dev": dev}),
+                                      credentials.client_for, "dev")
+    assert only.lines()[0] == f"bucket {prod.bucket}:"
+
+
 def test_no_replica_no_sections() -> None:
     env = EnvConfig(name="dev", bucket="bbws-templates-dev")
     assert replication.check_replication(Config(root=Path("."), envs={"dev": env}),
