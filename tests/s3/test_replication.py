@@ -331,3 +331,23 @@ def test_status_reports_an_unreadable_side_without_raising(aws_env: str) -> None
     assert "not valid JSON" in row["primary"]["error"]
     assert "{not json" not in row["primary"]["error"]
     assert row["lagSeconds"] is None
+
+
+def test_key_classes_cover_every_class_of_the_layout() -> None:
+    examples = replication.key_classes().values()
+    assert {layout.key_class(k) for k in examples} == {"pointer", "build", "history", "asset",
+                                                      "bundle"}
+    assert {k.split("/")[0] for k in examples if layout.key_class(k) == "bundle"} == set(
+        layout.CATEGORIES)
+
+
+def test_v1_rule_with_a_prefix_covers_only_that_prefix(aws_env: str) -> None:
+    prod = Prod(aws_env)
+    prod.replicate({"Role": REPLICATION_ROLE, "Rules": [{
+        "ID": "v1", "Status": "Enabled", "Prefix": "receipts/",
+        "Destination": {"Bucket": f"arn:aws:s3:::{prod.replica}"}}]})
+    errors = _errors(prod.check())
+    assert any(e.startswith("the pointer manifest.json, ") and "not replicated" in e
+               and "receipts bundles" not in e for e in errors)
+    assert any(e.startswith("receipts bundles (receipts/): replicated without delete markers")
+               for e in errors)
