@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bbws_mail.config import EnvConfig
 
 
 def make_client(*, region: str | None = None, endpoint_url: str | None = None,
@@ -47,3 +50,13 @@ def status_code(exc: BaseException) -> int:
     if isinstance(response, dict):
         return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     return 0
+
+
+def client_for(env: EnvConfig) -> Any:
+    """The one way the publisher gets a client for an environment's bucket.
+
+    Each environment lives in its own AWS account, so every read and write of an
+    environment goes through the client this returns for it (promote reads with the
+    source's and writes with the target's).
+    """
+    return make_client(region=env.region)
