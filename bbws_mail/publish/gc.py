@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 RETENTION_DAYS = 90
 KEEP_BUILDS = 10
 GRACE = timedelta(hours=24)
+LEGACY_SUFFIXES = (".html", ".txt", ".subject.txt", ".schema.json")  # the format-1 file names
 
 
 def _published(doc: dict[str, Any]) -> datetime | None:
@@ -82,7 +83,8 @@ def plan(pub: Publisher) -> list[str]:
             continue
         kind = layout.key_class(key)
         ours = kind in ("build", "bundle", "asset") and key not in referenced
-        if ours or (kind == "legacy" and not legacy_kept):
+        legacy = kind == "legacy" and key.endswith(LEGACY_SUFFIXES)
+        if ours or (legacy and not legacy_kept):
             doomed.append(key)
     for key, doc in records:
         when = _published(doc)
