@@ -201,8 +201,12 @@ class Publisher:
         allowed = set(allow_breaking)
         breaking_names = {c.template for c in plan.breaking}
         plan.allow_breaking = sorted(allowed & breaking_names)
-        for name in sorted(allowed - breaking_names):
-            self.log(f"note: --allow-breaking {name}: no breaking change in {name}")
+        unused = allowed - breaking_names
+        for name in sorted(unused & set(new_versions)):
+            self.log(f"note: --allow-breaking {name}: {name} has no breaking change")
+        if unused - set(new_versions):
+            self.log(f"note: {len(unused - set(new_versions))} --allow-breaking name(s) match "
+                     "no template of the build")
         new_texts = texts([n for n in plan.changed if n in live_parts])
         for name, text in new_texts.items():
             diff = list(difflib.unified_diff(str(live_parts[name]["text"]).splitlines(),
@@ -361,30 +365,42 @@ class Publisher:
             except (layout.LayoutError, PublishError) as exc:
                 self.log(f"warning: skipping {key}: {exc}")
                 continue
-            if layout.pointer_format(doc):
+            fmt = layout.pointer_format(doc)
+            if fmt == layout.MANIFEST_FORMAT:
+                try:
+                    layout.check_pointer(doc, key)
+                except layout.LayoutError as exc:
+                    self.log(f"warning: skipping {exc}")
+                    continue
+            if fmt:
                 out.append((key, doc))
         return out
+
+    @staticmethod
+    def _entry(key: str, doc: dict[str, Any], live: Pointer | None) -> dict[str, Any]:
+        fmt = layout.pointer_format(doc)
+        manifest = doc.get("manifest", {}) if fmt == layout.MANIFEST_FORMAT else {}
+        return {
+            "record": key,
+            "buildVersion": manifest.get("buildVersion", doc.get("buildVersion")),
+            "build": (doc.get("build") or {}).get("key", ""),
+            "action": doc.get("action", "publish"),
+            "publishedAt": doc.get("publishedAt"), "publishedBy": doc.get("publishedBy"),
+            "gitCommit": doc.get("gitCommit"),
+            "allowBreaking": doc.get("allowBreaking", []),
+            "promotedFrom": (doc.get("promotedFrom") or {}).get("env"),
+            "legacy": fmt == layout.LEGACY_FORMAT,
+            "isLive": bool(live and live.doc == doc),
+        }
 
     def history(self, limit: int = 20) -> list[dict[str, Any]]:
         """Pointer changes, newest first: when, which build, what action, who, allowed breaks."""
         live = self.bucket.read_pointer()
-        entries = []
-        for key, doc in self.records()[:limit]:
-            fmt = layout.pointer_format(doc)
-            manifest = doc.get("manifest", {}) if fmt == layout.MANIFEST_FORMAT else {}
-            entries.append({
-                "record": key,
-                "buildVersion": manifest.get("buildVersion", doc.get("buildVersion")),
-                "build": (doc.get("build") or {}).get("key", ""),
-                "action": doc.get("action", "publish"),
-                "publishedAt": doc.get("publishedAt"), "publishedBy": doc.get("publishedBy"),
-                "gitCommit": doc.get("gitCommit"),
-                "allowBreaking": doc.get("allowBreaking", []),
-                "promotedFrom": (doc.get("promotedFrom") or {}).get("env"),
-                "legacy": fmt == layout.LEGACY_FORMAT,
-                "isLive": bool(live and live.body == layout.canonical_json(doc)),
-            })
-        return entries
+        entries = [self._entry(key, doc, live) for key, doc in self.records()[:limit]]
+        if live is not None and not any(e["isLive"] for e in entries):
+            # the run that moved the pointer died before its record: the next one writes it
+            entries.insert(0, self._entry("", live.doc, live))
+        return entries[:limit]
 
     def _complete(self, manifest: dict[str, Any], present: set[str] | None = None) -> str:
         """'' if every object of the build exists, else the first missing key."""

@@ -151,3 +151,40 @@ def test_a_missing_build_file_gives_one_error_line_and_a_rebuild_works(
         pub.publish(mini / "build")
     assert cli("build", "-q")[0] == 0
     assert cli("publish", "--env", "dev")[0] == 0
+
+
+def test_a_run_that_dies_before_its_history_record_is_still_listed_and_back_filled(
+        project: Any, moto_endpoint: str) -> None:
+    from tests.s3.project import _publisher
+
+    client = make_test_client(moto_endpoint)
+    bucket = make_bucket(client)
+    lines: list[str] = []
+    pub = _publisher(project, client, bucket, log=lines.append)
+    pub.publish(project.build("v1"))
+    failing = {"on": True}
+
+    def no_records(request: Any, **_: Any) -> AWSResponse | None:
+        if failing["on"] and request.method == "PUT" and "/history/" in request.url:
+            body = b"<Error><Code>InternalError</Code><Message>injected</Message></Error>"
+
+            class Raw:
+                def stream(self, **_: Any) -> Any:
+                    yield body
+            return AWSResponse(request.url, 500, {}, Raw())
+        return None
+
+    client.meta.events.register("before-send.s3.PutObject", no_records)
+    project.edit("View order", "Open your order")
+    pub.publish(project.build("v2"))  # the pointer moved: the failure after it only warns
+    assert any(line.startswith("warning: history record not written") for line in lines)
+    history = pub.history()
+    assert [(h["isLive"], h["record"] == "") for h in history] == [(True, True), (False, False)]
+    live_version = history[0]["buildVersion"]
+
+    failing["on"] = False
+    project.edit("Open your order", "See your order")
+    pub.publish(project.build("v3"))
+    history = pub.history()
+    assert [h["record"] != "" for h in history] == [True, True, True]
+    assert history[1]["buildVersion"] == live_version
