@@ -10,6 +10,12 @@ yet, are never touched. A collected object becomes a noncurrent version: the buc
 lifecycle rule removes it for good 90 days later, which is the undo window. Keys
 outside the layout are never touched; legacy (format-1) keys only once no kept
 record is a format-1 one.
+
+A publish that reuses an old unreferenced object can race a collection planned on the
+previous pointer. Collection re-reads the pointer before each batch of deletes and
+stops when it moved; the publisher, after moving the pointer, re-uploads whatever of
+its build vanished (it holds the bytes). What remains is the interval between one
+pointer read and one delete.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ if TYPE_CHECKING:
 RETENTION_DAYS = 90
 KEEP_BUILDS = 10
 GRACE = timedelta(hours=24)
+RECHECK_EVERY = 25  # deletes between re-reads of the pointer
 LEGACY_SUFFIXES = (".html", ".txt", ".subject.txt", ".schema.json")  # the format-1 file names
 
 
@@ -99,13 +106,23 @@ def plan(pub: Publisher) -> list[str]:
 
 def collect(pub: Publisher, *, dry_run: bool = False) -> list[str]:
     """Collect (delete-marker) every key :func:`plan` names; returns them."""
+    planned_on = _live_build(pub)
     doomed = plan(pub)
     if not doomed:
         return doomed
     pub.log(f"{pub.env}: collecting {len(doomed)} object(s) no kept build references")
     for i, key in enumerate(doomed, 1):
+        if not dry_run and i % RECHECK_EVERY == 1 and _live_build(pub) != planned_on:
+            pub.log(f"{pub.env}: manifest.json moved while collecting; stopped after "
+                    f"{i - 1} object(s), the next run goes on")
+            return doomed[: i - 1]
         pub.log(f"[{i}/{len(doomed)}] {'would DELETE' if dry_run else 'DELETE'} "
                 f"{pub.bucket.url(key)}")
         if not dry_run:
             pub.bucket.delete(key)
     return doomed
+
+
+def _live_build(pub: Publisher) -> str:
+    live = pub.bucket.read_pointer()
+    return live.build_key or live.build_version if live else ""

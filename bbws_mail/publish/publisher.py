@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import getpass
+import mimetypes
 import os
 import socket
 import subprocess
@@ -80,6 +81,7 @@ class Plan:
     manifest: dict[str, Any]
     live: Pointer | None
     uploads: list[Blob] = field(default_factory=list)
+    blobs: list[Blob] = field(default_factory=list)  # every object of the build, when local
     changed: list[str] = field(default_factory=list)  # templates whose bundle differs
     breaking: list[compat.Change] = field(default_factory=list)
     allow_breaking: list[str] = field(default_factory=list)
@@ -91,6 +93,9 @@ class Plan:
 
     def summary(self) -> str:
         if self.noop:
+            if self.uploads:
+                return (f"{self.env}: build {self.build_version} is live in {self.bucket} but "
+                        f"{len(self.uploads)} of its objects are missing: restoring them")
             return f"{self.env}: build {self.build_version} is already live in {self.bucket}; " \
                    "nothing to do"
         was = self.live.build_version if self.live else "nothing"
@@ -179,8 +184,10 @@ class Publisher:
               ) -> Plan:
         live = self.bucket.read_pointer()
         plan = Plan(self.env, self.bucket.name, action, manifest["buildVersion"], build_key,
-                    manifest, live)
+                    manifest, live, blobs=list(blobs))
         if plan.noop:
+            present = self._present()
+            plan.uploads = [b for b in blobs if b.key not in present]
             return plan
         live_versions = self.live_templates(live)
         new_versions = {n: e["sha256"] for n, e in manifest["templates"].items()}
@@ -242,8 +249,6 @@ class Publisher:
     def describe(self, plan: Plan, *, diff_lines: int = 12) -> list[str]:
         """The plan for humans: each changed template with a short diff of its text part."""
         lines = [plan.summary()]
-        if plan.noop:
-            return lines
         for blob in plan.uploads:
             lines.append(f"  + {blob.key} ({len(blob.data)} bytes)")
         for name in plan.changed:
@@ -337,10 +342,29 @@ class Publisher:
     def execute(self, plan: Plan) -> str:
         """Upload what is missing, then swing the pointer; return its VersionId."""
         if plan.noop:
+            self._upload(plan.uploads)
             return plan.live.version_id if plan.live else ""
         self._check_gate(plan)
         self._upload(plan.uploads)
-        return self._swing(plan)
+        version = self._swing(plan)
+        self._restore(plan)
+        return version
+
+    def _restore(self, plan: Plan) -> None:
+        """Re-upload any object of the now-live build that vanished while we worked (a
+        collection that planned before our pointer moved): we still hold every byte."""
+        if not plan.blobs:
+            return
+        try:
+            present = self._present()
+            missing = [b for b in plan.blobs if b.key not in present]
+            if missing:
+                self.log(f"warning: {len(missing)} object(s) of the live build vanished while "
+                         "publishing; restoring them")
+                self._upload(missing)
+        except PublishError as exc:  # the pointer has moved; this is a safety net only
+            self.log(f"warning: could not verify the live build's objects ({exc}); publish "
+                     "the same build again to check and restore them")
 
     def publish(self, build_dir: Path, *, dry_run: bool = False,
                 allow_breaking: Iterable[str] = ()) -> Plan:
@@ -472,6 +496,13 @@ class Publisher:
         self._check_gate(plan)
         if not dry_run:
             self._swing(plan)
+            try:
+                missing = self._complete(manifest, self._present())
+            except PublishError:
+                missing = ""  # the pointer has moved; this check is a safety net only
+            if missing:  # see gc.py: a collection raced us; only the build's sources can help
+                self.log(f"warning: {self.bucket.url(missing)} vanished during the rollback: "
+                         f"publish that build again (or roll back to another) to restore it")
         return plan
 
     def repair(self, *, dry_run: bool = False) -> Plan | None:
@@ -590,28 +621,37 @@ def promote(config: Config, source_env: str, target_env: str, *,
     for line in dst.describe(plan)[1:]:
         log(line)
     dst._check_gate(plan)
-    if plan.noop:
-        log(f"{target_env} already runs build {plan.build_version}; nothing to do")
-        return plan
-    if dry_run:
+    if dry_run or (plan.noop and not todo):
+        if plan.noop:
+            log(f"{target_env} already runs build {plan.build_version}; nothing to do")
         return plan
     entries = {e["key"]: e["sha256"] for e in manifest["templates"].values()}
     entries[live_src.build_key] = live_src.doc["build"]["sha256"]
-    for i, key in enumerate(todo, 1):
-        log(f"[{i}/{len(todo)}] COPY {src.bucket.url(key)} -> {dst.bucket.url(key)}")
-        if key in entries:
-            data = src.bucket.get_verified(key, entries[key])
-            content_type = "application/json"
-        else:
-            data = src.bucket.get(key)
-            name = next(n for n, k in manifest["assets"].items() if k == key)
-            if layout.asset_key(name, layout.sha256_hex(data)) != key:
-                raise PublishError(f"{src.bucket.url(key)} does not match the hash in its "
-                                   f"name; {target_env} was not changed")
-            import mimetypes
 
-            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        dst.bucket.put_immutable(key, data, content_type)
+    def copy(keys: list[str]) -> None:
+        for i, key in enumerate(keys, 1):
+            log(f"[{i}/{len(keys)}] COPY {src.bucket.url(key)} -> {dst.bucket.url(key)}")
+            if key in entries:
+                data = src.bucket.get_verified(key, entries[key])
+                content_type = "application/json"
+            else:
+                data = src.bucket.get(key)
+                name = next(n for n, k in manifest["assets"].items() if k == key)
+                if layout.asset_key(name, layout.sha256_hex(data)) != key:
+                    raise PublishError(f"{src.bucket.url(key)} does not match the hash in its "
+                                       f"name; {target_env} was not changed")
+                content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            dst.bucket.put_immutable(key, data, content_type)
+
+    copy(todo)
+    if plan.noop:
+        return plan
     dst._swing(plan, promoted_from={"env": source_env, "build": live_src.build_key,
                                     "publishedAt": live_src.doc.get("publishedAt")})
+    try:
+        present = dst._present()
+        copy([k for k in blob_keys if k not in present])  # vanished meanwhile (see gc.py)
+    except PublishError as exc:  # the pointer has moved; this is a safety net only
+        log(f"warning: could not verify {target_env}'s objects ({exc}); promote again to "
+            "check and restore them")
     return plan

@@ -123,3 +123,74 @@ def test_a_format_1_bucket_moves_to_the_layout_on_the_next_publish(
         "collected once no kept record is a format-1 build"
     expire_noncurrent(client, bucket)
     assert last in render_cold(client, bucket, "mini", EXAMPLE).html
+
+
+def test_a_collection_planned_before_the_pointer_moved_stops(
+        project: Project, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = make_test_client(moto_endpoint)
+    bucket = make_bucket(client)
+    clock = Clock()
+    pub = _publisher(project, client, bucket, clock=clock)
+    pub.publish(project.build("v1"))
+    before = _current(client, bucket)
+    project.edit("View order", "Killed variant")
+    killed = make_test_client(moto_endpoint)
+    _kill_after_puts(killed, 1)
+    with pytest.raises(Killed):
+        _publisher(project, killed, bucket, clock=clock).publish(project.build("v2"))
+    [orphan] = _current(client, bucket) - before
+    clock.days(2)
+    project.edit("Killed variant", "Other variant")
+    other = project.build("v3")
+    planned = gc.plan
+
+    def plan_then_someone_publishes(p: Any) -> list[str]:
+        doomed = planned(p)
+        someone = _publisher(project, client, bucket, clock=clock)
+        someone.collect = lambda **_: []  # type: ignore[method-assign]
+        someone.execute(someone.plan(other))
+        return doomed
+
+    monkeypatch.setattr(gc, "plan", plan_then_someone_publishes)
+    assert gc.collect(pub) == []
+    assert orphan in _current(client, bucket)
+    monkeypatch.setattr(gc, "plan", planned)
+    assert orphan in pub.collect()
+
+
+def test_an_object_that_vanishes_during_a_publish_is_restored(
+        project: Project, moto_endpoint: str) -> None:
+    client = make_test_client(moto_endpoint)
+    bucket = make_bucket(client)
+    pub = _publisher(project, client, bucket)
+    v1 = project.build("v1")
+    pub.publish(v1)
+    project.edit("View order", "Open your order")
+    pub.publish(project.build("v2"))
+    reused = [k for k in _current(client, bucket)
+              if k.startswith("receipts/mini2/")]  # mini2 is the same in v1 and v2
+    assert len(reused) == 1
+    deleted = []
+
+    def racing_collection(request: Any, **_: Any) -> None:
+        if request.method == "PUT" and request.url.split("?")[0].endswith("/manifest.json") \
+                and not deleted:
+            deleted.append(client.delete_object(Bucket=bucket, Key=reused[0]))
+    client.meta.events.register("before-send.s3.PutObject", racing_collection)
+    lines: list[str] = []
+    _publisher(project, client, bucket, log=lines.append).rollback()
+    assert any(line.startswith("warning: ") and "vanished during the rollback" in line
+               for line in lines)
+    assert deleted and reused[0] not in _current(client, bucket), \
+        "a rollback holds no bytes: the way out is re-publishing the build"
+    pub.publish(v1)
+    assert reused[0] in _current(client, bucket)
+    assert "View order" in render_cold(client, bucket, "mini2", EXAMPLE).html
+
+    deleted.clear()
+    project.edit("Open your order", "Third")
+    pub.publish(project.build("v3"))
+    assert deleted, "the racing delete happened"
+    assert reused[0] in _current(client, bucket), "the publisher restored what vanished"
+    assert "Third" in render_cold(client, bucket, "mini", EXAMPLE).html
+    assert render_cold(client, bucket, "mini2", EXAMPLE).html

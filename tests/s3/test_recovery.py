@@ -188,3 +188,23 @@ def test_a_run_that_dies_before_its_history_record_is_still_listed_and_back_fill
     history = pub.history()
     assert [h["record"] != "" for h in history] == [True, True, True]
     assert history[1]["buildVersion"] == live_version
+
+
+def test_re_publishing_the_live_build_restores_a_deleted_object(project: Any,
+                                                               moto_endpoint: str) -> None:
+    from tests.s3.project import _publisher
+
+    client = make_test_client(moto_endpoint)
+    bucket = make_bucket(client)
+    pub = _publisher(project, client, bucket)
+    v1 = project.build("v1")
+    pub.publish(v1)
+    [bundle] = [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]
+                if o["Key"].startswith("notifications/mini/")]
+    client.delete_object(Bucket=bucket, Key=bundle)  # a manual mistake
+    with pytest.raises(Exception, match="NoSuchKey"):
+        render_cold(client, bucket, "mini", EXAMPLE)
+    plan = pub.publish(v1)
+    assert plan.noop and [b.key for b in plan.uploads] == [bundle]
+    assert "View order" in render_cold(client, bucket, "mini", EXAMPLE).html
+    assert pub.publish(v1).uploads == []
