@@ -138,36 +138,46 @@ class Publisher:
                                  + "; ".join(report.errors))
 
     def live_bundles(self, live: Pointer | None, names: Iterable[str]) -> dict[str, Any]:
-        """The live build's bundle parts of ``names`` (html, text, subject, schema)."""
+        """The live build's bundle parts of ``names`` (html, text, subject, schema).
+
+        A template whose live objects cannot be read (a format-1 bucket whose pinned
+        versions expired, an object deleted by hand) is left out with a warning: readers
+        already fail on it, so no producer can depend on it, and it must not block the
+        publish that repairs it.
+        """
         out: dict[str, Any] = {}
         if live is None:
             return out
-        if live.format == layout.MANIFEST_FORMAT:
-            templates = live.doc["manifest"]["templates"]
-            for name in names:
-                if name in templates:
-                    entry = templates[name]
-                    data = self.bucket.get_verified(entry["key"], entry["sha256"])
-                    out[name] = layout.decode_bundle(data, key=entry["key"],
-                                                     sha256=entry["sha256"], name=name)
-            return out
-        templates = live.doc.get("build", {}).get("templates", {})
-        pinned = live.doc.get("objects", {})
         for name in names:
-            entry = templates.get(name)
-            if not entry:
-                continue
-            parts: dict[str, Any] = {}
-            for kind in layout.BUNDLE_PARTS:
-                key = f"{entry['category']}/{entry['files'][kind]['path']}"
-                data = self.bucket.get(key, pinned.get(key, {}).get("versionId"))
-                parts[kind] = data.decode("utf-8", "replace")
             try:
-                parts["schema"] = layout.parse_json_object(parts["schema"].encode(), key)
-            except layout.LayoutError:
-                parts["schema"] = {}
-            out[name] = parts
+                parts = self._live_parts(live, name)
+            except (PublishError, layout.LayoutError) as exc:
+                self.log(f"warning: the live {name} cannot be read ({exc}); its schema is "
+                         "not compared")
+                continue
+            if parts is not None:
+                out[name] = parts
         return out
+
+    def _live_parts(self, live: Pointer, name: str) -> dict[str, Any] | None:
+        if live.format == layout.MANIFEST_FORMAT:
+            entry = live.doc["manifest"]["templates"].get(name)
+            if not entry:
+                return None
+            data = self.bucket.get_verified(entry["key"], entry["sha256"])
+            return layout.decode_bundle(data, key=entry["key"], sha256=entry["sha256"],
+                                        name=name)
+        entry = live.doc.get("build", {}).get("templates", {}).get(name)
+        if not entry:
+            return None
+        pinned = live.doc.get("objects", {})
+        parts: dict[str, Any] = {}
+        for kind in layout.BUNDLE_PARTS:
+            key = f"{entry['category']}/{entry['files'][kind]['path']}"
+            data = self.bucket.get(key, pinned.get(key, {}).get("versionId"))
+            parts[kind] = data.decode("utf-8", "replace")
+        parts["schema"] = layout.parse_json_object(parts["schema"].encode(), key)
+        return parts
 
     def live_templates(self, live: Pointer | None) -> dict[str, str]:
         """Template name -> the SHA-256 that identifies its live version ('' for legacy)."""
@@ -197,9 +207,10 @@ class Publisher:
         if live is not None:
             live_validator = int(_manifest_of(live).get("validator", 1))
             new_schemas = schemas([n for n in compare if n in new_versions])
-            plan.breaking = compat.gate(
-                {n: (live_parts[n]["schema"] if n in live_parts else {}) for n in compare},
-                new_schemas, live_validator, int(manifest.get("validator", 1)))
+            live_schemas = {n: live_parts[n]["schema"] for n in live_parts}
+            live_schemas.update({n: {} for n in compare if n not in new_versions})
+            plan.breaking = compat.gate(live_schemas, new_schemas, live_validator,
+                                        int(manifest.get("validator", 1)))
             if int(manifest.get("validator", 1)) > live_validator:
                 unchanged = [n for n in live_versions if n not in compare and n in new_versions]
                 plan.breaking += [compat.Change(n, "$", f"validator semantics {live_validator} "
