@@ -235,6 +235,7 @@ def fixed_lifecycle(rules: list[dict[str, Any]], classes: list[KeyClass],
             if nve and any(c.immutable for c in ours):
                 if nve.get("NoncurrentDays", 0) < RETENTION_DAYS:
                     nve["NoncurrentDays"] = RETENTION_DAYS
+                nve.pop("NewerNoncurrentVersions", None)
                 if all(_matches(rule, c) for c in classes if c.immutable):
                     covered = True
         actions = {"Expiration", "Transitions", "NoncurrentVersionExpiration",
@@ -279,6 +280,7 @@ def _lifecycle(client: Any, bucket: str, config: Config | None, report: BucketRe
                    separators=(",", ":"), default=str))
     before = len(report.findings)
     undo: dict[str, int] = {}
+    keeps: set[str] = set()
     for rule in enabled:
         ours = [c for c in classes if _matches(rule, c)]
         if not ours:
@@ -305,7 +307,11 @@ def _lifecycle(client: Any, bucket: str, config: Config | None, report: BucketRe
                                "INTELLIGENT_TIERING with an archive access tier enabled: "
                                "unread objects become unreadable until restored", fix)
         nve = rule.get("NoncurrentVersionExpiration", {})
-        if "NoncurrentDays" in nve:
+        if nve.get("NewerNoncurrentVersions", 0) >= 1:
+            # only versions with that many newer noncurrent ones expire; a collected
+            # immutable object has exactly one noncurrent version, so it never does
+            keeps.update(c.name for c in ours if c.immutable)
+        elif "NoncurrentDays" in nve:
             for c in ours:
                 if c.immutable:
                     undo[c.name] = min(undo.get(c.name, nve["NoncurrentDays"]),
@@ -313,7 +319,11 @@ def _lifecycle(client: Any, bucket: str, config: Config | None, report: BucketRe
     for c in classes:
         if not c.immutable:
             continue
-        if c.name not in undo:
+        if c.name not in undo and c.name in keeps:
+            report.add("warn", f"the only rules expiring noncurrent versions of {c.name} set "
+                       "NewerNoncurrentVersions, which spares a key's newest noncurrent "
+                       "versions: a collected object has one, so it is never removed", fix)
+        elif c.name not in undo:
             report.add("warn", f"no lifecycle rule expires noncurrent versions of {c.name}: "
                        "collected objects are never removed", fix)
         elif undo[c.name] < RETENTION_DAYS:

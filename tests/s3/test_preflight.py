@@ -272,3 +272,32 @@ def test_object_lock_is_detected(moto_endpoint: str, project: Project,
     assert ("GOVERNANCE 1 days" in message) if retention else ("no default retention" in message)
     plain = make_bucket(client)
     assert _only(check_bucket(client, plain, project.config), "ok", "Object Lock")
+
+
+class WithLifecycle:
+    """moto drops NewerNoncurrentVersions from a stored lifecycle rule: answer the
+    configuration as S3 keeps it, pass everything else to the real server."""
+
+    def __init__(self, client: Any, rules: list[dict[str, Any]]) -> None:
+        self._client = client
+        self._rules = rules
+
+    def get_bucket_lifecycle_configuration(self, **_: Any) -> dict[str, Any]:
+        return {"Rules": self._rules}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_newer_noncurrent_versions_means_collected_objects_are_never_removed(
+        s3: tuple[Any, str, Project]) -> None:
+    client, _bucket, _ = s3
+    rules = [{**NONCURRENT_90, "NoncurrentVersionExpiration": {
+        "NoncurrentDays": 90, "NewerNoncurrentVersions": 3}}]
+    report = _check(s3, WithLifecycle(client, rules))
+    assert not report.errors
+    message = _only(report, "warnings", "template bundles")
+    assert "NewerNoncurrentVersions" in message and "never removed" in message
+    fixed = json.loads(_fix_args(message, "--lifecycle-configuration"))
+    assert fixed["Rules"] == [NONCURRENT_90]
+    assert not _check(s3, WithLifecycle(client, fixed["Rules"])).warnings
