@@ -532,7 +532,10 @@ class Publisher:
                 return None
         present = self._present()
         candidates: list[dict[str, Any]] = [doc for _k, doc in self.records()]
-        for version in self.bucket.pointer_versions():
+        versions = self.bucket.pointer_versions()
+        self.log(f"{self.env}: repair: looking through {len(candidates)} history record(s), "
+                 f"then {len(versions)} older version(s) of manifest.json")
+        for version in versions:
             try:
                 pointer = self.bucket.read_pointer(version)
             except PublishError:
