@@ -111,3 +111,33 @@ def test_the_library_refuses_unapproved_writes_too(three_envs: Any, mini: Path) 
     with pytest.raises(ApprovalError):
         pub.bucket.delete("manifest.json")
     assert _object_count(client, prod) == before
+
+
+def test_each_environment_is_reached_through_its_own_client(
+        three_envs: Any, monkeypatch: pytest.MonkeyPatch, mini: Path) -> None:
+    """Each environment is its own AWS account: promote reads with the source's client and
+    writes with the target's; status asks each environment with its own."""
+    from bbws_mail.publish import client as client_mod
+
+    made: dict[str, list[str]] = {}
+
+    def recording(env: Any) -> Any:
+        client = client_mod.make_client(region=env.region)
+        calls = made.setdefault(env.name, [])
+        client.meta.events.register("before-call.s3.*",
+                                    lambda model, **_: calls.append(model.name))
+        return client
+
+    monkeypatch.setattr("bbws_mail.publish.publisher.client_for", recording)
+    code, err = three_envs("status")
+    assert code == 0, err
+    assert sorted(made) == ["dev", "prod", "sit"]
+    source = mini / "templates_src/mini.mjml"
+    source.write_text(source.read_text().replace("View order", "Open your order"))
+    assert three_envs("build", "-q")[0] == 0
+    assert three_envs("publish", "--env", "dev")[0] == 0
+    made.clear()
+    assert three_envs("promote", "--from", "dev", "--to", "sit")[0] == 0
+    assert set(made) == {"dev", "sit"}
+    assert not {"PutObject", "DeleteObject", "CopyObject"} & set(made["dev"])
+    assert "PutObject" in made["sit"] and "CopyObject" not in made["sit"]
