@@ -13,15 +13,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bbws_mail.errors import Location, TemplateError
+from bbws_mail.layout import CATEGORIES
+
 ENVIRONMENTS = ("dev", "sit", "prod")
-DEFAULT_CATEGORIES = {
-    "receipt": "receipts",
-    "payment_confirmation": "receipts",
-    "order": "notifications",
-    "order_confirmation": "notifications",
-    "site_creation": "notifications",
-    "invoice": "invoices",
-}
 
 
 # Which EnvConfig fields a reader (a Lambda) may see, and which only the tools may: deploy
@@ -71,7 +66,7 @@ class EnvConfig:
 class Config:
     root: Path
     envs: dict[str, EnvConfig] = field(default_factory=dict)
-    categories: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
+    templates: dict[str, str] = field(default_factory=dict)  # the [templates] table
     check: dict[str, Any] = field(default_factory=dict)  # the [check] table (quality gates)
 
     @property
@@ -94,11 +89,20 @@ class Config:
             raise ValueError(f"unknown environment {name!r}; known: {known}") from None
 
     def category(self, template: str) -> str:
-        """The S3 key prefix for a template: its family name, without _internal etc."""
-        for family in sorted(self.categories, key=len, reverse=True):
-            if template == family or template.startswith(family + "_"):
-                return self.categories[family]
-        return "notifications"
+        """The S3 category (key prefix) of a template, stated for it by name in ``[templates]``.
+
+        No matching by name prefix: IAM, replication and lifecycle rules work by these
+        prefixes, so a new family (``order_refund``) must be filed on purpose, not inherit
+        whatever ``order`` has.
+        """
+        try:
+            return self.templates[template]
+        except KeyError:
+            raise TemplateError(
+                Location(f"templates_src/{template}.mjml"),
+                f"template {template!r} has no category in bbws-mail.toml [templates]",
+                f'add `{template} = "<category>"` there, with one of: {", ".join(CATEGORIES)}',
+            ) from None
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -137,8 +141,16 @@ def load(root: Path | None = None) -> Config:
             raise ValueError(f"{path}: unknown key(s) in [env.{name}]: {keys}")
         merged["name"] = name
         envs[name] = _checked_env(merged, path, text, own=table)
-    categories = {**DEFAULT_CATEGORIES, **data.get("categories", {})}
-    return Config(root, envs, categories, dict(data.get("check", {})))
+    if "categories" in data:
+        raise ValueError(f"{path}: [categories] (by name prefix) is replaced by [templates]: "
+                         "one line per template, name = one of " + ", ".join(CATEGORIES))
+    templates = dict(data.get("templates", {}))
+    for name, category in templates.items():
+        if category not in CATEGORIES:
+            raise ValueError(f"{path}: [templates] {name}: category must be one of "
+                             f"{', '.join(CATEGORIES)} (got a {type(category).__name__} "
+                             f"of {len(str(category))} characters)")
+    return Config(root, envs, templates, dict(data.get("check", {})))
 
 
 _KINDS = {str: "a string", bool: "true or false"}

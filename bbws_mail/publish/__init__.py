@@ -1,12 +1,18 @@
 """Publishing ``build/`` to the S3 buckets ``bbws-templates-<env>`` (needs the ``[publish]`` extra).
 
-Readers trust exactly one object, ``manifest.json``, which pins the S3 VersionId
-of every file. Publishing uploads new object versions first (invisible to
-readers) and writes the manifest last with a conditional PUT, so a Lambda sees
-the complete old version or the complete new one, never a mix.
+The layout is docs/s3-layout.md: immutable content-addressed bundles and build
+manifests, one pointer ``manifest.json`` written last and conditionally, immutable
+history records, and collection of what no kept build references.
 """
 
-from bbws_mail.publish.errors import PreflightError, PublishConflictError, PublishError
-from bbws_mail.publish.publisher import Publisher
+from bbws_mail.publish.errors import (
+    ApprovalError,
+    BreakingChangeError,
+    PreflightError,
+    PublishConflictError,
+    PublishError,
+)
+from bbws_mail.publish.publisher import Publisher, promote
 
-__all__ = ["PreflightError", "PublishConflictError", "PublishError", "Publisher"]
+__all__ = ["ApprovalError", "BreakingChangeError", "PreflightError", "PublishConflictError",
+           "PublishError", "Publisher", "promote"]

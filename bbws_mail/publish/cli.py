@@ -1,4 +1,10 @@
-"""``bbws-mail publish|promote|rollback|history|status|bucket check``."""
+"""``bbws-mail publish|promote|rollback|history|status|gc|bucket check``.
+
+The bucket always comes from ``--env`` and ``bbws-mail.toml``; there is no flag to
+name another one. Every command that writes goes through :func:`_approval`, and the
+Publisher checks it again before each write, so an environment that requires
+approval (prod) is never changed without ``--confirm-prod`` or a typed confirmation.
+"""
 
 from __future__ import annotations
 
@@ -18,34 +24,52 @@ def _eprint(message: str) -> None:
 def add_subcommands(sub: Any) -> None:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--root", help="project root (default: found from the current folder)")
-        p.add_argument("--bucket", help="override the bucket name from bbws-mail.toml")
+
+    def writes(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--confirm-prod", action="store_true",
+                       help="approve a change to an environment that requires approval (prod)")
+        p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+
+    def breaking(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--allow-breaking", action="append", default=[], metavar="TEMPLATE",
+                       help="accept a schema change of TEMPLATE that rejects data the live "
+                            "build accepts (reviewed; recorded in the manifest and history)")
 
     p = sub.add_parser("publish", help="upload build/ to an environment's bucket")
     p.add_argument("--env", required=True, choices=ENVIRONMENTS)
-    p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     p.add_argument("--build-dir", help="publish this folder instead of build/")
-    p.add_argument("--skip-fresh-check", action="store_true",
-                   help="do not rebuild to prove build/ is fresh (tests only)")
+    p.add_argument("--repair", action="store_true",
+                   help="re-point a corrupt or incomplete manifest.json to the newest complete "
+                        "build in the bucket's history (uploads nothing)")
+    writes(p)
+    breaking(p)
     common(p)
     p.set_defaults(func=run_publish)
 
     p = sub.add_parser("promote", help="copy the live bytes of one environment to the next")
     p.add_argument("--from", dest="source", required=True, choices=ENVIRONMENTS)
     p.add_argument("--to", dest="target", required=True, choices=ENVIRONMENTS)
-    p.add_argument("--confirm-prod", action="store_true", help="approve a change to prod")
-    p.add_argument("--dry-run", action="store_true")
+    writes(p)
+    breaking(p)
     common(p)
     p.set_defaults(func=run_promote)
 
-    p = sub.add_parser("rollback", help="re-point an environment to an earlier published version")
+    p = sub.add_parser("rollback", help="re-point an environment to an earlier build")
     p.add_argument("--env", required=True, choices=ENVIRONMENTS)
-    p.add_argument("--to", help="build version or manifest VersionId (default: the previous)")
-    p.add_argument("--confirm-prod", action="store_true")
-    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--to", help="build version or build SHA-256 prefix (default: the previous)")
+    writes(p)
+    breaking(p)
     common(p)
     p.set_defaults(func=run_rollback)
 
-    p = sub.add_parser("history", help="published versions of an environment, newest first")
+    p = sub.add_parser("gc", help="collect objects no kept build references (also run after "
+                                  "each publish)")
+    p.add_argument("--env", required=True, choices=ENVIRONMENTS)
+    writes(p)
+    common(p)
+    p.set_defaults(func=run_gc)
+
+    p = sub.add_parser("history", help="pointer changes of an environment, newest first")
     p.add_argument("--env", required=True, choices=ENVIRONMENTS)
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
@@ -60,7 +84,8 @@ def add_subcommands(sub: Any) -> None:
 
     p = sub.add_parser("bucket", help="bucket administration")
     bucket_sub = p.add_subparsers(dest="bucket_command", required=True)
-    q = bucket_sub.add_parser("check", help="versioning, encryption, public access, lifecycle")
+    q = bucket_sub.add_parser("check", help="versioning, public access, encryption, lifecycle "
+                                            "by effect, access logging, Object Lock")
     q.add_argument("--env", required=True, choices=ENVIRONMENTS)
     common(q)
     q.set_defaults(func=run_bucket_check)
@@ -69,7 +94,12 @@ def add_subcommands(sub: Any) -> None:
 def _config(args: argparse.Namespace) -> Any:
     from bbws_mail import config
 
-    return config.load(Path(args.root) if args.root else None)
+    try:
+        return config.load(Path(args.root) if args.root else None)
+    except ValueError as exc:
+        from bbws_mail.errors import BBWSMailError
+
+        raise BBWSMailError(str(exc)) from None
 
 
 def _guard(fn: Any) -> Any:
@@ -81,17 +111,20 @@ def _guard(fn: Any) -> Any:
         except BBWSMailError as exc:
             _eprint(f"error: {exc}")
             return 1
+    wrapper.__doc__ = fn.__doc__
     return wrapper
 
 
-def _approved(args: argparse.Namespace, env: str, cfg: Any) -> bool:
+def _approval(args: argparse.Namespace, env: str, cfg: Any) -> bool:
+    """Approval for a write to ``env``: not needed, given by flag, or typed at a terminal."""
     if not cfg.env(env).requires_approval or args.confirm_prod or args.dry_run:
         return True
     if sys.stdin.isatty():
         answer = input(f"This changes {env}. Type '{env}' to confirm: ")
-        return answer.strip() == env
+        if answer.strip() == env:
+            return True
     _eprint(f"error: {env} needs explicit approval: pass --confirm-prod "
-            "(refusing a non-interactive run without it)")
+            "(refusing a non-interactive or unconfirmed run; nothing was written)")
     return False
 
 
@@ -100,21 +133,27 @@ def run_publish(args: argparse.Namespace) -> int:
     from bbws_mail.publish.publisher import Publisher
 
     cfg = _config(args)
-    if cfg.env(args.env).requires_approval and not args.dry_run:
+    if not _approval(args, args.env, cfg):
+        return 1
+    pub = Publisher(cfg, args.env, approved=True)
+    if args.repair:
+        pub.preflight()
+        pub.repair(dry_run=args.dry_run)
+        return 0
+    if cfg.env(args.env).requires_approval:
         _eprint(f"error: publish straight to {args.env} is not allowed: publish to dev and "
                 f"promote (bbws-mail promote --from sit --to {args.env} --confirm-prod)")
         return 1
     build_dir = Path(args.build_dir) if args.build_dir else cfg.build_dir
-    if not args.skip_fresh_check:
-        from bbws_mail.pipeline import verify_fresh
+    from bbws_mail.pipeline import verify_fresh
 
-        problems = verify_fresh(cfg, build_dir)
-        if problems:
-            for problem in problems:
-                _eprint(f"error: {problem}")
-            _eprint("refusing to publish a build that does not match its sources")
-            return 1
-    Publisher(cfg, args.env, bucket=args.bucket).publish(build_dir, dry_run=args.dry_run)
+    problems = verify_fresh(cfg, build_dir)
+    if problems:
+        for problem in problems:
+            _eprint(f"error: {problem}")
+        _eprint("refusing to publish a build that does not match its sources")
+        return 1
+    pub.publish(build_dir, dry_run=args.dry_run, allow_breaking=args.allow_breaking)
     return 0
 
 
@@ -127,9 +166,10 @@ def run_promote(args: argparse.Namespace) -> int:
     if order.index(args.target) != order.index(args.source) + 1:
         _eprint(f"error: promote goes one step at a time: {' -> '.join(order)}")
         return 2
-    if not _approved(args, args.target, cfg):
+    if not _approval(args, args.target, cfg):
         return 1
-    promote(cfg, args.source, args.target, confirm_prod=True, dry_run=args.dry_run)
+    promote(cfg, args.source, args.target, approved=True, dry_run=args.dry_run,
+            allow_breaking=args.allow_breaking)
     return 0
 
 
@@ -138,9 +178,25 @@ def run_rollback(args: argparse.Namespace) -> int:
     from bbws_mail.publish.publisher import Publisher
 
     cfg = _config(args)
-    if not _approved(args, args.env, cfg):
+    if not _approval(args, args.env, cfg):
         return 1
-    Publisher(cfg, args.env, bucket=args.bucket).rollback(args.to, dry_run=args.dry_run)
+    Publisher(cfg, args.env, approved=True).rollback(args.to, dry_run=args.dry_run,
+                                                     allow_breaking=args.allow_breaking)
+    return 0
+
+
+@_guard
+def run_gc(args: argparse.Namespace) -> int:
+    from bbws_mail.publish.publisher import Publisher
+
+    cfg = _config(args)
+    if not _approval(args, args.env, cfg):
+        return 1
+    pub = Publisher(cfg, args.env, approved=True)
+    pub.preflight()
+    doomed = pub.collect(dry_run=args.dry_run)
+    if not doomed:
+        print(f"{args.env}: nothing to collect")
     return 0
 
 
@@ -148,17 +204,19 @@ def run_rollback(args: argparse.Namespace) -> int:
 def run_history(args: argparse.Namespace) -> int:
     from bbws_mail.publish.publisher import Publisher
 
-    entries = Publisher(_config(args), args.env, bucket=args.bucket).history(args.limit)
+    entries = Publisher(_config(args), args.env).history(args.limit)
     if args.json:
         print(json.dumps(entries, indent=2))
         return 0
     for e in entries:
-        mark = "*" if e["isLatest"] else " "
-        extra = f" (rollback from {e['rolledBackFrom']})" if e.get("rolledBackFrom") else ""
-        extra += f" (promoted from {e['promotedFrom']})" if e.get("promotedFrom") else ""
-        print(f"{mark} {e['publishedAt']}  build {e['buildVersion']}  commit "
-              f"{(e['gitCommit'] or '')[:12]}  by {e['publishedBy']}  "
-              f"[{e['versionId']}]{extra}")
+        mark = "*" if e["isLive"] else " "
+        extra = f" (promoted from {e['promotedFrom']})" if e.get("promotedFrom") else ""
+        if e.get("allowBreaking"):
+            extra += f" (breaking change allowed: {', '.join(e['allowBreaking'])})"
+        if e.get("legacy"):
+            extra += " (format 1, not offered by rollback)"
+        print(f"{mark} {e['publishedAt']}  {e['action']:<8} build {e['buildVersion']}  commit "
+              f"{(e['gitCommit'] or '')[:12]}  by {e['publishedBy']}{extra}")
     if not entries:
         print("nothing published yet")
     return 0
@@ -169,29 +227,30 @@ def run_status(args: argparse.Namespace) -> int:
     from bbws_mail.publish.publisher import Publisher
 
     cfg = _config(args)
-    rows = [Publisher(cfg, env, bucket=args.bucket).status() for env in args.env or ENVIRONMENTS]
+    rows = [Publisher(cfg, env).status() for env in args.env or ENVIRONMENTS]
     if args.json:
         print(json.dumps(rows, indent=2))
-        return 0
+        return 1 if any(row.get("error") for row in rows) else 0
     for row in rows:
         if row.get("error"):
-            print(f"{row['env']:<5} {row['bucket']}: {row['error']}")
+            print(f"{row['env']:<5} {row['bucket']}: error: {row['error']}")
         elif not row.get("buildVersion"):
             print(f"{row['env']:<5} {row['bucket']}: nothing published")
         else:
             print(f"{row['env']:<5} {row['bucket']}: build {row['buildVersion']} "
-                  f"({row['templates']} templates) published {row['publishedAt']} by "
-                  f"{row['publishedBy']}, commit {(row['gitCommit'] or '')[:12]}")
-    return 0
+                  f"({row['templates']} templates, {row['action']}) published "
+                  f"{row['publishedAt']} by {row['publishedBy']}, commit "
+                  f"{(row['gitCommit'] or '')[:12]}")
+    return 1 if any(row.get("error") for row in rows) else 0
 
 
 @_guard
 def run_bucket_check(args: argparse.Namespace) -> int:
-    from bbws_mail.publish.client import make_client
+    from bbws_mail.publish.client import client_for
     from bbws_mail.publish.preflight import check_bucket
 
     cfg = _config(args)
     env = cfg.env(args.env)
-    report = check_bucket(make_client(region=env.region), args.bucket or env.bucket)
+    report = check_bucket(client_for(env), env.bucket, cfg)
     print("\n".join(report.lines()))
     return 1 if report.errors else 0

@@ -67,3 +67,4 @@ def status_code(exc: BaseException) -> int:
     if isinstance(response, dict):
         return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     return 0
+

@@ -13,3 +13,11 @@ class PreflightError(PublishError):
 
 class PublishConflictError(PublishError):
     """Another publisher changed the manifest between our read and our write."""
+
+
+class ApprovalError(PublishError):
+    """A write to an environment that requires approval (prod) came without it."""
+
+
+class BreakingChangeError(PublishError):
+    """The new build's schemas reject data the live build accepts (producers would break)."""

@@ -1,87 +1,375 @@
-"""Bucket preflight: versioning, encryption, public access block, lifecycle.
+"""Bucket preflight, judged by effect: what would the bucket's settings do to our keys?
 
-Refuses (errors) what would make a publish unsafe: without versioning there is
-no rollback and a manifest cannot pin versions; with public access open the
-templates leak. Warns on what weakens the design but does not break it.
+Each lifecycle rule is simulated over every class of key the publisher writes
+(pointer, build manifests, bundles per category and template, assets, history
+records): an expiration of *current* versions or a transition to an archive tier
+(GLACIER, DEEP_ARCHIVE, or INTELLIGENT_TIERING with an archive access tier) would
+delete or make unreadable something the live build, a kept build or the pointer
+needs, so it refuses. Noncurrent-version rules only ever reach what the collector
+gave up (docs/s3-layout.md), so they set the undo window: below 90 days, or missing,
+is a warning. Every finding carries the exact ``aws s3api`` command that fixes it.
 """
 
 from __future__ import annotations
 
+import json
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from bbws_mail import layout
+from bbws_mail.config import Config
 from bbws_mail.publish.client import error_code
 
 RETENTION_DAYS = 90
 PAB_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+ARCHIVE_CLASSES = ("GLACIER", "DEEP_ARCHIVE")
+ARCHIVE_TIERS = ("ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS")
+COLLECT_RULE_ID = "bbws-expire-collected-versions"
+
+
+@dataclass(frozen=True)
+class Finding:
+    verdict: str  # refuse | warn | ok
+    message: str
+    fix: str = ""  # the aws s3api command that fixes it
+
+    def __str__(self) -> str:
+        return f"{self.message}\n           fix: {self.fix}" if self.fix else self.message
 
 
 @dataclass
 class BucketReport:
     bucket: str
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    ok: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def _of(self, verdict: str) -> tuple[str, ...]:
+        """Read-only views (a tuple, so an ``.append`` fails loudly): add with ``add``."""
+        return tuple(str(f) for f in self.findings if f.verdict == verdict)
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        return self._of("refuse")
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self._of("warn")
+
+    @property
+    def ok(self) -> tuple[str, ...]:
+        return self._of("ok")
+
+    def add(self, verdict: str, message: str, fix: str = "") -> None:
+        self.findings.append(Finding(verdict, message, fix))
 
     def lines(self) -> list[str]:
         out = [f"bucket {self.bucket}:"]
         out += [f"  ok       {m}" for m in self.ok]
         out += [f"  warning  {m}" for m in self.warnings]
-        out += [f"  ERROR    {m}" for m in self.errors]
+        out += [f"  REFUSE   {m}" for m in self.errors]
         return out
 
 
-def check_bucket(client: Any, bucket: str) -> BucketReport:
-    """Read the bucket's configuration; never writes anything."""
+@dataclass(frozen=True)
+class KeyClass:
+    """Keys the publisher writes, as literal prefixes (or one exact key)."""
+
+    name: str
+    literals: tuple[str, ...]
+    exact: bool = False
+    immutable: bool = True  # its current version must stay; noncurrent ones were collected
+
+
+def key_classes(config: Config | None) -> list[KeyClass]:
+    templates = (config.templates if config is not None else {}) or {}
+    bundles = tuple(f"{c}/{t}/" for t, c in sorted(templates.items())) or tuple(
+        f"{c}/" for c in layout.CATEGORIES)
+    return [
+        KeyClass("the pointer manifest.json", (layout.POINTER_KEY,), exact=True,
+                 immutable=False),
+        KeyClass("build manifests (builds/)", (layout.BUILDS_PREFIX,)),
+        KeyClass("template bundles (" + ", ".join(f"{c}/" for c in layout.CATEGORIES) + ")",
+                 bundles),
+        KeyClass("assets (assets/)", (layout.ASSETS_PREFIX,)),
+        KeyClass("history records (history/)", (layout.HISTORY_PREFIX,)),
+    ]
+
+
+def _filter(rule: dict[str, Any]) -> tuple[str, list[Any]]:
+    """(prefix, tags) of a lifecycle or intelligent-tiering rule; size bounds may match."""
+    flt = rule.get("Filter")
+    if flt is None:
+        return str(rule.get("Prefix", "")), []
+    if "And" in flt:
+        both = flt["And"]
+        return str(both.get("Prefix", "")), list(both.get("Tags", []))
+    if "Tag" in flt:
+        return str(flt.get("Prefix", "")), [flt["Tag"]]
+    return str(flt.get("Prefix", "")), []
+
+
+def _matches(rule: dict[str, Any], cls: KeyClass) -> bool:
+    prefix, tags = _filter(rule)
+    if tags:
+        return False  # the publisher writes no object tags: a tag filter never selects ours
+    if cls.exact:
+        return any(lit.startswith(prefix) for lit in cls.literals)
+    return any(lit.startswith(prefix) or prefix.startswith(lit) for lit in cls.literals)
+
+
+def _cmd(*args: str) -> str:
+    return "aws s3api " + " ".join(shlex.quote(a) for a in args)
+
+
+def _rule_name(rule: dict[str, Any]) -> str:
+    return f"lifecycle rule {rule.get('ID') or '(no ID)'}"
+
+
+def check_bucket(client: Any, bucket: str, config: Config | None = None) -> BucketReport:
+    """Read the bucket's configuration and judge it; never writes anything."""
     report = BucketReport(bucket)
     try:
         status = client.get_bucket_versioning(Bucket=bucket).get("Status", "")
     except Exception as exc:  # every failure here is reported, not raised
-        report.errors.append(f"cannot read versioning ({error_code(exc) or exc})")
+        report.add("refuse", f"cannot read versioning ({error_code(exc) or type(exc).__name__})")
         return report
     if status == "Enabled":
-        report.ok.append("versioning enabled")
+        report.add("ok", "versioning enabled")
     else:
-        report.errors.append(
-            f"versioning is {status or 'off'}: enable it (history, rollback and the manifest's "
-            "pinned versions depend on it): aws s3api put-bucket-versioning "
-            f"--bucket {bucket} --versioning-configuration Status=Enabled")
+        report.add("refuse", f"versioning is {(status or 'off').lower()}: without it a "
+                   "collected object cannot be undone and an overwrite is final",
+                   _cmd("put-bucket-versioning", "--bucket", bucket,
+                        "--versioning-configuration", "Status=Enabled"))
+    _public_access(client, bucket, report)
+    _encryption(client, bucket, report)
+    _lifecycle(client, bucket, config, report)
+    _logging(client, bucket, report)
+    _object_lock(client, bucket, report)
+    return report
+
+
+def _public_access(client: Any, bucket: str, report: BucketReport) -> None:
+    fix = _cmd("put-public-access-block", "--bucket", bucket,
+               "--public-access-block-configuration",
+               ",".join(f"{f}=true" for f in PAB_FLAGS))
     try:
         pab = client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-        open_flags = [f for f in PAB_FLAGS if not pab.get(f)]
-        if open_flags:
-            report.errors.append("public access is not fully blocked (" + ", ".join(open_flags)
-                                 + " off): turn on all four public access block settings")
-        else:
-            report.ok.append("all public access blocked")
     except Exception as exc:
         code = error_code(exc)
         if code == "NoSuchPublicAccessBlockConfiguration":
-            report.errors.append("no public access block configured: block all public access")
+            report.add("refuse", "no public access block: the templates could be made public",
+                       fix)
         elif code in ("NotImplemented", "501"):
-            report.warnings.append("this S3 server cannot report a public access block "
-                                   "(not AWS?); public access not verified")
+            report.add("warn", "this S3 server cannot report a public access block (not AWS?); "
+                       "public access not verified")
         else:
-            report.errors.append(f"cannot read the public access block ({code or exc})")
+            report.add("refuse", f"cannot read the public access block ({code or exc})", fix)
+        return
+    open_flags = [f for f in PAB_FLAGS if not pab.get(f)]
+    if open_flags:
+        report.add("refuse", "public access is not fully blocked (" + ", ".join(open_flags)
+                   + " off)", fix)
+    else:
+        report.add("ok", "all public access blocked")
+
+
+def _encryption(client: Any, bucket: str, report: BucketReport) -> None:
     try:
         rules = client.get_bucket_encryption(Bucket=bucket)[
             "ServerSideEncryptionConfiguration"]["Rules"]
-        algos = {r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in rules}
-        report.ok.append(f"default encryption {', '.join(sorted(algos))}")
-    except Exception as exc:
-        report.warnings.append(f"no default encryption ({error_code(exc) or exc}); every "
-                               "object is still uploaded with SSE AES256")
+    except Exception:
+        report.add("warn", "no default encryption configured (objects are uploaded with the "
+                   "bucket default, which S3 sets to SSE-S3 on new buckets)",
+                   _cmd("put-bucket-encryption", "--bucket", bucket,
+                        "--server-side-encryption-configuration", json.dumps(
+                            {"Rules": [{"ApplyServerSideEncryptionByDefault":
+                                        {"SSEAlgorithm": "AES256"}}]}, separators=(",", ":"))))
+        return
+    defaults = [r.get("ApplyServerSideEncryptionByDefault", {}) for r in rules]
+    kinds = []
+    for d in defaults:
+        algo = d.get("SSEAlgorithm", "?")
+        if algo.startswith("aws:kms"):
+            kinds.append(f"{algo} with " + ("a customer KMS key" if d.get("KMSMasterKeyID")
+                                             else "the AWS managed key"))
+        else:
+            kinds.append(algo)
+    report.add("ok", f"default encryption {', '.join(kinds)}; every upload uses the bucket "
+               "default")
+
+
+def _intelligent_tiering_archives(client: Any, bucket: str) -> list[dict[str, Any]] | None:
+    """Enabled intelligent-tiering configurations with an archive tier (None: unknown)."""
+    try:
+        configs = client.list_bucket_intelligent_tiering_configurations(Bucket=bucket).get(
+            "IntelligentTieringConfigurationList", [])
+    except Exception:
+        return None
+    return [c for c in configs if c.get("Status") == "Enabled"
+            and any(t.get("AccessTier") in ARCHIVE_TIERS for t in c.get("Tierings", []))]
+
+
+def fixed_lifecycle(rules: list[dict[str, Any]], classes: list[KeyClass],
+                    archives: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The configuration with every harmful action on our keys removed and collected
+    versions kept 90 days: what the fix command puts."""
+    out = []
+    covered = False
+    for rule in rules:
+        rule = json.loads(json.dumps(rule, default=str))
+        ours = [c for c in classes if _matches(rule, c)]
+        if rule.get("Status") == "Enabled" and ours:
+            exp = rule.get("Expiration", {})
+            if "Days" in exp or "Date" in exp:
+                if exp.get("ExpiredObjectDeleteMarker"):
+                    rule["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+                else:
+                    rule.pop("Expiration")
+            kept = [t for t in rule.get("Transitions", [])
+                    if not _harmful_transition(t, rule, ours, archives)]
+            if "Transitions" in rule:
+                if kept:
+                    rule["Transitions"] = kept
+                else:
+                    rule.pop("Transitions")
+            nve = rule.get("NoncurrentVersionExpiration")
+            if nve and any(c.immutable for c in ours):
+                if nve.get("NoncurrentDays", 0) < RETENTION_DAYS:
+                    nve["NoncurrentDays"] = RETENTION_DAYS
+                nve.pop("NewerNoncurrentVersions", None)
+                if all(_matches(rule, c) for c in classes if c.immutable):
+                    covered = True
+        actions = {"Expiration", "Transitions", "NoncurrentVersionExpiration",
+                   "NoncurrentVersionTransitions", "AbortIncompleteMultipartUpload"}
+        if actions & set(rule):
+            out.append(rule)
+    if not covered:
+        out.append({"ID": COLLECT_RULE_ID, "Status": "Enabled", "Filter": {"Prefix": ""},
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": RETENTION_DAYS}})
+    return out
+
+
+def _harmful_transition(t: dict[str, Any], rule: dict[str, Any], ours: list[KeyClass],
+                        archives: list[dict[str, Any]] | None) -> bool:
+    cls = t.get("StorageClass")
+    if cls in ARCHIVE_CLASSES:
+        return True
+    if cls == "INTELLIGENT_TIERING":
+        if archives is None:
+            return False  # unknown: reported as a warning, not rewritten
+        return any(_matches(a, c) for a in archives for c in ours)
+    return False
+
+
+def _lifecycle(client: Any, bucket: str, config: Config | None, report: BucketReport) -> None:
+    classes = key_classes(config)
     try:
         rules = client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
-        days = [r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") for r in rules
-                if r.get("Status") == "Enabled"]
-        days = [d for d in days if d]
-        if any(d >= RETENTION_DAYS for d in days):
-            report.ok.append(f"noncurrent versions expire after {max(days)} days")
-        else:
-            report.warnings.append(f"no lifecycle rule keeping noncurrent versions "
-                                   f"{RETENTION_DAYS} days (found {days or 'none'})")
     except Exception as exc:
-        report.warnings.append(f"no lifecycle configuration ({error_code(exc) or exc}): old "
-                               f"versions should expire after {RETENTION_DAYS} days")
-    return report
+        if error_code(exc) not in ("NoSuchLifecycleConfiguration", "NotImplemented", ""):
+            report.add("warn", f"cannot read the lifecycle configuration ({error_code(exc)})")
+            return
+        rules = []
+    enabled = [r for r in rules if r.get("Status") == "Enabled"]
+    archives = None
+    if any(t.get("StorageClass") == "INTELLIGENT_TIERING" for r in enabled
+           for t in r.get("Transitions", [])):
+        archives = _intelligent_tiering_archives(client, bucket)
+    fix = _cmd("put-bucket-lifecycle-configuration", "--bucket", bucket,
+               "--lifecycle-configuration", json.dumps(
+                   {"Rules": fixed_lifecycle(rules, classes, archives)},
+                   separators=(",", ":"), default=str))
+    before = len(report.findings)
+    undo: dict[str, int] = {}
+    keeps: set[str] = set()
+    for rule in enabled:
+        ours = [c for c in classes if _matches(rule, c)]
+        if not ours:
+            continue
+        names = "; ".join(c.name for c in ours)
+        exp = rule.get("Expiration", {})
+        if "Days" in exp or "Date" in exp:
+            when = f"after {exp['Days']} days" if "Days" in exp else "on a date"
+            report.add("refuse", f"{_rule_name(rule)} expires current versions {when} of "
+                       f"{names}: a delete marker would hide the live build or the pointer "
+                       "and every render would fail", fix)
+        for t in rule.get("Transitions", []):
+            cls = t.get("StorageClass")
+            if cls in ARCHIVE_CLASSES:
+                report.add("refuse", f"{_rule_name(rule)} moves current versions of {names} "
+                           f"to {cls}: GetObject fails until each object is restored", fix)
+            elif cls == "INTELLIGENT_TIERING":
+                if archives is None:
+                    report.add("warn", f"{_rule_name(rule)} moves {names} to "
+                               "INTELLIGENT_TIERING and its archive access tiers cannot be "
+                               "read here: make sure none applies to these keys")
+                elif any(_matches(a, c) for a in archives for c in ours):
+                    report.add("refuse", f"{_rule_name(rule)} moves {names} to "
+                               "INTELLIGENT_TIERING with an archive access tier enabled: "
+                               "unread objects become unreadable until restored", fix)
+        nve = rule.get("NoncurrentVersionExpiration", {})
+        if nve.get("NewerNoncurrentVersions", 0) >= 1:
+            # only versions with that many newer noncurrent ones expire; a collected
+            # immutable object has exactly one noncurrent version, so it never does
+            keeps.update(c.name for c in ours if c.immutable)
+        elif "NoncurrentDays" in nve:
+            for c in ours:
+                if c.immutable:
+                    undo[c.name] = min(undo.get(c.name, nve["NoncurrentDays"]),
+                                       nve["NoncurrentDays"])
+    for c in classes:
+        if not c.immutable:
+            continue
+        if c.name not in undo and c.name in keeps:
+            report.add("warn", f"the only rules expiring noncurrent versions of {c.name} set "
+                       "NewerNoncurrentVersions, which spares a key's newest noncurrent "
+                       "versions: a collected object has one, so it is never removed", fix)
+        elif c.name not in undo:
+            report.add("warn", f"no lifecycle rule expires noncurrent versions of {c.name}: "
+                       "collected objects are never removed", fix)
+        elif undo[c.name] < RETENTION_DAYS:
+            report.add("warn", f"collected objects of {c.name} are removed for good after "
+                       f"{undo[c.name]} days, below the design's {RETENTION_DAYS}", fix)
+    if len(report.findings) == before:
+        report.add("ok", "lifecycle: no rule can delete or archive a current version of our "
+                   f"keys; collected versions expire after {min(undo.values())} days")
+
+
+def _logging(client: Any, bucket: str, report: BucketReport) -> None:
+    try:
+        enabled = client.get_bucket_logging(Bucket=bucket).get("LoggingEnabled")
+    except Exception as exc:
+        report.add("warn", f"cannot read access logging ({error_code(exc) or type(exc).__name__})")
+        return
+    if enabled:
+        report.add("ok", "access logging on")
+    else:
+        status = {"LoggingEnabled": {"TargetBucket": f"{bucket}-logs",
+                                     "TargetPrefix": f"{bucket}/"}}
+        report.add("warn", "access logging is off (the design requires it; the log bucket "
+                   "in the command is a suggestion: any bucket of the same account and region)",
+                   _cmd("put-bucket-logging", "--bucket", bucket, "--bucket-logging-status",
+                        json.dumps(status, separators=(",", ":"))))
+
+
+def _object_lock(client: Any, bucket: str, report: BucketReport) -> None:
+    try:
+        lock = client.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    except Exception as exc:
+        if error_code(exc) in ("ObjectLockConfigurationNotFoundError", "NotImplemented", "404"):
+            report.add("ok", "Object Lock off")
+        else:
+            report.add("warn", f"cannot read Object Lock ({error_code(exc) or type(exc).__name__})")
+        return
+    if lock.get("ObjectLockEnabled") != "Enabled":
+        report.add("ok", "Object Lock off")
+        return
+    retention = lock.get("Rule", {}).get("DefaultRetention")
+    if retention:
+        span = (f"{retention['Days']} days" if "Days" in retention
+                else f"{retention.get('Years')} years")
+        report.add("ok", f"Object Lock on, default retention {retention.get('Mode')} {span}: "
+                   "publishing and collection still work (a delete adds a marker); collected "
+                   "versions stay at least that long")
+    else:
+        report.add("ok", "Object Lock on, no default retention")

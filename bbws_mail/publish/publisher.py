@@ -1,112 +1,51 @@
-"""publish, promote, rollback, history and status for one environment's bucket.
+"""publish, promote, rollback, repair, history and status for one environment's bucket.
 
-Order of writes is the whole design: template objects first (new S3 versions that
-no reader looks at yet), ``manifest.json`` last and conditionally (IfMatch on the
-ETag we planned against, IfNoneMatch on a first publish). A crash or a failed
-request anywhere leaves the old manifest, which still pins complete old objects.
+The layout (docs/s3-layout.md, keys and formats in ``bbws_mail.layout``) is what
+makes this safe: every object but the pointer is content-addressed and never
+overwritten, so it stays the *current* version that no noncurrent-version lifecycle
+rule touches; the pointer ``manifest.json`` is written last and conditionally, so a
+reader sees the complete old build or the complete new one; each pointer change
+leaves an immutable history record, which is what ``history`` and ``rollback`` use.
 """
 
 from __future__ import annotations
 
-import base64
 import difflib
 import getpass
-import hashlib
-import json
+import mimetypes
 import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bbws_mail import layout
 from bbws_mail.config import Config
-from bbws_mail.publish.client import error_code, make_client, status_code
-from bbws_mail.publish.errors import PreflightError, PublishConflictError, PublishError
+from bbws_mail.publish import compat, gc
+from bbws_mail.publish.bucket import Bucket, Pointer
+from bbws_mail.publish.client import client_for
+from bbws_mail.publish.errors import BreakingChangeError, PreflightError, PublishError
+from bbws_mail.publish.localbuild import Blob, LocalBuild, load_build
 from bbws_mail.publish.preflight import check_bucket
 
-MANIFEST_KEY = "manifest.json"
-MANIFEST_FORMAT = 1
-FILE_CACHE_CONTROL = "private, max-age=300"
-MANIFEST_CACHE_CONTROL = "no-cache, max-age=0"
-CONTENT_TYPES = {"html": "text/html; charset=utf-8", "text": "text/plain; charset=utf-8",
-                 "subject": "text/plain; charset=utf-8", "schema": "application/schema+json"}
-CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
+Clock = Callable[[], datetime]
 
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
-def dump_manifest(doc: dict[str, Any]) -> bytes:
-    """Deterministic bytes: the 412-after-lost-response check compares them exactly."""
-    return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
-
-
-@dataclass(frozen=True)
-class LocalObject:
-    key: str
-    data: bytes
-    sha256: str
-    template: str
-    kind: str
-
-    @property
-    def content_type(self) -> str:
-        return CONTENT_TYPES[self.kind]
-
-
-@dataclass(frozen=True)
-class LiveManifest:
-    doc: dict[str, Any]
-    body: bytes
-    etag: str
-    version_id: str
-
-
-@dataclass
-class Plan:
-    env: str
-    bucket: str
-    build_version: str
-    uploads: list[LocalObject] = field(default_factory=list)
-    unchanged: dict[str, str] = field(default_factory=dict)  # key -> pinned VersionId
-    live: LiveManifest | None = None
-    manifest_doc: dict[str, Any] | None = None  # None: nothing to write
-    objects: dict[str, LocalObject] = field(default_factory=dict)  # every key of the build
-
-    def summary(self) -> str:
-        if self.manifest_doc is None:
-            return (f"{self.env}: build {self.build_version} is already live in {self.bucket}; "
-                    "nothing to do")
-        was = self.live.doc.get("buildVersion") if self.live else "nothing"
-        return (f"{self.env}: {len(self.uploads)} object(s) to upload, {len(self.unchanged)} "
-                f"unchanged; manifest {was} -> {self.build_version}")
-
-
-def load_build(build_dir: Path) -> tuple[dict[str, Any], list[LocalObject]]:
-    """The build manifest and every file of it as an S3 object (key = category/file)."""
-    try:
-        manifest = json.loads((build_dir / "manifest.json").read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise PublishError(f"cannot read {build_dir / 'manifest.json'}: {exc}") from None
-    objects = []
-    for name, entry in sorted(manifest.get("templates", {}).items()):
-        for kind, info in sorted(entry["files"].items()):
-            data = (build_dir / info["path"]).read_bytes()
-            if sha256_hex(data) != info["sha256"]:
-                raise PublishError(f"{build_dir / info['path']} does not match the build "
-                                   "manifest: rebuild with `nox -s build`")
-            objects.append(LocalObject(f"{entry['category']}/{info['path']}", data,
-                                       info["sha256"], name, kind))
-    return manifest, objects
+def rfc3339(moment: datetime) -> str:
+    """Millisecond precision: history keys of two actions within one second still differ."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def git_commit(root: Path) -> str:
@@ -130,307 +69,603 @@ def published_by() -> str:
         return "unknown"
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+@dataclass
+class Plan:
+    """What a publish, promote or rollback would change, before it changes anything."""
+
+    env: str
+    bucket: str
+    action: str
+    build_version: str
+    build_key: str
+    manifest: dict[str, Any]
+    live: Pointer | None
+    uploads: list[Blob] = field(default_factory=list)
+    blobs: list[Blob] = field(default_factory=list)  # every object of the build, when local
+    changed: list[str] = field(default_factory=list)  # templates whose bundle differs
+    breaking: list[compat.Change] = field(default_factory=list)
+    allow_breaking: list[str] = field(default_factory=list)
+    diffs: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def noop(self) -> bool:
+        return self.live is not None and self.live.build_key == self.build_key
+
+    def summary(self) -> str:
+        if self.noop:
+            if self.uploads:
+                return (f"{self.env}: build {self.build_version} is live in {self.bucket} but "
+                        f"{len(self.uploads)} of its objects are missing: restoring them")
+            return f"{self.env}: build {self.build_version} is already live in {self.bucket}; " \
+                   "nothing to do"
+        was = self.live.build_version if self.live else "nothing"
+        return (f"{self.env}: {self.action} build {was} -> {self.build_version}: "
+                f"{len(self.uploads)} object(s) to upload, {len(self.changed)} template(s) "
+                "changed")
+
+
+def _manifest_of(pointer: Pointer) -> dict[str, Any]:
+    return dict(pointer.doc["manifest"]) if pointer.format == layout.MANIFEST_FORMAT else {}
 
 
 class Publisher:
-    """Everything that writes to or reads from one environment's bucket."""
+    """Everything that reads or writes one environment's bucket (named in bbws-mail.toml)."""
 
-    def __init__(self, config: Config, env: str, *, client: Any = None, bucket: str | None = None,
-                 log: Callable[[str], None] = _stderr) -> None:
+    def __init__(self, config: Config, env: str, *, client: Any = None, approved: bool = False,
+                 log: Callable[[str], None] = _stderr, clock: Clock = _utcnow) -> None:
         self.config = config
         self.env = env
         env_config = config.env(env)
-        self.bucket = bucket or env_config.bucket
-        self.client = client or make_client(region=env_config.region)
+        self.bucket = Bucket(env_config, client if client is not None else
+                             client_for(env_config), approved=approved, log=log)
         self.log = log
+        self.clock = clock
 
-    # -- reading ------------------------------------------------------------------
-    def read_live(self, version_id: str | None = None) -> LiveManifest | None:
-        """The manifest readers see now (or a given version of it); None before any publish."""
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": MANIFEST_KEY}
-        if version_id:
-            kwargs["VersionId"] = version_id
-        try:
-            response = self.client.get_object(**kwargs)
-        except Exception as exc:
-            if error_code(exc) in ("NoSuchKey", "404") or status_code(exc) == 404:
-                return None
-            raise PublishError(f"cannot read s3://{self.bucket}/{MANIFEST_KEY}: {exc}") from None
-        body = response["Body"].read()
-        return LiveManifest(json.loads(body), body, response["ETag"],
-                            response.get("VersionId") or "null")
+    @property
+    def client(self) -> Any:
+        return self.bucket.client
+
+    # -- reading ------------------------------------------------------------------------------
+    def read_live(self) -> Pointer | None:
+        return self.bucket.read_pointer()
 
     def preflight(self) -> None:
-        report = check_bucket(self.client, self.bucket)
+        report = check_bucket(self.client, self.bucket.name, self.config)
         for line in report.warnings:
-            self.log(f"warning: s3://{self.bucket}: {line}")
+            self.log(f"warning: {self.bucket.url()}: {line}")
         if report.errors:
-            raise PreflightError(f"refusing to write to s3://{self.bucket}: "
+            raise PreflightError(f"refusing to write to {self.bucket.url()}: "
                                  + "; ".join(report.errors))
 
-    # -- publish --------------------------------------------------------------------
-    def plan(self, build_dir: Path) -> Plan:
-        """What a publish of ``build_dir`` would write, against the live manifest."""
-        build_manifest, objects = load_build(build_dir)
-        live = self.read_live()
-        live_objects: dict[str, Any] = live.doc.get("objects", {}) if live else {}
-        plan = Plan(self.env, self.bucket, build_manifest.get("buildVersion", ""), live=live,
-                    objects={o.key: o for o in objects})
-        for obj in objects:
-            pinned = live_objects.get(obj.key)
-            if pinned and pinned.get("sha256") == obj.sha256:
-                plan.unchanged[obj.key] = pinned["versionId"]
+    def live_bundles(self, live: Pointer | None, names: Iterable[str]) -> dict[str, Any]:
+        """The live build's bundle parts of ``names`` (html, text, subject, schema).
+
+        A template whose live objects cannot be read (a format-1 bucket whose pinned
+        versions expired, an object deleted by hand) is left out with a warning: readers
+        already fail on it, so no producer can depend on it, and it must not block the
+        publish that repairs it.
+        """
+        out: dict[str, Any] = {}
+        if live is None:
+            return out
+        for name in names:
+            try:
+                parts = self._live_parts(live, name)
+            except (PublishError, layout.LayoutError) as exc:
+                self.log(f"warning: the live {name} cannot be read ({exc}); its schema is "
+                         "not compared")
                 continue
-            existing = self._existing_version(obj)
-            if existing:
-                plan.unchanged[obj.key] = existing
-            else:
-                plan.uploads.append(obj)
-        keys = {o.key for o in objects}
-        same_objects = live is not None and set(live_objects) == keys and not plan.uploads \
-            and all(live_objects[k]["versionId"] == v for k, v in plan.unchanged.items())
-        if same_objects and live is not None \
-                and live.doc.get("buildVersion") == plan.build_version:
-            return plan  # nothing to write at all
-        plan.manifest_doc = {
-            "format": MANIFEST_FORMAT,
-            "env": self.env,
-            "buildVersion": plan.build_version,
-            "sourceHash": build_manifest.get("sourceHash", ""),
-            "gitCommit": git_commit(self.config.root),
-            "publishedBy": published_by(),
-            "parent": live.version_id if live else None,
-            "assetBaseUrls": build_manifest.get("assetBaseUrls", {}),
-            "tools": build_manifest.get("tools", {}),
-            "build": {"templates": build_manifest.get("templates", {})},
-            "objects": {},  # filled with VersionIds at execution time
-        }
+            if parts is not None:
+                out[name] = parts
+        return out
+
+    def _live_parts(self, live: Pointer, name: str) -> dict[str, Any] | None:
+        if live.format == layout.MANIFEST_FORMAT:
+            entry = live.doc["manifest"]["templates"].get(name)
+            if not entry:
+                return None
+            data = self.bucket.get_verified(entry["key"], entry["sha256"])
+            return layout.decode_bundle(data, key=entry["key"], sha256=entry["sha256"],
+                                        name=name)
+        entry = live.doc.get("build", {}).get("templates", {}).get(name)
+        if not entry:
+            return None
+        pinned = live.doc.get("objects", {})
+        parts: dict[str, Any] = {}
+        for kind in layout.BUNDLE_PARTS:
+            key = f"{entry['category']}/{entry['files'][kind]['path']}"
+            data = self.bucket.get(key, pinned.get(key, {}).get("versionId"))
+            parts[kind] = data.decode("utf-8", "replace")
+        parts["schema"] = layout.parse_json_object(parts["schema"].encode(), key)
+        return parts
+
+    def live_templates(self, live: Pointer | None) -> dict[str, str]:
+        """Template name -> the SHA-256 that identifies its live version ('' for legacy)."""
+        if live is None:
+            return {}
+        if live.format == layout.MANIFEST_FORMAT:
+            return {n: e["sha256"] for n, e in live.doc["manifest"]["templates"].items()}
+        return dict.fromkeys(live.doc.get("build", {}).get("templates", {}), "")
+
+    # -- planning -----------------------------------------------------------------------------
+    def _plan(self, action: str, manifest: dict[str, Any], build_key: str,
+              schemas: Callable[[list[str]], dict[str, dict[str, Any]]], blobs: list[Blob],
+              allow_breaking: Iterable[str], texts: Callable[[list[str]], dict[str, str]]
+              ) -> Plan:
+        live = self.bucket.read_pointer()
+        plan = Plan(self.env, self.bucket.name, action, manifest["buildVersion"], build_key,
+                    manifest, live, blobs=list(blobs))
+        if plan.noop:
+            present = self._present()
+            plan.uploads = [b for b in blobs if b.key not in present]
+            return plan
+        live_versions = self.live_templates(live)
+        new_versions = {n: e["sha256"] for n, e in manifest["templates"].items()}
+        plan.changed = sorted(n for n in new_versions if live_versions.get(n) != new_versions[n])
+        compare = sorted(n for n in live_versions if n in plan.changed or n not in new_versions)
+        live_parts = self.live_bundles(live, [n for n in compare if n in new_versions])
+        if live is not None:
+            live_validator = int(_manifest_of(live).get("validator", 1))
+            new_schemas = schemas([n for n in compare if n in new_versions])
+            live_schemas = {n: live_parts[n]["schema"] for n in live_parts}
+            live_schemas.update({n: {} for n in compare if n not in new_versions})
+            plan.breaking = compat.gate(live_schemas, new_schemas, live_validator,
+                                        int(manifest.get("validator", 1)))
+            if int(manifest.get("validator", 1)) > live_validator:
+                unchanged = [n for n in live_versions if n not in compare and n in new_versions]
+                plan.breaking += [compat.Change(n, "$", f"validator semantics {live_validator} "
+                                                f"-> {manifest.get('validator')} (stricter)")
+                                  for n in unchanged]
+        allowed = set(allow_breaking)
+        breaking_names = {c.template for c in plan.breaking}
+        plan.allow_breaking = sorted(allowed & breaking_names)
+        unused = allowed - breaking_names
+        for name in sorted(unused & set(new_versions)):
+            self.log(f"note: --allow-breaking {name}: {name} has no breaking change")
+        if unused - set(new_versions):
+            self.log(f"note: {len(unused - set(new_versions))} --allow-breaking name(s) match "
+                     "no template of the build")
+        new_texts = texts([n for n in plan.changed if n in live_parts])
+        for name, text in new_texts.items():
+            diff = list(difflib.unified_diff(str(live_parts[name]["text"]).splitlines(),
+                                             text.splitlines(), "live", "build", lineterm="",
+                                             n=0))[2:]
+            plan.diffs[name] = diff
+        present = self._present()
+        plan.uploads = [b for b in blobs if b.key not in present]
         return plan
 
-    def _existing_version(self, obj: LocalObject) -> str:
-        """A current object version with the same bytes (a retry after a failed publish)."""
-        try:
-            head = self.client.head_object(Bucket=self.bucket, Key=obj.key)
-        except Exception:  # absent or unreadable: upload it
-            return ""
-        if head.get("Metadata", {}).get("sha256") == obj.sha256 and head.get("VersionId"):
-            return str(head["VersionId"])
-        return ""
+    def _present(self) -> set[str]:
+        keys: set[str] = set()
+        for prefix in (*(f"{c}/" for c in layout.CATEGORIES), layout.BUILDS_PREFIX,
+                       layout.ASSETS_PREFIX):
+            keys |= set(self.bucket.list_keys(prefix))
+        return keys
+
+    def plan(self, build_dir: Path, *, allow_breaking: Iterable[str] = ()) -> Plan:
+        """What a publish of ``build_dir`` would change, gated against the live build."""
+        local = load_build(build_dir)
+        return self._plan_local(local, allow_breaking)
+
+    def _plan_local(self, local: LocalBuild, allow_breaking: Iterable[str]) -> Plan:
+        def texts(names: list[str]) -> dict[str, str]:
+            return {n: str(layout.decode_bundle(local.bundles[n].data, key=local.bundles[n].key,
+                                                sha256=local.bundles[n].sha256,
+                                                name=n)["text"]) for n in names}
+
+        return self._plan("publish", local.manifest, local.key,
+                          lambda names: {n: local.schemas[n] for n in names}, local.blobs(),
+                          allow_breaking, texts)
 
     def describe(self, plan: Plan, *, diff_lines: int = 12) -> list[str]:
-        """The plan for humans: each object that would change, with a short text diff."""
+        """The plan for humans: each changed template with a short diff of its text part."""
         lines = [plan.summary()]
-        live_objects = plan.live.doc.get("objects", {}) if plan.live else {}
-        for obj in plan.uploads:
-            old = live_objects.get(obj.key)
-            lines.append(f"  {'~' if old else '+'} {obj.key} ({len(obj.data)} bytes)")
-            if old and obj.kind in ("text", "subject"):
-                try:
-                    before = self.client.get_object(Bucket=self.bucket, Key=obj.key,
-                                                    VersionId=old["versionId"])["Body"].read()
-                except Exception:  # a diff is a courtesy
-                    continue
-                diff = list(difflib.unified_diff(
-                    before.decode().splitlines(), obj.data.decode().splitlines(),
-                    "live", "build", lineterm="", n=0))[2:]
-                lines += [f"      {d}" for d in diff[:diff_lines]]
-                if len(diff) > diff_lines:
-                    lines.append(f"      ... {len(diff) - diff_lines} more line(s)")
+        for blob in plan.uploads:
+            lines.append(f"  + {blob.key} ({len(blob.data)} bytes)")
+        for name in plan.changed:
+            lines.append(f"  ~ {name}")
+            diff = plan.diffs.get(name, [])
+            lines += [f"      {d}" for d in diff[:diff_lines]]
+            if len(diff) > diff_lines:
+                lines.append(f"      ... {len(diff) - diff_lines} more line(s)")
+        for change in plan.breaking:
+            mark = "allowed" if change.template in plan.allow_breaking else "BREAKING"
+            lines.append(f"  {mark}: {change}")
         return lines
 
-    def execute(self, plan: Plan) -> str:
-        """Upload the plan's objects, then swing the manifest; return the manifest VersionId."""
-        if plan.manifest_doc is None:
-            return plan.live.version_id if plan.live else ""
-        pinned: dict[str, str] = dict(plan.unchanged)
-        total = len(plan.uploads)
-        for i, obj in enumerate(plan.uploads, 1):
-            self.log(f"[{i}/{total}] PUT s3://{self.bucket}/{obj.key} ({len(obj.data)} bytes)")
-            pinned[obj.key] = self._put_object(obj, plan.build_version,
-                                               plan.manifest_doc["gitCommit"])
-        planned = plan.objects
-        plan.manifest_doc["objects"] = {
-            key: {"versionId": pinned[key], "sha256": planned[key].sha256,
-                  "bytes": len(planned[key].data), "template": planned[key].template,
-                  "kind": planned[key].kind}
-            for key in sorted(pinned)}
-        plan.manifest_doc["publishedAt"] = _now()
-        version = self.write_manifest(plan.manifest_doc, plan.live)
-        self.log(f"manifest -> build {plan.build_version} (version {version})")
+    def _check_gate(self, plan: Plan) -> None:
+        refused = [c for c in plan.breaking if c.template not in plan.allow_breaking]
+        if refused:
+            names = sorted({c.template for c in refused})
+            raise BreakingChangeError(
+                f"{self.env}: build {plan.build_version} rejects data that the live build "
+                f"{plan.live.build_version if plan.live else ''} accepts, so producers "
+                "sending it would fail:\n" + "\n".join(f"  {c}" for c in refused)
+                + "\nmake the change additive (new properties optional), or, once every "
+                "producer sends the new shape, pass "
+                + " ".join(f"--allow-breaking {n}" for n in names))
+
+    # -- writing ------------------------------------------------------------------------------
+    def _pointer_doc(self, plan: Plan, *, promoted_from: dict[str, Any] | None = None
+                     ) -> dict[str, Any]:
+        live = plan.live
+        recent = [plan.build_key]
+        if live is not None and live.format == layout.MANIFEST_FORMAT:
+            recent += [k for k in live.doc.get("recent", []) if k not in recent]
+        return {
+            "format": layout.MANIFEST_FORMAT,
+            "kind": layout.POINTER_KIND,
+            "env": self.env,
+            "build": {"key": plan.build_key,
+                      "sha256": layout.sha256_hex(layout.canonical_json(plan.manifest))},
+            "manifest": plan.manifest,
+            "publishedAt": rfc3339(self.clock()),
+            "publishedBy": published_by(),
+            "gitCommit": git_commit(self.config.root),
+            "action": plan.action,
+            "parent": live.build_key or live.build_version if live else None,
+            "recent": recent[:gc.KEEP_BUILDS],
+            "allowBreaking": plan.allow_breaking,
+            "promotedFrom": promoted_from,
+        }
+
+    def _record(self, doc: dict[str, Any]) -> None:
+        key = layout.history_key(doc["publishedAt"], doc["manifest"]["buildVersion"]
+                                 if "manifest" in doc else str(doc.get("buildVersion", "")),
+                                 str(doc.get("action", "publish")))
+        self.bucket.put_immutable(key, layout.canonical_json(doc))
+
+    def _record_live(self, live: Pointer | None) -> None:
+        """The live pointer's own record, if the run that wrote it died before writing it."""
+        if live is None:
+            return
+        doc = live.doc
+        version = live.build_version
+        stamp = str(doc.get("publishedAt") or rfc3339(self.clock()))
+        key = layout.history_key(stamp, version, str(doc.get("action", "publish")))
+        if not self.bucket.exists(key):
+            self.bucket.put_immutable(key, layout.canonical_json(doc))
+
+    def _swing(self, plan: Plan, *, promoted_from: dict[str, Any] | None = None) -> str:
+        """Pointer last and conditionally, then the history record, then collection."""
+        self._record_live(plan.live)
+        doc = self._pointer_doc(plan, promoted_from=promoted_from)
+        version = self.bucket.put_pointer(doc, plan.live.etag if plan.live else None)
+        self.log(f"{self.env}: manifest.json -> build {plan.build_version} ({plan.action})")
+        try:  # the pointer has moved: what follows cannot undo it, so it only warns
+            self._record(doc)
+        except PublishError as exc:
+            self.log(f"warning: history record not written ({exc}); the next publish, "
+                     "rollback or promote writes it")
+        try:
+            self.collect()
+        except PublishError as exc:
+            self.log(f"warning: collection skipped ({exc}); `bbws-mail gc --env {self.env}` "
+                     "runs it alone")
         return version
 
-    def publish(self, build_dir: Path, *, dry_run: bool = False) -> Plan:
-        """Preflight, plan, and (unless dry_run) execute; prints the plan either way."""
+    def _upload(self, blobs: list[Blob]) -> None:
+        for i, blob in enumerate(blobs, 1):
+            self.log(f"[{i}/{len(blobs)}] PUT {self.bucket.url(blob.key)} ({len(blob.data)} "
+                     "bytes)")
+            self.bucket.put_immutable(blob.key, blob.data, blob.content_type)
+
+    def execute(self, plan: Plan) -> str:
+        """Upload what is missing, then swing the pointer; return its VersionId."""
+        if plan.noop:
+            self._upload(plan.uploads)
+            return plan.live.version_id if plan.live else ""
+        self._check_gate(plan)
+        self._upload(plan.uploads)
+        version = self._swing(plan)
+        self._restore(plan)
+        return version
+
+    def _restore(self, plan: Plan) -> None:
+        """Re-upload any object of the now-live build that vanished while we worked (a
+        collection that planned before our pointer moved): we still hold every byte."""
+        if not plan.blobs:
+            return
+        try:
+            present = self._present()
+            missing = [b for b in plan.blobs if b.key not in present]
+            if missing:
+                self.log(f"warning: {len(missing)} object(s) of the live build vanished while "
+                         "publishing; restoring them")
+                self._upload(missing)
+        except PublishError as exc:  # the pointer has moved; this is a safety net only
+            self.log(f"warning: could not verify the live build's objects ({exc}); publish "
+                     "the same build again to check and restore them")
+
+    def publish(self, build_dir: Path, *, dry_run: bool = False,
+                allow_breaking: Iterable[str] = ()) -> Plan:
+        """Preflight, plan, gate and (unless dry_run) execute; prints the plan either way."""
         self.preflight()
-        plan = self.plan(build_dir)
+        plan = self.plan(build_dir, allow_breaking=allow_breaking)
         for line in self.describe(plan):
             self.log(line)
         if not dry_run:
             self.execute(plan)
+        else:
+            self._check_gate(plan)
         return plan
 
-    def _put_object(self, obj: LocalObject, build_version: str, commit: str) -> str:
-        digest = base64.b64encode(hashlib.sha256(obj.data).digest()).decode()
-        try:
-            response = self.client.put_object(
-                Bucket=self.bucket, Key=obj.key, Body=obj.data, ContentType=obj.content_type,
-                CacheControl=FILE_CACHE_CONTROL, ServerSideEncryption="AES256",
-                ChecksumSHA256=digest,
-                Metadata={"sha256": obj.sha256, "build-version": build_version,
-                          "git-commit": commit, "template": obj.template})
-        except Exception as exc:
-            raise PublishError(f"upload of s3://{self.bucket}/{obj.key} failed "
-                               f"({error_code(exc) or exc}); the live manifest was not changed, "
-                               "readers still see the previous version") from None
-        version = response.get("VersionId")
-        if not version:
-            raise PublishError(f"s3://{self.bucket}/{obj.key} has no VersionId: is versioning on?")
-        return str(version)
-
-    def write_manifest(self, doc: dict[str, Any], live: LiveManifest | None) -> str:
-        """Conditional write: wins only if the manifest is still the one we planned against."""
-        body = dump_manifest(doc)
-        condition = {"IfMatch": live.etag} if live else {"IfNoneMatch": "*"}
-        try:
-            response = self.client.put_object(
-                Bucket=self.bucket, Key=MANIFEST_KEY, Body=body,
-                ContentType="application/json", CacheControl=MANIFEST_CACHE_CONTROL,
-                ServerSideEncryption="AES256",
-                ChecksumSHA256=base64.b64encode(hashlib.sha256(body).digest()).decode(),
-                Metadata={"sha256": sha256_hex(body), "build-version": doc["buildVersion"]},
-                **condition)
-        except Exception as exc:
-            code = error_code(exc)
-            if code in CONFLICT_CODES or status_code(exc) in (409, 412):
-                current = self.read_live()
-                if current is not None and current.body == body:
-                    # our first attempt landed and its response was lost; the retry hit 412
-                    return current.version_id
-                theirs = current.doc.get("buildVersion") if current else "a deletion"
-                raise PublishConflictError(
-                    f"s3://{self.bucket}/{MANIFEST_KEY} changed while publishing (now build "
-                    f"{theirs}); nothing visible was changed by this run: re-run to publish "
-                    "on top of it") from None
-            raise PublishError(f"manifest write to s3://{self.bucket} failed ({code or exc}); "
-                               "readers still see the previous version") from None
-        return str(response.get("VersionId") or "null")
-
-    # -- history, rollback, status --------------------------------------------------------
-    def history(self, limit: int = 20) -> list[dict[str, Any]]:
-        """Published manifest versions, newest first, with who/when/what."""
-        versions: list[dict[str, Any]] = []
-        paginator = self.client.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=MANIFEST_KEY):
-            versions += [v for v in page.get("Versions", []) if v["Key"] == MANIFEST_KEY]
-        versions.sort(key=lambda v: (v["LastModified"], v.get("IsLatest", False)), reverse=True)
+    # -- history, rollback, repair, status ----------------------------------------------------
+    def records(self) -> list[tuple[str, dict[str, Any]]]:
+        """History records (key, pointer document), newest first; unreadable ones skipped."""
         out = []
-        for v in versions[:limit]:
-            live = self.read_live(v["VersionId"])
-            doc = live.doc if live else {}
-            out.append({"versionId": v["VersionId"], "isLatest": bool(v.get("IsLatest")),
-                        "buildVersion": doc.get("buildVersion"),
-                        "publishedAt": doc.get("publishedAt"),
-                        "gitCommit": doc.get("gitCommit"), "publishedBy": doc.get("publishedBy"),
-                        "rolledBackFrom": doc.get("rolledBackFrom"),
-                        "promotedFrom": (doc.get("promotedFrom") or {}).get("env")})
+        for key in sorted(self.bucket.list_keys(layout.HISTORY_PREFIX), reverse=True):
+            try:
+                doc = layout.parse_json_object(self.bucket.get(key), key)
+            except (layout.LayoutError, PublishError) as exc:
+                self.log(f"warning: skipping {key}: {exc}")
+                continue
+            fmt = layout.pointer_format(doc)
+            if fmt == layout.MANIFEST_FORMAT:
+                try:
+                    layout.check_pointer(doc, key)
+                except layout.LayoutError as exc:
+                    self.log(f"warning: skipping {exc}")
+                    continue
+            if fmt:
+                out.append((key, doc))
         return out
 
-    def rollback(self, to: str | None = None, *, dry_run: bool = False) -> str:
-        """Point the manifest back at an earlier published version (default: the previous)."""
+    @staticmethod
+    def _entry(key: str, doc: dict[str, Any], live: Pointer | None) -> dict[str, Any]:
+        fmt = layout.pointer_format(doc)
+        manifest = doc.get("manifest", {}) if fmt == layout.MANIFEST_FORMAT else {}
+        return {
+            "record": key,
+            "buildVersion": manifest.get("buildVersion", doc.get("buildVersion")),
+            "build": (doc.get("build") or {}).get("key", ""),
+            "action": doc.get("action", "publish"),
+            "publishedAt": doc.get("publishedAt"), "publishedBy": doc.get("publishedBy"),
+            "gitCommit": doc.get("gitCommit"),
+            "allowBreaking": doc.get("allowBreaking", []),
+            "promotedFrom": (doc.get("promotedFrom") or {}).get("env"),
+            "legacy": fmt == layout.LEGACY_FORMAT,
+            "isLive": bool(live and live.doc == doc),
+        }
+
+    def history(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Pointer changes, newest first: when, which build, what action, who, allowed breaks."""
+        live = self.bucket.read_pointer()
+        entries = [self._entry(key, doc, live) for key, doc in self.records()[:limit]]
+        if live is not None and not any(e["isLive"] for e in entries):
+            # the run that moved the pointer died before its record: the next one writes it
+            entries.insert(0, self._entry("", live.doc, live))
+        return entries[:limit]
+
+    def _complete(self, manifest: dict[str, Any], present: set[str] | None = None) -> str:
+        """'' if every object of the build exists, else the first missing key."""
+        keys = [layout.build_key(layout.sha256_hex(layout.canonical_json(manifest))),
+                *(e["key"] for e in manifest["templates"].values()),
+                *manifest.get("assets", {}).values()]
+        for key in keys:
+            if (key not in present) if present is not None else not self.bucket.exists(key):
+                return key
+        return ""
+
+    def _plan_known(self, action: str, manifest: dict[str, Any],
+                    allow_breaking: Iterable[str]) -> Plan:
+        """A plan to re-point at a build already in the bucket (rollback, repair)."""
+        def schemas(names: list[str]) -> dict[str, dict[str, Any]]:
+            parts = self._bundles(manifest, names)
+            return {n: p["schema"] for n, p in parts.items()}
+
+        def texts(names: list[str]) -> dict[str, str]:
+            return {n: str(p["text"]) for n, p in self._bundles(manifest, names).items()}
+
+        key = layout.build_key(layout.sha256_hex(layout.canonical_json(manifest)))
+        return self._plan(action, manifest, key, schemas, [], allow_breaking, texts)
+
+    def _bundles(self, manifest: dict[str, Any], names: list[str]) -> dict[str, Any]:
+        out = {}
+        for name in names:
+            entry = manifest["templates"][name]
+            data = self.bucket.get_verified(entry["key"], entry["sha256"])
+            out[name] = layout.decode_bundle(data, key=entry["key"], sha256=entry["sha256"],
+                                             name=name)
+        return out
+
+    def rollback(self, to: str | None = None, *, dry_run: bool = False,
+                 allow_breaking: Iterable[str] = ()) -> Plan:
+        """Re-point at an earlier build named by the history (default: the previous one)."""
         self.preflight()
-        live = self.read_live()
+        live = self.bucket.read_pointer()
         if live is None:
-            raise PublishError(f"nothing published in s3://{self.bucket}: nothing to roll back")
-        entries = self.history(limit=1000)
-        older = [e for e in entries if e["versionId"] != live.version_id]
+            raise PublishError(f"nothing published in {self.bucket.url()}: nothing to roll back")
+        candidates: list[dict[str, Any]] = []
+        for _key, doc in self.records():
+            if layout.pointer_format(doc) != layout.MANIFEST_FORMAT:
+                continue
+            build = doc["build"]["key"]
+            if build == live.build_key or build in [c["build"]["key"] for c in candidates]:
+                continue
+            candidates.append(doc)
         if to:
-            matches = [e for e in older if to in (e["versionId"], e["buildVersion"])]
+            matches = [d for d in candidates if to in (d["manifest"]["buildVersion"],
+                                                       d["build"]["key"])
+                       or (len(to) >= 8 and d["build"]["sha256"].startswith(to))]
         else:
-            matches = [e for e in older if e["buildVersion"] != live.doc.get("buildVersion")][:1]
+            matches = candidates[:1]
         if not matches:
-            raise PublishError(f"no earlier published version {to or ''} to roll back to "
-                               f"(live: {live.doc.get('buildVersion')})".replace("  ", " "))
-        target = self.read_live(matches[0]["versionId"])
-        assert target is not None
-        for key, info in target.doc.get("objects", {}).items():
+            offered = ", ".join(d["manifest"]["buildVersion"] for d in candidates) or "none"
+            raise PublishError(f"no earlier build {to or ''} to roll back to in "
+                               f"{self.bucket.url()} (live: {live.build_version}; offered: "
+                               f"{offered}); see `bbws-mail history --env {self.env}`")
+        manifest = dict(matches[0]["manifest"])
+        layout.check_build_manifest(manifest, "history record")
+        missing = self._complete(manifest)
+        if missing:
+            raise PublishError(f"cannot roll back to {manifest['buildVersion']}: "
+                               f"{self.bucket.url(missing)} is gone (collected?)")
+        plan = self._plan_known("rollback", manifest, allow_breaking)
+        for line in self.describe(plan):
+            self.log(line)
+        self._check_gate(plan)
+        if not dry_run:
+            self._swing(plan)
             try:
-                self.client.head_object(Bucket=self.bucket, Key=key, VersionId=info["versionId"])
-            except Exception:
-                raise PublishError(f"cannot roll back to {target.doc.get('buildVersion')}: "
-                                   f"{key} version {info['versionId']} no longer exists "
-                                   "(expired?)") from None
-        doc = dict(target.doc)
-        doc.update({"parent": live.version_id, "rolledBackFrom": live.doc.get("buildVersion"),
-                    "publishedAt": _now(), "publishedBy": published_by(), "env": self.env})
-        self.log(f"{self.env}: rollback {live.doc.get('buildVersion')} -> "
-                 f"{doc.get('buildVersion')} (manifest version {target.version_id})")
-        if dry_run:
-            return ""
-        return self.write_manifest(doc, live)
+                missing = self._complete(manifest, self._present())
+            except PublishError:
+                missing = ""  # the pointer has moved; this check is a safety net only
+            if missing:  # see gc.py: a collection raced us; only the build's sources can help
+                self.log(f"warning: {self.bucket.url(missing)} vanished during the rollback: "
+                         f"publish that build again (or roll back to another) to restore it")
+        return plan
+
+    def repair(self, *, dry_run: bool = False) -> Plan | None:
+        """Re-point a corrupt, truncated, foreign or incomplete pointer at the newest
+        complete build the bucket's history names (history records, then pointer versions)."""
+        try:
+            live = self.bucket.read_pointer()
+        except PublishError as exc:
+            self.log(f"{self.env}: {exc}")
+            live = None
+        else:
+            if live is not None and (live.format != layout.MANIFEST_FORMAT
+                                     or not self._complete(live.doc["manifest"])):
+                self.log(f"{self.env}: manifest.json is healthy (build {live.build_version}); "
+                         "nothing to repair")
+                return None
+        present = self._present()
+        candidates: list[dict[str, Any]] = [doc for _k, doc in self.records()]
+        versions = self.bucket.pointer_versions()
+        self.log(f"{self.env}: repair: looking through {len(candidates)} history record(s), "
+                 f"then {len(versions)} older version(s) of manifest.json")
+        for version in versions:
+            try:
+                pointer = self.bucket.read_pointer(version)
+            except PublishError:
+                continue
+            if pointer is not None:
+                candidates.append(pointer.doc)
+        chosen = None
+        for doc in candidates:
+            if layout.pointer_format(doc) != layout.MANIFEST_FORMAT or doc.get("env") != self.env:
+                continue
+            try:
+                layout.check_pointer(doc, "candidate")
+            except layout.LayoutError:
+                continue
+            if not self._complete(doc["manifest"], present):
+                chosen = doc
+                break
+        if chosen is None:
+            raise PublishError(f"no complete build found in the history of {self.bucket.url()}: "
+                               f"publish one (`bbws-mail publish --env {self.env}`)")
+        manifest = chosen["manifest"]
+        plan = Plan(self.env, self.bucket.name, "repair", manifest["buildVersion"],
+                    chosen["build"]["key"], manifest, None,
+                    allow_breaking=list(chosen.get("allowBreaking", [])))
+        self.log(f"{self.env}: repair: re-point manifest.json to build "
+                 f"{manifest['buildVersion']} ({chosen['publishedAt']})")
+        if not dry_run:
+            self.bucket._may_write()
+            etag = self.bucket.pointer_etag()
+            doc = self._pointer_doc(plan)
+            self.bucket.put_pointer(doc, etag)
+            self._record(doc)
+        return plan
+
+    def collect(self, *, dry_run: bool = False) -> list[str]:
+        """Remove (as noncurrent versions) what no kept build references; see gc.py."""
+        return gc.collect(self, dry_run=dry_run)
 
     def status(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"env": self.env, "bucket": self.bucket.name}
         try:
-            live = self.read_live()
+            live = self.bucket.read_pointer()
         except PublishError as exc:
-            return {"env": self.env, "bucket": self.bucket, "error": str(exc)}
+            return {**row, "error": str(exc)}
         if live is None:
-            return {"env": self.env, "bucket": self.bucket, "buildVersion": None}
-        return {"env": self.env, "bucket": self.bucket, "versionId": live.version_id,
-                **{k: live.doc.get(k) for k in ("buildVersion", "publishedAt", "gitCommit",
-                                                 "publishedBy", "rolledBackFrom")},
-                "templates": len(live.doc.get("build", {}).get("templates", {}))}
+            return {**row, "buildVersion": None}
+        doc = live.doc
+        templates = (doc["manifest"]["templates"] if live.format == layout.MANIFEST_FORMAT
+                     else doc.get("build", {}).get("templates", {}))
+        return {**row, "buildVersion": live.build_version, "build": live.build_key,
+                "format": live.format, "action": doc.get("action", "publish"),
+                "allowBreaking": doc.get("allowBreaking", []),
+                **{k: doc.get(k) for k in ("publishedAt", "gitCommit", "publishedBy")},
+                "templates": len(templates)}
 
 
-def promote(config: Config, source_env: str, target_env: str, *, client: Any = None,
-            confirm_prod: bool = False, dry_run: bool = False,
-            log: Callable[[str], None] = _stderr) -> str:
-    """Copy exactly the live bytes of ``source_env`` to ``target_env`` (no rebuild)."""
-    if config.env(target_env).requires_approval and not confirm_prod and not dry_run:
-        raise PublishError(f"promoting to {target_env} needs explicit approval: pass "
-                           "--confirm-prod (CI: only in the approved environment job)")
-    src = Publisher(config, source_env, client=client, log=log)
-    dst = Publisher(config, target_env, client=client or src.client, log=log)
-    live_src = src.read_live()
+def promote(config: Config, source_env: str, target_env: str, *,
+            clients: dict[str, Any] | None = None, approved: bool = False, dry_run: bool = False,
+            allow_breaking: Iterable[str] = (), log: Callable[[str], None] = _stderr,
+            clock: Clock = _utcnow) -> Plan:
+    """Copy the live build of ``source_env`` to ``target_env``, byte for byte.
+
+    Read with the source environment's client and written with the target's (each
+    environment is its own account): GET, verify SHA-256, PUT with ChecksumSHA256.
+    The target is gated against its own live build.
+    """
+    clients = clients or {}
+    src = Publisher(config, source_env, client=clients.get(source_env), log=log, clock=clock)
+    dst = Publisher(config, target_env, client=clients.get(target_env), approved=approved,
+                    log=log, clock=clock)
+    live_src = src.bucket.read_pointer()
     if live_src is None:
-        raise PublishError(f"nothing published in {source_env} (s3://{src.bucket}) to promote")
+        raise PublishError(f"nothing published in {source_env} ({src.bucket.url()}) to promote")
+    if live_src.format != layout.MANIFEST_FORMAT:
+        raise PublishError(f"{source_env} still has a format-{live_src.format} manifest: "
+                           f"publish to {source_env} once (it moves to the new layout), then "
+                           "promote")
+    manifest = live_src.doc["manifest"]
     dst.preflight()
-    live_dst = dst.read_live()
-    dst_objects = live_dst.doc.get("objects", {}) if live_dst else {}
-    copies = {k: v for k, v in live_src.doc["objects"].items()
-              if dst_objects.get(k, {}).get("sha256") != v["sha256"]}
-    log(f"promote {source_env} -> {target_env}: build {live_src.doc.get('buildVersion')}, "
-        f"{len(copies)} object(s) to copy, {len(live_src.doc['objects']) - len(copies)} unchanged")
-    if not copies and live_dst and live_dst.doc.get("buildVersion") == \
-            live_src.doc.get("buildVersion"):
-        log(f"{target_env} already runs build {live_src.doc.get('buildVersion')}; nothing to do")
-        return live_dst.version_id
-    if dry_run:
-        for key in sorted(copies):
-            log(f"  ~ {key}")
-        return ""
-    objects = {}
-    for i, (key, info) in enumerate(sorted(live_src.doc["objects"].items()), 1):
-        if key not in copies:
-            objects[key] = dst_objects[key]
-            continue
-        log(f"[{i}/{len(live_src.doc['objects'])}] COPY s3://{src.bucket}/{key} -> "
-            f"s3://{dst.bucket}/{key}")
-        try:
-            response = dst.client.copy_object(
-                Bucket=dst.bucket, Key=key, ServerSideEncryption="AES256",
-                CopySource={"Bucket": src.bucket, "Key": key, "VersionId": info["versionId"]},
-                MetadataDirective="COPY")
-        except Exception as exc:
-            raise PublishError(f"copy of {key} failed ({error_code(exc) or exc}); {target_env} "
-                               "still serves its previous version") from None
-        objects[key] = {**info, "versionId": response["VersionId"]}
-    doc = dict(live_src.doc)
-    doc.update({"env": target_env, "objects": objects, "publishedAt": _now(),
-                "publishedBy": published_by(), "parent": live_dst.version_id if live_dst else None,
-                "promotedFrom": {"env": source_env, "manifestVersionId": live_src.version_id}})
-    doc.pop("rolledBackFrom", None)
-    version = dst.write_manifest(doc, live_dst)
-    log(f"{target_env} manifest -> build {doc.get('buildVersion')} (version {version})")
-    return version
+    src_parts: dict[str, Any] = {}
+
+    def parts(names: list[str]) -> dict[str, Any]:
+        missing = [n for n in names if n not in src_parts]
+        src_parts.update(src._bundles(manifest, missing))
+        return {n: src_parts[n] for n in names}
+
+    blob_keys = [*(e["key"] for e in manifest["templates"].values()),
+                 *manifest.get("assets", {}).values(), live_src.build_key]
+    plan = dst._plan("promote", manifest, live_src.build_key,
+                     lambda names: {n: p["schema"] for n, p in parts(names).items()}, [],
+                     allow_breaking, lambda names: {n: str(p["text"])
+                                                    for n, p in parts(names).items()})
+    present = dst._present()
+    todo = [k for k in blob_keys if k not in present]
+    log(f"promote {source_env} -> {target_env}: build {plan.build_version}, {len(todo)} "
+        f"object(s) to copy, {len(blob_keys) - len(todo)} already there")
+    for line in dst.describe(plan)[1:]:
+        log(line)
+    dst._check_gate(plan)
+    if dry_run or (plan.noop and not todo):
+        if plan.noop:
+            log(f"{target_env} already runs build {plan.build_version}; nothing to do")
+        return plan
+    entries = {e["key"]: e["sha256"] for e in manifest["templates"].values()}
+    entries[live_src.build_key] = live_src.doc["build"]["sha256"]
+
+    def copy(keys: list[str]) -> None:
+        for i, key in enumerate(keys, 1):
+            log(f"[{i}/{len(keys)}] COPY {src.bucket.url(key)} -> {dst.bucket.url(key)}")
+            if key in entries:
+                data = src.bucket.get_verified(key, entries[key])
+                content_type = "application/json"
+            else:
+                data = src.bucket.get(key)
+                name = next(n for n, k in manifest["assets"].items() if k == key)
+                if layout.asset_key(name, layout.sha256_hex(data)) != key:
+                    raise PublishError(f"{src.bucket.url(key)} does not match the hash in its "
+                                       f"name; {target_env} was not changed")
+                content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            dst.bucket.put_immutable(key, data, content_type)
+
+    copy(todo)
+    if plan.noop:
+        return plan
+    dst._swing(plan, promoted_from={"env": source_env, "build": live_src.build_key,
+                                    "publishedAt": live_src.doc.get("publishedAt")})
+    try:
+        present = dst._present()
+        copy([k for k in blob_keys if k not in present])  # vanished meanwhile (see gc.py)
+    except PublishError as exc:  # the pointer has moved; this is a safety net only
+        log(f"warning: could not verify {target_env}'s objects ({exc}); promote again to "
+            "check and restore them")
+    return plan

@@ -101,10 +101,10 @@ def check_rules(config: Config, env: EnvConfig, client: Any, report: BucketRepor
     except Exception as exc:
         code = error_code(exc)
         if code == "ReplicationConfigurationNotFoundError":
-            report.errors.append(f"no replication configured: nothing reaches {replica} in "
+            report.add("refuse", f"no replication configured: nothing reaches {replica} in "
                                  f"{env.replica_region}: {fix}")
         else:
-            report.errors.append(f"cannot read the replication configuration "
+            report.add("refuse", f"cannot read the replication configuration "
                                  f"({code or type(exc).__name__})")
         return
     rules = list(conf.get("Rules") or [])
@@ -142,20 +142,20 @@ def check_rules(config: Config, env: EnvConfig, client: Any, report: BucketRepor
         if _status(dest.get("ReplicationTime")) != "Enabled":
             rtc_off.append(label)
     for problem, labels in problems.items():
-        report.errors.append(f"{', '.join(labels)}: {problem}: {fix}")
+        report.add("refuse", f"{', '.join(labels)}: {problem}: {fix}")
     if not problems:
-        report.ok.append(f"replication to {replica} ({env.replica_region}) covers every key "
+        report.add("ok", f"replication to {replica} ({env.replica_region}) covers every key "
                          f"the publisher writes ({len(key_classes())} key classes), delete "
                          "markers included" + (", SSE-KMS with a replica key" if kms else ""))
     if rtc_off:
-        report.warnings.append(
+        report.add("warn", 
             "Replication Time Control is off for " + ", ".join(rtc_off) + ": no 15-minute "
             "replication SLA and no lag metrics; turn on ReplicationTime and Metrics "
             f"(15 minutes) in the rule: {fix}")
     elif not problems:
-        report.ok.append("Replication Time Control on (15-minute SLA)")
+        report.add("ok", "Replication Time Control on (15-minute SLA)")
     role = str(conf.get("Role") or "<replication role ARN>")
-    report.warnings.append(
+    report.add("warn", 
         "objects written before the rule existed are not replicated by it: copy them once "
         f"with S3 Batch Replication: aws s3control create-job --account-id "
         f"{env.account_id or '<account id>'} --operation '{{\"S3ReplicateObject\":{{}}}}' "
@@ -181,7 +181,7 @@ def check_ses_identity(env: EnvConfig, client_for: ClientFor) -> BucketReport:
     regions = [env.region] + ([env.replica_region] if env.replica_region else [])
     report = Section(f"SES identity {env.ses_identity or '(none)'} ({', '.join(regions)})")
     if not env.ses_identity:
-        report.warnings.append(f"no ses_identity in [env.{env.name}] of bbws-mail.toml: the "
+        report.add("warn", f"no ses_identity in [env.{env.name}] of bbws-mail.toml: the "
                                "sending identity is not checked")
         return report
     for region in regions:
@@ -191,17 +191,17 @@ def check_ses_identity(env: EnvConfig, client_for: ClientFor) -> BucketReport:
         except Exception as exc:
             code = error_code(exc)
             if code == "NotFoundException":
-                report.errors.append(
+                report.add("refuse", 
                     f"not set up in {region}: emails cannot be sent from there: aws sesv2 "
                     f"create-email-identity --email-identity {env.ses_identity} "
                     f"--region {region} (then publish its DKIM records)")
             else:
-                report.errors.append(f"cannot read it in {region} ({code or type(exc).__name__})")
+                report.add("refuse", f"cannot read it in {region} ({code or type(exc).__name__})")
             continue
         if got.get("VerifiedForSendingStatus"):
-            report.ok.append(f"verified for sending in {region}")
+            report.add("ok", f"verified for sending in {region}")
         else:
-            report.errors.append(
+            report.add("refuse", 
                 f"not verified for sending in {region}: finish DNS/DKIM verification: aws "
                 f"sesv2 get-email-identity --email-identity {env.ses_identity} "
                 f"--region {region} shows the records")
@@ -252,10 +252,10 @@ def check_bucket_policy(client: Any, env: EnvConfig,
     except Exception as exc:
         code = error_code(exc)
         if code == "NoSuchBucketPolicy":
-            report.ok.append("no bucket policy: only IAM in the bucket's own account grants "
+            report.add("ok", "no bucket policy: only IAM in the bucket's own account grants "
                              "writes")
         else:
-            report.warnings.append(f"cannot read the bucket policy ({code or type(exc).__name__})")
+            report.add("warn", f"cannot read the bucket policy ({code or type(exc).__name__})")
         return report
     statements = policy.get("Statement") or []
     statements = statements if isinstance(statements, list) else [statements]
@@ -271,16 +271,16 @@ def check_bucket_policy(client: Any, env: EnvConfig,
             cond = ", under a condition" if st.get("Condition") else ""
             others.append(f"statement {number}{sid} lets {who} {'/'.join(writes)}{cond}")
     if not env.role_arn and others:
-        report.warnings.append(f"no role_arn in [env.{env.name}] of bbws-mail.toml: the "
+        report.add("warn", f"no role_arn in [env.{env.name}] of bbws-mail.toml: the "
                                "policy's writers cannot be compared with the deploy role")
     if others:
-        report.warnings.append(
+        report.add("warn", 
             "principals other than the deploy role can write: " + "; ".join(others)
             + f": narrow the policy to the deploy role: aws s3api get-bucket-policy --bucket "
             f"{env.bucket}, edit, then aws s3api put-bucket-policy --bucket {env.bucket} "
             "--policy file://policy.json")
     else:
-        report.ok.append("bucket policy lets no one but the deploy role write")
+        report.add("ok", "bucket policy lets no one but the deploy role write")
     return report
 
 

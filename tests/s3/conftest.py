@@ -157,3 +157,24 @@ def s3_endpoint(request: pytest.FixtureRequest) -> str:
     endpoint: str = request.getfixturevalue(f"{request.param.replace('seaweedfs', 'seaweed')}"
                                             "_endpoint")
     return endpoint
+
+
+@pytest.fixture
+def project(mini: Path) -> Any:
+    """The mini fixture with a second template, ready to edit, build and publish."""
+    from tests.s3.project import Project
+
+    return Project(mini)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_moto_server() -> Iterator[None]:
+    """moto's server thread logs each request to whatever stderr is current; the CLI
+    tests read stderr for the command's own `error:` lines."""
+    import logging
+
+    logger = logging.getLogger("werkzeug")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)

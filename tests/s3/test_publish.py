@@ -3,66 +3,43 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bbws_mail import config as config_mod
-from bbws_mail import render
-from bbws_mail.pipeline import build
-from bbws_mail.publish import PreflightError, PublishConflictError, Publisher, PublishError
-from bbws_mail.publish.publisher import promote
+from bbws_mail import layout
+from bbws_mail.publish import (
+    ApprovalError,
+    PreflightError,
+    PublishConflictError,
+    Publisher,
+    PublishError,
+    promote,
+)
 from bbws_mail.s3source import S3Source
+from tests.conftest import ROOT
+from tests.s3.coldread import cold_snapshot, render_cold
 from tests.s3.conftest import make_bucket, make_test_client
+from tests.s3.project import EXAMPLE, Project, _publisher, with_buckets
 
 pytestmark = pytest.mark.s3
-EXAMPLE = json.loads((Path(__file__).parents[1] / "fixtures/mini/schemas/examples/mini.json")
-                     .read_text())
-
-
-class Project:
-    """A two-template copy of the mini fixture that tests edit and rebuild."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        src = root / "templates_src"
-        shutil.copy(src / "mini.mjml", src / "mini2.mjml")
-        shutil.copy(root / "schemas/mini.schema.json", root / "schemas/mini2.schema.json")
-        self.config = config_mod.load(root)
-
-    def build(self, out: str) -> Path:
-        target = self.root / out
-        build(self.config, target)
-        return target
-
-    def edit(self, old: str, new: str, name: str = "mini") -> None:
-        path = self.root / "templates_src" / f"{name}.mjml"
-        path.write_text(path.read_text().replace(old, new))
-
-
-@pytest.fixture
-def project(mini: Path) -> Project:
-    return Project(mini)
-
-
 class PutCounter:
     def __init__(self, client: Any) -> None:
         self.keys: list[str] = []
+        self.copies: list[str] = []
         client.meta.events.register("before-parameter-build.s3.PutObject", self._count)
-        client.meta.events.register("before-parameter-build.s3.CopyObject", self._count)
+        client.meta.events.register("before-parameter-build.s3.CopyObject", self._copy)
 
     def _count(self, params: dict[str, Any], **_: Any) -> None:
         self.keys.append(params["Key"])
 
+    def _copy(self, params: dict[str, Any], **_: Any) -> None:
+        self.copies.append(params["Key"])
 
-def _publisher(project: Project, client: Any, bucket: str, env: str = "dev") -> Publisher:
-    return Publisher(project.config, env, client=client, bucket=bucket, log=lambda _m: None)
-
-
-def _reader(client: Any, bucket: str) -> S3Source:
-    return S3Source("dev", bucket=bucket, client=client, refresh_seconds=0)
+    def classes(self) -> list[str]:
+        return sorted(layout.key_class(k) for k in self.keys)
 
 
 def test_publish_republish_change_rollback(project: Project, s3_endpoint: str) -> None:
@@ -73,11 +50,14 @@ def test_publish_republish_change_rollback(project: Project, s3_endpoint: str) -
     v1 = project.build("build-v1")
 
     pub.publish(v1)
-    assert sorted(counter.keys) == sorted(
-        [f"notifications/{n}{s}" for n in ("mini", "mini2")
-         for s in (".html", ".txt", ".subject.txt", ".schema.json")] + ["manifest.json"])
-    reader = _reader(make_test_client(s3_endpoint), bucket)
-    first = render("mini", EXAMPLE, source=reader)
+    by_class = {layout.key_class(k) for k in counter.keys}
+    assert by_class == {"bundle", "build", "pointer", "history"}
+    assert sorted(k.rsplit("/", 1)[0] for k in counter.keys if layout.key_class(k) == "bundle") \
+        == ["notifications/mini", "receipts/mini2"]
+    assert counter.keys.index("manifest.json") > max(
+        i for i, k in enumerate(counter.keys) if layout.key_class(k) in ("bundle", "build"))
+    reader = make_test_client(s3_endpoint)
+    first = render_cold(reader, bucket, "mini", EXAMPLE)
     assert "View order" in first.html
 
     counter.keys.clear()
@@ -87,23 +67,22 @@ def test_publish_republish_change_rollback(project: Project, s3_endpoint: str) -
     project.edit("View order", "Open your order")
     v2 = project.build("build-v2")
     pub.publish(v2)
-    assert sorted(counter.keys) == ["manifest.json", "notifications/mini.html",
-                                    "notifications/mini.txt"]
-    second = render("mini", EXAMPLE, source=reader)
+    assert counter.classes() == ["build", "bundle", "history", "pointer"], \
+        "only the changed template's bundle is new"
+    second = render_cold(reader, bucket, "mini", EXAMPLE)
     assert "Open your order" in second.html and "Open your order" in second.text
     assert second.build_version != first.build_version
-    assert render("mini2", EXAMPLE, source=reader).html == \
-        render("mini2", EXAMPLE, source=_reader(client, bucket)).html
 
     pub.rollback()
-    back = render("mini", EXAMPLE, source=reader)
+    back = render_cold(reader, bucket, "mini", EXAMPLE)
     assert back.html == first.html and back.build_version == first.build_version
-    snapshot = reader.snapshot()
-    assert snapshot.templates["mini"].html.encode() == (v1 / "mini.html").read_bytes()
+    snapshot = cold_snapshot(reader, bucket)
+    assert snapshot.templates["mini"].text == (v1 / "mini.txt").read_text()
     history = pub.history()
-    assert [h["buildVersion"] for h in history] == [first.build_version, second.build_version,
-                                                    first.build_version]
-    assert history[0]["rolledBackFrom"] == second.build_version
+    assert [(h["action"], h["buildVersion"]) for h in history] == [
+        ("rollback", first.build_version), ("publish", second.build_version),
+        ("publish", first.build_version)]
+    assert history[0]["isLive"] and not history[1]["isLive"]
 
 
 def test_dry_run_prints_plan_and_text_diff(project: Project, moto_endpoint: str) -> None:
@@ -113,13 +92,12 @@ def test_dry_run_prints_plan_and_text_diff(project: Project, moto_endpoint: str)
     project.edit("View order", "Open your order")
     lines: list[str] = []
     counter = PutCounter(client)
-    pub = Publisher(project.config, "dev", client=client, bucket=bucket, log=lines.append)
-    pub.publish(project.build("b2"), dry_run=True)
+    _publisher(project, client, bucket, log=lines.append).publish(project.build("b2"),
+                                                                  dry_run=True)
     assert counter.keys == []
     text = "\n".join(lines)
-    assert "2 object(s) to upload" in text
-    assert "~ notifications/mini.txt" in text
-    assert "-View order (https://portal.bbws.co.za/orders/{{orderNumber}})" not in text
+    assert "2 object(s) to upload, 1 template(s) changed" in text
+    assert "~ mini\n" in text + "\n" and "~ mini2" not in text
     assert "+Open your order" in text and "-View order" in text
 
 
@@ -134,12 +112,16 @@ def test_misconfigured_bucket_is_refused_before_any_write(project: Project, moto
         _publisher(project, client, bucket).publish(project.build("b1"))
     assert counter.keys == []
     assert ("versioning is off" if broken == "versioning" else "public access") in str(info.value)
+    assert "aws s3api put-" in str(info.value)
 
 
-def test_two_racing_publishers_exactly_one_wins(project: Project, moto_endpoint: str) -> None:
-    client = make_test_client(moto_endpoint)
+@pytest.mark.parametrize("first", [False, True], ids=["on-a-live-build", "first-publish"])
+def test_two_racing_publishers_exactly_one_wins(project: Project, s3_endpoint: str,
+                                                first: bool) -> None:
+    client = make_test_client(s3_endpoint)
     bucket = make_bucket(client)
-    _publisher(project, client, bucket).publish(project.build("b1"))
+    if not first:
+        _publisher(project, client, bucket).publish(project.build("b1"))
     project.edit("View order", "Variant A")
     a_dir = project.build("ba")
     project.edit("Variant A", "Variant B")
@@ -147,34 +129,88 @@ def test_two_racing_publishers_exactly_one_wins(project: Project, moto_endpoint:
     a, b = _publisher(project, client, bucket), _publisher(project, client, bucket)
     plan_a, plan_b = a.plan(a_dir), b.plan(b_dir)
     a.execute(plan_a)
-    with pytest.raises(PublishConflictError, match="changed while publishing"):
+    with pytest.raises(PublishConflictError, match="changed while we worked"):
         b.execute(plan_b)
-    live = render("mini", EXAMPLE, source=_reader(client, bucket))
+    live = render_cold(client, bucket, "mini", EXAMPLE)
     assert "Variant A" in live.html and "Variant A" in live.text
+    assert len(a.history()) == (1 if first else 2), "the loser leaves no history record"
 
 
-def test_promote_copies_identical_bytes_and_prod_needs_approval(project: Project,
-                                                                moto_endpoint: str) -> None:
+def test_objects_land_under_the_design_categories(project_build: Path,
+                                                  moto_endpoint: str) -> None:
+    """Receipts: receipt*, order, order_internal; invoices: invoice*; the rest notifications."""
+    def design(name: str) -> str:
+        if name in ("receipt", "receipt_internal", "order", "order_internal"):
+            return "receipts"
+        if name in ("invoice", "invoice_internal"):
+            return "invoices"
+        assert name.startswith(("order_confirmation_", "payment_confirmation_",
+                                "site_creation_")), f"{name} belongs to no design category"
+        return "notifications"
+
     client = make_test_client(moto_endpoint)
-    buckets = {env: make_bucket(client) for env in ("dev", "sit", "prod")}
-    (project.root / "bbws-mail.toml").write_text("".join(
-        f'[env.{env}]\nbucket = "{bucket}"\n' for env, bucket in buckets.items()))
-    cfg = config_mod.load(project.root)
-    Publisher(cfg, "dev", client=client, log=lambda _m: None).publish(project.build("b1"))
-    promote(cfg, "dev", "sit", client=client, log=lambda _m: None)
-    dev = Publisher(cfg, "dev", client=client).read_live()
-    sit = Publisher(cfg, "sit", client=client).read_live()
-    assert dev and sit and dev.doc["buildVersion"] == sit.doc["buildVersion"]
-    for key, info in dev.doc["objects"].items():
-        a = client.get_object(Bucket=buckets["dev"], Key=key, VersionId=info["versionId"])
-        b = client.get_object(Bucket=buckets["sit"], Key=key,
-                              VersionId=sit.doc["objects"][key]["versionId"])
-        assert a["Body"].read() == b["Body"].read()
-    with pytest.raises(PublishError, match="needs explicit approval"):
-        promote(cfg, "sit", "prod", client=client, log=lambda _m: None)
-    assert Publisher(cfg, "prod", client=client).read_live() is None
-    promote(cfg, "sit", "prod", client=client, confirm_prod=True, log=lambda _m: None)
-    assert Publisher(cfg, "prod", client=client).read_live() is not None
+    bucket = make_bucket(client)
+    cfg = with_buckets(config_mod.load(ROOT), dev=bucket)
+    Publisher(cfg, "dev", client=client, log=lambda _m: None).publish(project_build)
+    names = sorted(p.stem for p in (ROOT / "templates_src").glob("*.mjml"))
+    keys = {k["Key"] for k in client.list_objects_v2(Bucket=bucket)["Contents"]}
+    bundles = {k.split("/")[1]: k.split("/")[0] for k in keys if layout.key_class(k) == "bundle"}
+    assert bundles == {n: design(n) for n in names}
+    assert {layout.key_class(k) for k in keys} == {"bundle", "build", "pointer", "history"}
+    assert set(cold_snapshot(client, bucket).templates) == set(names)
+
+
+def test_promote_reads_with_the_source_client_and_writes_with_the_target_client(
+        project: Project, moto_endpoint: str) -> None:
+    clients = {env: make_test_client(moto_endpoint) for env in ("dev", "sit", "prod")}
+    counters = {env: PutCounter(c) for env, c in clients.items()}
+    buckets = {env: make_bucket(clients[env]) for env in clients}
+    cfg = with_buckets(project.config, **buckets)
+    Publisher(cfg, "dev", client=clients["dev"], log=lambda _m: None).publish(
+        project.build("b1"))
+    counters["dev"].keys.clear()
+    promote(cfg, "dev", "sit", clients=clients, log=lambda _m: None)
+    assert counters["dev"].keys == [] and counters["sit"].copies == []
+    assert {layout.key_class(k) for k in counters["sit"].keys} == {
+        "bundle", "build", "pointer", "history"}
+    dev = cold_snapshot(clients["dev"], buckets["dev"])
+    sit = cold_snapshot(clients["sit"], buckets["sit"], env="sit")
+    assert dev.manifest == sit.manifest and dev.templates == sit.templates
+
+    with pytest.raises(ApprovalError, match="needs explicit approval"):
+        promote(cfg, "sit", "prod", clients=clients, log=lambda _m: None)
+    assert counters["prod"].keys == []
+    promote(cfg, "sit", "prod", clients=clients, approved=True, log=lambda _m: None)
+    status = Publisher(cfg, "prod", client=clients["prod"]).status()
+    assert status["buildVersion"] == dev.build_version and status["action"] == "promote"
+
+
+def test_assets_are_published_under_hashed_keys_and_promoted(project: Project,
+                                                             moto_endpoint: str) -> None:
+    out = project.build("b1")
+    logo = (ROOT / "assets/logo.png").read_bytes()
+    digest = layout.sha256_hex(logo)
+    (out / "assets").mkdir()
+    (out / "assets" / f"logo.{digest[:16]}.png").write_bytes(logo)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["assets"] = {"logo.png": {"path": f"assets/logo.{digest[:16]}.png",
+                                       "sha256": digest, "bytes": len(logo)}}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    client = make_test_client(moto_endpoint)
+    buckets = {env: make_bucket(client) for env in ("dev", "sit")}
+    cfg = with_buckets(project.config, **buckets)
+    Publisher(cfg, "dev", client=client, log=lambda _m: None).publish(out)
+    promote(cfg, "dev", "sit", clients={"dev": client, "sit": client}, log=lambda _m: None)
+    for env, bucket in buckets.items():
+        snapshot = cold_snapshot(client, bucket, env=env)
+        key = layout.asset_key("logo.png", digest)
+        assert snapshot.manifest and snapshot.manifest["assets"] == {"logo.png": key}
+        got = client.get_object(Bucket=bucket, Key=key)
+        assert got["Body"].read() == logo and got["ContentType"] == "image/png"
+
+    (out / "assets" / f"logo.{digest[:16]}.png").write_bytes(logo + b"x")
+    with pytest.raises(PublishError, match="does not match its SHA-256"):
+        Publisher(cfg, "dev", client=client, log=lambda _m: None).publish(out)
 
 
 def test_checksum_mismatch_is_rejected_by_a_real_s3(project: Project, seaweed_endpoint: str
@@ -187,13 +223,13 @@ def test_checksum_mismatch_is_rejected_by_a_real_s3(project: Project, seaweed_en
     project.edit("View order", "Open your order")
 
     def corrupt(params: dict[str, Any], **_: Any) -> None:
-        if params["Key"].endswith("mini.html"):
+        if params["Key"].startswith("notifications/mini/"):
             params["ChecksumSHA256"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
     client.meta.events.register("before-parameter-build.s3.PutObject", corrupt)
     with pytest.raises(PublishError, match="BadDigest"):
         pub.publish(project.build("b2"))
-    assert "View order" in render("mini", EXAMPLE, source=_reader(client, bucket)).html
+    assert "View order" in render_cold(client, bucket, "mini", EXAMPLE).html
 
 
 def test_s3_source_needs_an_environment(monkeypatch: pytest.MonkeyPatch) -> None:

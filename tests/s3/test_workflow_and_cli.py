@@ -15,6 +15,18 @@ from bbws_mail.cli import main
 from tests.conftest import ROOT
 from tests.s3.conftest import make_bucket, make_test_client
 
+
+def write_buckets(root: Path, buckets: dict[str, str]) -> None:
+    """Point the project's environments at these buckets, keeping the rest of its toml."""
+    path = root / "bbws-mail.toml"
+    text = path.read_text()
+    for env, bucket in buckets.items():
+        if f"[env.{env}]" in text:
+            text = text.replace(f"[env.{env}]\n", f'[env.{env}]\nbucket = "{bucket}"\n')
+        else:
+            text += f'\n[env.{env}]\nbucket = "{bucket}"\n'
+    path.write_text(text)
+
 WORKFLOW = ROOT / ".github/workflows/templates.yml"
 
 
@@ -52,8 +64,7 @@ def test_cli_publish_status_history_and_prod_guard(mini: Path, moto_endpoint: st
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     client = make_test_client(moto_endpoint)
     buckets = {env: make_bucket(client) for env in ("dev", "sit", "prod")}
-    (mini / "bbws-mail.toml").write_text("".join(
-        f'[env.{env}]\nbucket = "{bucket}"\n' for env, bucket in buckets.items()))
+    write_buckets(mini, buckets)
     for var, value in {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing",
                        "AWS_SECRET_ACCESS_KEY": "testing", "BBWS_PUBLISHED_BY": "ci-test"}.items():
         monkeypatch.setenv(var, value)
@@ -62,7 +73,7 @@ def test_cli_publish_status_history_and_prod_guard(mini: Path, moto_endpoint: st
 
     assert main(["publish", "--env", "dev", *root]) == 0
     err = capsys.readouterr().err
-    assert "PUT s3://" in err and "manifest -> build" in err
+    assert "PUT s3://" in err and "manifest.json -> build" in err
 
     assert main(["status", "--env", "dev", "--json", *root]) == 0
     [row] = json.loads(capsys.readouterr().out)
@@ -82,6 +93,6 @@ def test_cli_publish_status_history_and_prod_guard(mini: Path, moto_endpoint: st
     assert rows["prod"]["buildVersion"] is None
 
     assert main(["history", "--env", "dev", *root]) == 0
-    assert "by ci-test" in capsys.readouterr().out
+    assert "publish  build" in capsys.readouterr().out
     assert main(["bucket", "check", "--env", "dev", *root]) == 0
     assert "versioning enabled" in capsys.readouterr().out

@@ -1,0 +1,128 @@
+"""Collection: remove what no kept build references, once it is safely old.
+
+Kept builds are the live one, the ones in the live pointer's ``recent`` list, every
+build a history record of the last ``RETENTION_DAYS`` names, and the newest
+``KEEP_BUILDS`` distinct builds whatever their age. 90 days is the design's window
+for old versions (what ``rollback`` must offer); 10 builds keep a quiet environment's
+last weeks reachable too. An unreferenced object is collected only when older than
+``GRACE`` (24 h), so the uploads of a publish still under way, which no pointer names
+yet, are never touched. A collected object becomes a noncurrent version: the bucket's
+lifecycle rule removes it for good 90 days later, which is the undo window. Keys
+outside the layout are never touched; legacy (format-1) keys only once no kept
+record is a format-1 one.
+
+A publish that reuses an old unreferenced object can race a collection planned on the
+previous pointer. Collection re-reads the pointer before each batch of deletes and
+stops when it moved; the publisher, after moving the pointer, re-uploads whatever of
+its build vanished (it holds the bytes). What remains is the interval between one
+pointer read and one delete.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bbws_mail import layout
+
+if TYPE_CHECKING:
+    from bbws_mail.publish.publisher import Publisher
+
+RETENTION_DAYS = 90
+KEEP_BUILDS = 10
+GRACE = timedelta(hours=24)
+RECHECK_EVERY = 25  # deletes between re-reads of the pointer
+LEGACY_SUFFIXES = (".html", ".txt", ".subject.txt", ".schema.json")  # the format-1 file names
+
+
+def _published(doc: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(doc.get("publishedAt", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _references(doc: dict[str, Any]) -> set[str]:
+    manifest = doc["manifest"]
+    return {doc["build"]["key"], *(e["key"] for e in manifest["templates"].values()),
+            *manifest.get("assets", {}).values()}
+
+
+def plan(pub: Publisher) -> list[str]:
+    """Keys to collect now, oldest kinds of garbage first; reads only."""
+    now = pub.clock()
+    live = pub.bucket.read_pointer()
+    records = pub.records()
+    cutoff = now - timedelta(days=RETENTION_DAYS)
+    kept_builds: set[str] = set()
+    referenced: set[str] = set()
+    legacy_kept = False
+    if live is not None:
+        if live.format == layout.MANIFEST_FORMAT:
+            kept_builds.add(live.build_key)
+            kept_builds.update(live.doc.get("recent", []))
+            referenced |= _references(live.doc)
+        else:
+            legacy_kept = True
+    newest: list[str] = []
+    docs_by_build: dict[str, dict[str, Any]] = {}
+    for _key, doc in records:
+        when = _published(doc)
+        recent_enough = when is None or when >= cutoff
+        if layout.pointer_format(doc) == layout.LEGACY_FORMAT:
+            if recent_enough or len(newest) < KEEP_BUILDS:
+                legacy_kept = True
+            continue
+        build = doc["build"]["key"]
+        docs_by_build.setdefault(build, doc)
+        if build not in newest:
+            newest.append(build)
+        if recent_enough or newest.index(build) < KEEP_BUILDS:
+            kept_builds.add(build)
+    for build in kept_builds:
+        if build in docs_by_build:
+            referenced |= _references(docs_by_build[build])
+        else:
+            referenced.add(build)
+    doomed: list[str] = []
+    for key, modified in sorted(pub.bucket.list_keys().items()):
+        if modified > now - GRACE:
+            continue
+        kind = layout.key_class(key)
+        ours = kind in ("build", "bundle", "asset") and key not in referenced
+        legacy = kind == "legacy" and key.endswith(LEGACY_SUFFIXES)
+        if ours or (legacy and not legacy_kept):
+            doomed.append(key)
+    for key, doc in records:
+        when = _published(doc)
+        if when is None or when >= cutoff:
+            continue
+        build = (doc.get("build") or {}).get("key")
+        if build not in kept_builds and not (layout.pointer_format(doc) == layout.LEGACY_FORMAT
+                                             and legacy_kept):
+            doomed.append(key)
+    return doomed
+
+
+def collect(pub: Publisher, *, dry_run: bool = False) -> list[str]:
+    """Collect (delete-marker) every key :func:`plan` names; returns them."""
+    planned_on = _live_build(pub)
+    doomed = plan(pub)
+    if not doomed:
+        return doomed
+    pub.log(f"{pub.env}: collecting {len(doomed)} object(s) no kept build references")
+    for i, key in enumerate(doomed, 1):
+        if not dry_run and i % RECHECK_EVERY == 1 and _live_build(pub) != planned_on:
+            pub.log(f"{pub.env}: manifest.json moved while collecting; stopped after "
+                    f"{i - 1} object(s), the next run goes on")
+            return doomed[: i - 1]
+        pub.log(f"[{i}/{len(doomed)}] {'would DELETE' if dry_run else 'DELETE'} "
+                f"{pub.bucket.url(key)}")
+        if not dry_run:
+            pub.bucket.delete(key)
+    return doomed
+
+
+def _live_build(pub: Publisher) -> str:
+    live = pub.bucket.read_pointer()
+    return live.build_key or live.build_version if live else ""

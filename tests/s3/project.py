@@ -1,0 +1,55 @@
+"""The small two-template project the S3 tests publish, and how they point it at a bucket."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from bbws_mail import config as config_mod
+from bbws_mail.config import Config
+from bbws_mail.pipeline import build
+from bbws_mail.publish import Publisher
+
+EXAMPLE = json.loads((Path(__file__).parents[1] / "fixtures/mini/schemas/examples/mini.json")
+                     .read_text())
+
+
+def with_buckets(config: Config, **buckets: str) -> Config:
+    """The config with these environments' buckets: the only way a bucket is chosen."""
+    envs = dict(config.envs)
+    for env, bucket in buckets.items():
+        envs[env] = dataclasses.replace(envs[env], bucket=bucket)
+    return dataclasses.replace(config, envs=envs)
+
+
+class Project:
+    """A two-template copy of the mini fixture that tests edit and rebuild."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        src = root / "templates_src"
+        shutil.copy(src / "mini.mjml", src / "mini2.mjml")
+        shutil.copy(root / "schemas/mini.schema.json", root / "schemas/mini2.schema.json")
+        with (root / "bbws-mail.toml").open("a") as fh:
+            fh.write('mini2 = "receipts"\n')  # appended to the fixture's [templates] table
+        self.config = config_mod.load(root)
+
+    def build(self, out: str) -> Path:
+        target = self.root / out
+        build(self.config, target)
+        return target
+
+    def edit(self, old: str, new: str, name: str = "mini") -> None:
+        path = self.root / "templates_src" / f"{name}.mjml"
+        path.write_text(path.read_text().replace(old, new))
+
+
+
+def _publisher(project: Project, client: Any, bucket: str, env: str = "dev",
+               **kwargs: Any) -> Publisher:
+    kwargs.setdefault("log", lambda _m: None)
+    return Publisher(with_buckets(project.config, **{env: bucket}), env, client=client,
+                     **kwargs)
