@@ -75,10 +75,16 @@ def publish(client: Any, bucket: str, build_dir: Path, *, env: str = "dev",
     return pointer
 
 
-def changed_copy(build_dir: Path, dest: Path, name: str, marker: str) -> Path:
-    """A copy of ``build_dir`` where template ``name``'s HTML and text carry ``marker``."""
+def changed_copy(build_dir: Path, dest: Path, name: str | tuple[str, ...], marker: str) -> Path:
+    """A copy of ``build_dir`` where the HTML and text of template(s) ``name`` carry
+    ``marker``, with the copy's manifest hashes updated to match."""
     shutil.copytree(build_dir, dest)
-    for suffix in (".html", ".txt"):
-        path = dest / f"{name}{suffix}"
-        path.write_text(path.read_text() + f"\n{marker}\n")
+    manifest = json.loads((dest / "manifest.json").read_text())
+    for one in (name,) if isinstance(name, str) else name:
+        for kind, suffix in (("html", ".html"), ("text", ".txt")):
+            path = dest / f"{one}{suffix}"
+            path.write_text(path.read_text() + f"\n{marker}\n")
+            manifest["templates"][one]["files"][kind]["sha256"] = layout.sha256_hex(
+                path.read_bytes())
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return dest
