@@ -74,7 +74,22 @@ class CompiledTemplate:
         self.html = Template(files.html, escape=html_escape)
         self.text = Template(files.text, escape=no_escape)
         self.subject = Template(files.subject, escape=subject_escape)
-        self.validator = Validator(files.schema)
+        self.validator = Validator(_without_annotations(files.schema))
+
+
+# Schema annotations that steer sending, not validation (bbws_mail.send reads them).
+_SEND_ANNOTATIONS = ("x-one-click-unsubscribe",)
+
+
+def _without_annotations(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` minus the sending annotations on its top-level properties."""
+    props = schema.get("properties")
+    if not isinstance(props, dict) or not any(
+            isinstance(p, dict) and any(a in p for a in _SEND_ANNOTATIONS) for p in props.values()):
+        return schema
+    cleaned = {name: {k: v for k, v in p.items() if k not in _SEND_ANNOTATIONS}
+               if isinstance(p, dict) else p for name, p in props.items()}
+    return {**schema, "properties": cleaned}
 
 
 _cache: dict[tuple[str, str, str], CompiledTemplate] = {}
