@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bbws_mail.errors import SourceError, TemplateDataError, UnknownTemplateError
@@ -191,7 +192,7 @@ def forget(origin: str, *, keep: set[str] | frozenset[str] = frozenset()) -> Non
             _cache.pop(key, None)
 
 
-def render(name: str, data: dict[str, Any], *, source: Source | str | None = None
+def render(name: str, data: Mapping[str, Any], *, source: Source | str | None = None
            ) -> RenderedEmail:
     """Validate ``data`` against template ``name``'s schema and render all three parts.
 

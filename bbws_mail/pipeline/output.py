@@ -21,6 +21,7 @@ from bbws_mail.config import Config
 from bbws_mail.sources import TemplateFiles
 
 MANIFEST = "manifest.json"
+DATATYPES = "datatypes.py"  # the TypedDicts; bbws_mail/datatypes.py links to it
 MANIFEST_FORMAT = 1
 # suffix -> (manifest key, content type)
 FILE_KINDS = {
@@ -113,8 +114,25 @@ def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
         "sourceHash": overall,
         "tools": tool_versions(),
         "assetBaseUrls": {name: env.asset_base_url for name, env in sorted(config.envs.items())},
+        "environments": reader_settings(config),
         "templates": templates,
     }
+
+
+READER_SETTINGS = ("bucket", "region", "asset_base_url", "replica_bucket", "replica_region")
+
+
+def reader_settings(config: Config) -> dict[str, dict[str, str]]:
+    """What a Lambda's S3 reader needs per environment, carried inside the package.
+
+    Only these reader settings: deploy settings (profiles, roles, external ids) never
+    travel inside a Lambda package. Empty values (no replica) are left out.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for name, env in sorted(config.envs.items()):
+        values = {key: str(getattr(env, key, "") or "") for key in READER_SETTINGS}
+        out[name] = {k: v for k, v in values.items() if v}
+    return out
 
 
 def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> list[str]:
@@ -124,6 +142,9 @@ def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> li
         files.update(tpl.files())
     manifest = make_manifest(built, config)
     files[MANIFEST] = dump_json(manifest)
+    from bbws_mail.pipeline.datatypes import generate
+
+    files[DATATYPES] = generate({t.name: t.schema for t in built}).encode()
     changed = sorted(n for n, data in files.items()
                      if not (out_dir / n).is_file() or (out_dir / n).read_bytes() != data)
     stale = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name not in files) \

@@ -210,12 +210,13 @@ def test_ses_sends_with_configuration_set_and_tags(ses: tuple[str, Any],
     sender = Sender(transport, sender=FROM, source=PackagedSource(project_build),
                     tags={"tenant": "t-42"})
     name = real_templates()[0]
+    before = len(backend.sent_messages)  # moto's backend is process-wide
     result = sender.send(name, example(name), to="thandi@example.co.za")
     [params] = outgoing.params
     assert params["ConfigurationSetName"] == "bbws-transactional"
     assert {t["Name"]: t["Value"] for t in params["EmailTags"]} == {
         "template": name, "build": result.build_version, "tenant": "t-42"}
-    [sent] = backend.sent_messages
+    [sent] = backend.sent_messages[before:]
     msg = message_from_string(sent.raw_data, policy=policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     assert msg["List-Unsubscribe"] is None
