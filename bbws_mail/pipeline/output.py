@@ -101,6 +101,7 @@ def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
         templates[tpl.name] = {
             "category": tpl.category,
             "files": files,
+            "sources": sorted(set(tpl.sources)),  # what sourceHash covers (wheel staleness check)
             "sourceHash": src.hexdigest(),
             "schemaHash": files["schema"]["sha256"],
         }
