@@ -70,11 +70,21 @@ class CompiledTemplate:
 
     __slots__ = ("html", "name", "subject", "text", "validator")
 
-    def __init__(self, files: TemplateFiles) -> None:
+    def __init__(self, files: TemplateFiles, code_dir: str | None = None) -> None:
         self.name = files.name
-        self.html = Template(files.html, escape=html_escape)
-        self.text = Template(files.text, escape=no_escape)
-        self.subject = Template(files.subject, escape=subject_escape)
+        made = None
+        if code_dir:  # a packaged build: its Mustache code was generated at build time
+            from bbws_mail.precompiled import load
+
+            made = load(code_dir, files.name,
+                        {"html": files.html, "text": files.text, "subject": files.subject},
+                        {"html": html_escape, "text": no_escape, "subject": subject_escape})
+        if made is not None:
+            self.html, self.text, self.subject = made["html"], made["text"], made["subject"]
+        else:
+            self.html = Template(files.html, escape=html_escape)
+            self.text = Template(files.text, escape=no_escape)
+            self.subject = Template(files.subject, escape=subject_escape)
         self.validator = Validator(_without_annotations(files.schema))
 
 
@@ -165,7 +175,9 @@ def compiled(snapshot: Snapshot, name: str) -> CompiledTemplate:
     if isinstance(templates, LazyTemplates):
         if name not in templates:
             raise UnknownTemplateError(name, list(templates))
-        found: CompiledTemplate = templates.compiled(name, CompiledTemplate)
+        code_dir = templates.code_dir
+        found: CompiledTemplate = templates.compiled(
+            name, lambda files: CompiledTemplate(files, code_dir))
         return found
     key = (snapshot.origin, snapshot.build_version, name)
     found_ = _cache.get(key)

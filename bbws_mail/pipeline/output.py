@@ -146,6 +146,11 @@ def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> li
     from bbws_mail.pipeline.datatypes import generate
 
     files[DATATYPES] = generate({t.name: t.schema for t in built}).encode()
+    from bbws_mail import precompiled
+
+    for tpl in built:
+        texts = {"html": tpl.html, "text": tpl.text, "subject": tpl.subject}
+        files[tpl.name + precompiled.SUFFIX] = precompiled.module_text(tpl.name, texts).encode()
     changed = sorted(n for n, data in files.items()
                      if not (out_dir / n).is_file() or (out_dir / n).read_bytes() != data)
     stale = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name not in files) \

@@ -51,3 +51,35 @@ def test_reader_settings_travel_in_the_manifest_and_pick_the_bucket(built: Path)
         assert set(settings) <= set(READER_SETTINGS)  # never roles, profiles, external ids
     assert resolve_bucket("dev", region="af-south-1", environments=environments)[0] == \
         "acme-mail-templates-dev"
+
+
+def test_build_time_code_renders_exactly_like_run_time_compilation(project_build: Path) -> None:
+    import json as json_module
+
+    from bbws_mail.render import CompiledTemplate, compiled
+    from tests.conftest import ROOT
+
+    source = PackagedSource(project_build, env="prod")
+    snapshot = source.snapshot()
+    for name in snapshot.templates:
+        files = snapshot.templates[name]
+        fast, slow = compiled(snapshot, name), CompiledTemplate(files)
+        assert fast.html._fn.__code__.co_filename.endswith(f"{name}.mustache.py")
+        data = json_module.loads((ROOT / "schemas/examples" / f"{name}.json").read_text())
+        glob = {"assetBaseUrl": snapshot.asset_base_url}
+        for part in ("html", "text", "subject"):
+            assert getattr(fast, part).render(data, glob) == getattr(slow, part).render(data, glob)
+
+
+def test_stale_build_time_code_is_ignored(built: Path) -> None:
+    from bbws_mail.precompiled import SUFFIX
+
+    module = built / f"mini{SUFFIX}"
+    module.write_text(module.read_text().replace("'html': '", "'html': '0", 1))
+    from bbws_mail.render import compiled
+
+    forget_packaged(built)
+    source = PackagedSource(built, env="dev")
+    email = render("mini", DATA, source=source)
+    assert "Hi Acme &amp; &lt;Sons&gt;," in email.html
+    assert compiled(source.snapshot(), "mini").html._fn.__code__.co_filename == "<mustache>"
