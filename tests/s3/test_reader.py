@@ -210,3 +210,18 @@ def test_bucket_for_the_region_and_the_packaged_reader_settings(
     monkeypatch.setenv("BBWS_TEMPLATE_BUCKET", "explicit")
     assert resolve_bucket("prod", region="eu-west-1", environments=envs) == (
         "explicit", "eu-west-1", True)
+
+
+def test_concurrent_first_renders_fetch_each_bundle_once(moto_endpoint: str, bucket: str,
+                                                         project_build: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    format2.publish(make_test_client(moto_endpoint), bucket, project_build)
+    src = reader(moto_endpoint, bucket)
+    counter = Counter(src.client)
+    names = [ORDER, OTHER] * 8
+    with ThreadPoolExecutor(8) as pool:
+        emails = list(pool.map(lambda n: render(n, example(n), source=src), names))
+    assert {e.template for e in emails} == {ORDER, OTHER}
+    bundles = [c for c in counter.take() if not c.endswith("manifest.json")]
+    assert len(bundles) == 2, bundles
