@@ -80,7 +80,7 @@ def run(root: Path, runs: int = 21) -> None:
     print(table(["process", "wall ms", "over bare"],
                 [[k, f"{v:.1f}", "" if k == "bare interpreter"
                   else f"+{v - bare:.1f} ms ({v / bare:.2f}x)"] for k, v in medians.items()]))
-    key = next((k for k in reversed(list(medians)) if "first render" in k))
+    key = next(k for k in reversed(list(medians)) if "first render" in k)
     over = medians[key] - bare
     print(f"goal: {key} <= bare + {GOAL_MS:.0f} ms, boto3 never imported: +{over:.1f} ms -> "
           f"{'met' if over <= GOAL_MS else 'NOT met'}")
