@@ -296,6 +296,9 @@ class _Reader:
                 snapshot, settled = self._from_legacy(doc, response.get("VersionId", "")), True
         except layout.LayoutError as exc:
             raise ManifestRefused(str(exc)) from None
+        except (KeyError, TypeError, AttributeError, ValueError):
+            raise ManifestRefused(f"{self.where()}: format-{fmt} manifest with a missing or "
+                                  "malformed entry (templates, files, objects)") from None
         old = self._snapshot
         if old is not None and self._from_s3 and old.origin == snapshot.origin:
             snapshot = old  # same build: keep what it loaded and compiled

@@ -225,3 +225,16 @@ def test_concurrent_first_renders_fetch_each_bundle_once(moto_endpoint: str, buc
     assert {e.template for e in emails} == {ORDER, OTHER}
     bundles = [c for c in counter.take() if not c.endswith("manifest.json")]
     assert len(bundles) == 2, bundles
+
+
+@pytest.mark.parametrize("doc", [
+    {"format": 1, "env": "dev", "objects": {}, "build": {"templates": {"x": {}}}},
+    {"format": 1, "env": "dev", "objects": {}, "build": {"templates": {"x": {"files": []}}}},
+    {"format": 2, "kind": "bbws-mail/pointer", "env": "dev", "build": {}, "manifest": {}},
+])
+def test_a_malformed_manifest_is_refused_not_a_traceback(moto_endpoint: str, bucket: str,
+                                                         doc: dict[str, Any]) -> None:
+    make_test_client(moto_endpoint).put_object(Bucket=bucket, Key="manifest.json",
+                                               Body=json.dumps(doc).encode())
+    with pytest.raises(ManifestRefused):
+        reader(moto_endpoint, bucket).snapshot()
