@@ -3,382 +3,376 @@
 SOURCES = {'html': 'cebc494480bb8a2db069024c10d5382d2209c52ce238c3bdd2a33d7a1a9e0d41', 'text': '82640869c77bafd19df30446a25ff450f6b5a2c96438f68fbba2122940db885a', 'subject': '5181c20e9b69ad656212e7c25d6c9a651130bcc58b9ae69c02c66ab9795475f3'}
 
 
-def html(M, lookup, text, e, Mapping, partial):
-    def render(scopes, out):
-        w = out.append
-        w('<!DOCTYPE html><html lang="en" dir="ltr" xmlns="http://www.w3.org/1999/xhtml" xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office"><head><title>Order ')
-        s = scopes[-1]
-        v1 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v1 is M:
-            v1 = lookup(scopes, ('orderNumber',))
-        if v1 is not None:
-            w(e(v1 if v1.__class__ is str else text(v1)))
-        w(' confirmed: your WordPress site is on its way</title><!--[if !mso]><!--><meta http-equiv="X-UA-Compatible" content="IE=edge"><!--<![endif]--><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<style type="text/css">\n#outlook a { padding: 0; }\nbody { margin: 0; padding: 0; -webkit-text-size-adjust: 100%; -ms-text-size-adjust: 100%; }\ntable, td { border-collapse: collapse; mso-table-lspace: 0pt; mso-table-rspace: 0pt; }\nimg { border: 0; height: auto; line-height: 100%; outline: none; text-decoration: none; -ms-interpolation-mode: bicubic; }\np { display: block; margin: 13px 0; }\n</style>\n<!--[if mso]>\n<noscript>\n<xml>\n<o:OfficeDocumentSettings>\n  <o:AllowPNG/>\n  <o:PixelsPerInch>96</o:PixelsPerInch>\n</o:OfficeDocumentSettings>\n</xml>\n</noscript>\n<![endif]-->\n<!--[if lte mso 11]>\n<style type="text/css">\n.mj-outlook-group-fix { width:100% !important; }\n</style>\n<![endif]-->\n<style type="text/css">@media only screen and (min-width:480px) { .mj-column-per-100 { width:100% !important; max-width:100%; }  }</style><style media="screen and (min-width:480px)">.moz-text-html .mj-column-per-100 { width:100% !important; max-width:100%; } </style><style type="text/css">@media only screen and (max-width:479px) {\n                table.mj-full-width-mobile { width: 100% !important; }\n                td.mj-full-width-mobile { width: auto !important; }\n            }\n            </style><style type="text/css">@media (prefers-color-scheme: dark) {\n    body, .bb-body { background-color: #111827 !important; }\n    .bb-card, .bb-card > table { background: #1f2937 !important; background-color: #1f2937 !important; }\n    .bb-card div, .bb-card td, .bb-card th, .bb-card p, .bb-card span, .bb-card li { color: #f3f4f6 !important; }\n    .bb-card a { color: #c4b5fd !important; }\n    .bb-card .bb-button a, .bb-card .bb-button td, .bb-card .bb-button p { color: #ffffff !important; }\n    .bb-footer, .bb-footer > table { background: #111827 !important; background-color: #111827 !important; }\n    .bb-footer div, .bb-footer a { color: #d1d5db !important; }\n  }</style><meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" content="light dark"></head><body style="word-spacing:normal;background-color:#f3f4f6;"><div style="display:none;font-size:1px;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">Thanks, ')
-        s = scopes[-1]
-        v2 = s.get('customer', M) if s.__class__ is dict else M
-        if v2 is M:
-            v2 = lookup(scopes, ('customer',))
-        if v2 is not None:
-            v2 = v2.get('firstName') if v2.__class__ is dict else lookup([v2], ('firstName',)) if isinstance(v2, Mapping) else lookup([{'customer': v2}], ('customer', 'firstName'))
-        if v2 is not None:
-            w(e(v2 if v2.__class__ is str else text(v2)))
-        w('. We received your payment and are setting up your site.</div><div class="bb-body" aria-label="Order ')
-        s = scopes[-1]
-        v3 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v3 is M:
-            v3 = lookup(scopes, ('orderNumber',))
-        if v3 is not None:
-            w(e(v3 if v3.__class__ is str else text(v3)))
-        w(' confirmed: your WordPress site is on its way" aria-roledescription="email" style="background-color:#f3f4f6;" role="article" lang="en" dir="ltr"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#4c1d95" align="center" width="600" class="bb-header-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-header" style="background:#4c1d95;background-color:#4c1d95;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#4c1d95;background-color:#4c1d95;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:20px 0;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:0 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:collapse;border-spacing:0px;"><tbody><tr><td style="width:180px;"><a href="https://www.bbws.co.za" target="_blank"><img alt="BBWS KimmyAI" height="48" src="')
-        s = scopes[-1]
-        v4 = s.get('assetBaseUrl', M) if s.__class__ is dict else M
-        if v4 is M:
-            v4 = lookup(scopes, ('assetBaseUrl',))
-        if v4 is not None:
-            w(e(v4 if v4.__class__ is str else text(v4)))
-        w('/logo.png" width="180" style="border:0;display:block;outline:none;text-decoration:none;height:48px;width:100%;font-size:13px;"></a></td></tr></tbody></table></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#ffffff" align="center" width="600" class="bb-card-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-card" style="background:#ffffff;background-color:#ffffff;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#ffffff;background-color:#ffffff;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:8px 0;padding-top:16px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:8px 28px;padding-top:20px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:22px;font-weight:bold;line-height:1.3;text-align:left;color:#1f2937;">Your order is confirmed</div></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">Hi ')
-        s = scopes[-1]
-        v5 = s.get('customer', M) if s.__class__ is dict else M
-        if v5 is M:
-            v5 = lookup(scopes, ('customer',))
-        if v5 is not None:
-            v5 = v5.get('firstName') if v5.__class__ is dict else lookup([v5], ('firstName',)) if isinstance(v5, Mapping) else lookup([{'customer': v5}], ('customer', 'firstName'))
-        if v5 is not None:
-            w(e(v5 if v5.__class__ is str else text(v5)))
-        w(',</div></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">Thank you for choosing BBWS. We have received payment for order <strong>')
-        s = scopes[-1]
-        v6 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v6 is M:
-            v6 = lookup(scopes, ('orderNumber',))
-        if v6 is not None:
-            w(e(v6 if v6.__class__ is str else text(v6)))
-        w('</strong> for ')
-        s = scopes[-1]
-        v7 = s.get('tenant', M) if s.__class__ is dict else M
-        if v7 is M:
-            v7 = lookup(scopes, ('tenant',))
-        if v7 is not None:
-            v7 = v7.get('organization') if v7.__class__ is dict else lookup([v7], ('organization',)) if isinstance(v7, Mapping) else lookup([{'tenant': v7}], ('tenant', 'organization'))
-        if v7 is not None:
-            w(e(v7 if v7.__class__ is str else text(v7)))
-        w(', and we are provisioning your WordPress site now. We will email you again as soon as it is ready, usually within 15 minutes.</div></td></tr><tr><td align="left" style="font-size:0px;padding:4px 28px;word-break:break-word;"><table border="0" cellpadding="6" cellspacing="0" width="100%" style="color:#1f2937;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:14px;line-height:1.5;table-layout:auto;width:100%;border:none;"><tbody><tr><th class="bb-th" width="55%" style="text-align: left;border-bottom: 2px solid #e5e7eb;color: #4b5563;font-size: 12px;text-transform: uppercase;letter-spacing: 0.04em;white-space: nowrap;">Product</th><th class="bb-th" width="40" style="text-align: left;border-bottom: 2px solid #e5e7eb;color: #4b5563;font-size: 12px;text-transform: uppercase;letter-spacing: 0.04em;white-space: nowrap;">Qty</th><th class="bb-th bb-amount" style="text-align: right;border-bottom: 2px solid #e5e7eb;color: #4b5563;font-size: 12px;text-transform: uppercase;letter-spacing: 0.04em;white-space: nowrap;">Amount</th></tr><!--')
-        s = scopes[-1]
-        v8 = s.get('items', M) if s.__class__ is dict else M
-        if v8 is M:
-            v8 = lookup(scopes, ('items',))
-        if v8:
-            for item in (v8 if v8.__class__ in (list, tuple) else (v8,)):
-                scopes.append(item)
-                w('--><tr class="bb-row"><td style="border-bottom: 1px solid #e5e7eb;">')
-                s = scopes[-1]
-                v9 = s.get('name', M) if s.__class__ is dict else M
-                if v9 is M:
-                    v9 = lookup(scopes, ('name',))
-                if v9 is not None:
-                    w(e(v9 if v9.__class__ is str else text(v9)))
-                w('<br><span class="bb-note" style="color: #4b5563;font-size: 12px;">')
-                s = scopes[-1]
-                v10 = s.get('cycleLabel', M) if s.__class__ is dict else M
-                if v10 is M:
-                    v10 = lookup(scopes, ('cycleLabel',))
-                if v10 is not None:
-                    w(e(v10 if v10.__class__ is str else text(v10)))
-                w('</span></td><td style="border-bottom: 1px solid #e5e7eb;">')
-                s = scopes[-1]
-                v11 = s.get('quantity', M) if s.__class__ is dict else M
-                if v11 is M:
-                    v11 = lookup(scopes, ('quantity',))
-                if v11 is not None:
-                    w(e(v11 if v11.__class__ is str else text(v11)))
-                w('</td><td class="bb-amount" style="text-align: right;white-space: nowrap;border-bottom: 1px solid #e5e7eb;">')
-                s = scopes[-1]
-                v12 = s.get('lineTotal', M) if s.__class__ is dict else M
-                if v12 is M:
-                    v12 = lookup(scopes, ('lineTotal',))
-                if v12 is not None:
-                    w(e(v12 if v12.__class__ is str else text(v12)))
-                w('</td></tr><!--')
-                scopes.pop()
-        w('--><tr><th class="bb-label" scope="row" colspan="2" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Subtotal</th><td class="bb-amount" style="text-align: right;white-space: nowrap;">')
-        s = scopes[-1]
-        v13 = s.get('totals', M) if s.__class__ is dict else M
-        if v13 is M:
-            v13 = lookup(scopes, ('totals',))
-        if v13 is not None:
-            v13 = v13.get('subtotal') if v13.__class__ is dict else lookup([v13], ('subtotal',)) if isinstance(v13, Mapping) else lookup([{'totals': v13}], ('totals', 'subtotal'))
-        if v13 is not None:
-            w(e(v13 if v13.__class__ is str else text(v13)))
-        w('</td></tr><!--')
-        s = scopes[-1]
-        v14 = s.get('campaign', M) if s.__class__ is dict else M
-        if v14 is M:
-            v14 = lookup(scopes, ('campaign',))
-        if v14:
-            for item in (v14 if v14.__class__ in (list, tuple) else (v14,)):
-                scopes.append(item)
-                w('--><tr><th class="bb-label" scope="row" colspan="2" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Discount (')
-                s = scopes[-1]
-                v15 = s.get('code', M) if s.__class__ is dict else M
-                if v15 is M:
-                    v15 = lookup(scopes, ('code',))
-                if v15 is not None:
-                    w(e(v15 if v15.__class__ is str else text(v15)))
-                w(', ')
-                s = scopes[-1]
-                v16 = s.get('discountPercent', M) if s.__class__ is dict else M
-                if v16 is M:
-                    v16 = lookup(scopes, ('discountPercent',))
-                if v16 is not None:
-                    w(e(v16 if v16.__class__ is str else text(v16)))
-                w('% off)</th><td class="bb-amount" style="text-align: right;white-space: nowrap;">')
-                s = scopes[-1]
-                v17 = s.get('totals', M) if s.__class__ is dict else M
-                if v17 is M:
-                    v17 = lookup(scopes, ('totals',))
-                if v17 is not None:
-                    v17 = v17.get('discount') if v17.__class__ is dict else lookup([v17], ('discount',)) if isinstance(v17, Mapping) else lookup([{'totals': v17}], ('totals', 'discount'))
-                if v17 is not None:
-                    w(e(v17 if v17.__class__ is str else text(v17)))
-                w('</td></tr><!--')
-                scopes.pop()
-        w('--><tr><th class="bb-label" scope="row" colspan="2" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">VAT (15%)</th><td class="bb-amount" style="text-align: right;white-space: nowrap;">')
-        s = scopes[-1]
-        v18 = s.get('totals', M) if s.__class__ is dict else M
-        if v18 is M:
-            v18 = lookup(scopes, ('totals',))
-        if v18 is not None:
-            v18 = v18.get('vat') if v18.__class__ is dict else lookup([v18], ('vat',)) if isinstance(v18, Mapping) else lookup([{'totals': v18}], ('totals', 'vat'))
-        if v18 is not None:
-            w(e(v18 if v18.__class__ is str else text(v18)))
-        w('</td></tr><tr class="bb-total"><td colspan="2" style="font-weight: bold;font-size: 16px;">Total paid</td><td class="bb-amount" style="text-align: right;white-space: nowrap;font-weight: bold;font-size: 16px;">')
-        s = scopes[-1]
-        v19 = s.get('totals', M) if s.__class__ is dict else M
-        if v19 is M:
-            v19 = lookup(scopes, ('totals',))
-        if v19 is not None:
-            v19 = v19.get('total') if v19.__class__ is dict else lookup([v19], ('total',)) if isinstance(v19, Mapping) else lookup([{'totals': v19}], ('totals', 'total'))
-        if v19 is not None:
-            w(e(v19 if v19.__class__ is str else text(v19)))
-        w('</td></tr></tbody></table></td></tr><!--')
-        s = scopes[-1]
-        v20 = s.get('campaign', M) if s.__class__ is dict else M
-        if v20 is M:
-            v20 = lookup(scopes, ('campaign',))
-        if not v20:
-            w('--><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:13px;line-height:1.55;text-align:left;color:#4b5563;">Tip: follow BBWS on our newsletter for campaign codes that take up to 30% off your next hosting renewal.</div></td></tr><!--')
-        w('--><tr><td class="bb-button" align="center" vertical-align="middle" style="font-size:0px;padding:12px 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:separate;line-height:100%;"><tbody><tr><td align="center" bgcolor="#4c1d95" role="presentation" valign="middle" style="border:none;border-radius:6px;cursor:auto;mso-padding-alt:12px 24px;background:#4c1d95;"><a href="')
-        s = scopes[-1]
-        v21 = s.get('orderUrl', M) if s.__class__ is dict else M
-        if v21 is M:
-            v21 = lookup(scopes, ('orderUrl',))
-        if v21 is not None:
-            w(e(v21 if v21.__class__ is str else text(v21)))
-        w('" target="_blank" style="display:inline-block;background:#4c1d95;color:#ffffff;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;font-weight:bold;line-height:120%;margin:0;text-decoration:none;text-transform:none;padding:12px 24px;mso-padding-alt:0px;border-radius:6px;">View your order</a></td></tr></tbody></table></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:13px;line-height:1.55;text-align:left;color:#4b5563;">Paid with PayFast on ')
-        s = scopes[-1]
-        v22 = s.get('payment', M) if s.__class__ is dict else M
-        if v22 is M:
-            v22 = lookup(scopes, ('payment',))
-        if v22 is not None:
-            v22 = v22.get('paidAt') if v22.__class__ is dict else lookup([v22], ('paidAt',)) if isinstance(v22, Mapping) else lookup([{'payment': v22}], ('payment', 'paidAt'))
-        if v22 is not None:
-            w(e(v22 if v22.__class__ is str else text(v22)))
-        w(' (reference ')
-        s = scopes[-1]
-        v23 = s.get('payment', M) if s.__class__ is dict else M
-        if v23 is M:
-            v23 = lookup(scopes, ('payment',))
-        if v23 is not None:
-            v23 = v23.get('pfPaymentId') if v23.__class__ is dict else lookup([v23], ('pfPaymentId',)) if isinstance(v23, Mapping) else lookup([{'payment': v23}], ('payment', 'pfPaymentId'))
-        if v23 is not None:
-            w(e(v23 if v23.__class__ is str else text(v23)))
-        w('). A tax invoice is available in the portal.</div></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#f3f4f6" align="center" width="600" class="bb-footer-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-footer" style="background:#f3f4f6;background-color:#f3f4f6;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#f3f4f6;background-color:#f3f4f6;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:16px 0 24px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      BBWS (Pty) Ltd · KimmyAI WordPress Hosting<br>\n      3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa<br>\n      Company reg. 2019/123456/07 · VAT 4123456789\n    </div></td></tr><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      You are receiving this email because it concerns your BBWS account or its orders.\n      Questions? Write to <a class="bb-link" href="mailto:support@bbws.co.za" style="color: #5b21b6;text-decoration: underline;">support@bbws.co.za</a>.<br><a class="bb-link" href="')
-        s = scopes[-1]
-        v24 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
-        if v24 is M:
-            v24 = lookup(scopes, ('unsubscribeUrl',))
-        if v24 is not None:
-            w(e(v24 if v24.__class__ is str else text(v24)))
-        w('" style="color: #5b21b6;text-decoration: underline;">Unsubscribe or manage email preferences</a> · <a class="bb-link" href="https://www.bbws.co.za/privacy" style="color: #5b21b6;text-decoration: underline;">Privacy policy</a></div></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--></div></body></html>')
-    return render
+def html(scopes, out):
+    w = out.append
+    w('<!DOCTYPE html><html lang="en" dir="ltr" xmlns="http://www.w3.org/1999/xhtml" xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office"><head><title>Order ')
+    s = scopes[-1]
+    v1 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v1 is M:
+        v1 = lookup(scopes, ('orderNumber',))
+    if v1 is not None:
+        w(e(v1 if v1.__class__ is str else text(v1)))
+    w(' confirmed: your WordPress site is on its way</title><!--[if !mso]><!--><meta http-equiv="X-UA-Compatible" content="IE=edge"><!--<![endif]--><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<style type="text/css">\n#outlook a { padding: 0; }\nbody { margin: 0; padding: 0; -webkit-text-size-adjust: 100%; -ms-text-size-adjust: 100%; }\ntable, td { border-collapse: collapse; mso-table-lspace: 0pt; mso-table-rspace: 0pt; }\nimg { border: 0; height: auto; line-height: 100%; outline: none; text-decoration: none; -ms-interpolation-mode: bicubic; }\np { display: block; margin: 13px 0; }\n</style>\n<!--[if mso]>\n<noscript>\n<xml>\n<o:OfficeDocumentSettings>\n  <o:AllowPNG/>\n  <o:PixelsPerInch>96</o:PixelsPerInch>\n</o:OfficeDocumentSettings>\n</xml>\n</noscript>\n<![endif]-->\n<!--[if lte mso 11]>\n<style type="text/css">\n.mj-outlook-group-fix { width:100% !important; }\n</style>\n<![endif]-->\n<style type="text/css">@media only screen and (min-width:480px) { .mj-column-per-100 { width:100% !important; max-width:100%; }  }</style><style media="screen and (min-width:480px)">.moz-text-html .mj-column-per-100 { width:100% !important; max-width:100%; } </style><style type="text/css">@media only screen and (max-width:479px) {\n                table.mj-full-width-mobile { width: 100% !important; }\n                td.mj-full-width-mobile { width: auto !important; }\n            }\n            </style><style type="text/css">@media (prefers-color-scheme: dark) {\n    body, .bb-body { background-color: #111827 !important; }\n    .bb-card, .bb-card > table { background: #1f2937 !important; background-color: #1f2937 !important; }\n    .bb-card div, .bb-card td, .bb-card th, .bb-card p, .bb-card span, .bb-card li { color: #f3f4f6 !important; }\n    .bb-card a { color: #c4b5fd !important; }\n    .bb-card .bb-button a, .bb-card .bb-button td, .bb-card .bb-button p { color: #ffffff !important; }\n    .bb-footer, .bb-footer > table { background: #111827 !important; background-color: #111827 !important; }\n    .bb-footer div, .bb-footer a { color: #d1d5db !important; }\n  }</style><meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" content="light dark"></head><body style="word-spacing:normal;background-color:#f3f4f6;"><div style="display:none;font-size:1px;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">Thanks, ')
+    s = scopes[-1]
+    v2 = s.get('customer', M) if s.__class__ is dict else M
+    if v2 is M:
+        v2 = lookup(scopes, ('customer',))
+    if v2 is not None:
+        v2 = v2.get('firstName') if v2.__class__ is dict else lookup([v2], ('firstName',)) if isinstance(v2, Mapping) else lookup([{'customer': v2}], ('customer', 'firstName'))
+    if v2 is not None:
+        w(e(v2 if v2.__class__ is str else text(v2)))
+    w('. We received your payment and are setting up your site.</div><div class="bb-body" aria-label="Order ')
+    s = scopes[-1]
+    v3 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v3 is M:
+        v3 = lookup(scopes, ('orderNumber',))
+    if v3 is not None:
+        w(e(v3 if v3.__class__ is str else text(v3)))
+    w(' confirmed: your WordPress site is on its way" aria-roledescription="email" style="background-color:#f3f4f6;" role="article" lang="en" dir="ltr"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#4c1d95" align="center" width="600" class="bb-header-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-header" style="background:#4c1d95;background-color:#4c1d95;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#4c1d95;background-color:#4c1d95;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:20px 0;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:0 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:collapse;border-spacing:0px;"><tbody><tr><td style="width:180px;"><a href="https://www.bbws.co.za" target="_blank"><img alt="BBWS KimmyAI" height="48" src="')
+    s = scopes[-1]
+    v4 = s.get('assetBaseUrl', M) if s.__class__ is dict else M
+    if v4 is M:
+        v4 = lookup(scopes, ('assetBaseUrl',))
+    if v4 is not None:
+        w(e(v4 if v4.__class__ is str else text(v4)))
+    w('/logo.png" width="180" style="border:0;display:block;outline:none;text-decoration:none;height:48px;width:100%;font-size:13px;"></a></td></tr></tbody></table></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#ffffff" align="center" width="600" class="bb-card-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-card" style="background:#ffffff;background-color:#ffffff;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#ffffff;background-color:#ffffff;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:8px 0;padding-top:16px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:8px 28px;padding-top:20px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:22px;font-weight:bold;line-height:1.3;text-align:left;color:#1f2937;">Your order is confirmed</div></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">Hi ')
+    s = scopes[-1]
+    v5 = s.get('customer', M) if s.__class__ is dict else M
+    if v5 is M:
+        v5 = lookup(scopes, ('customer',))
+    if v5 is not None:
+        v5 = v5.get('firstName') if v5.__class__ is dict else lookup([v5], ('firstName',)) if isinstance(v5, Mapping) else lookup([{'customer': v5}], ('customer', 'firstName'))
+    if v5 is not None:
+        w(e(v5 if v5.__class__ is str else text(v5)))
+    w(',</div></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">Thank you for choosing BBWS. We have received payment for order <strong>')
+    s = scopes[-1]
+    v6 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v6 is M:
+        v6 = lookup(scopes, ('orderNumber',))
+    if v6 is not None:
+        w(e(v6 if v6.__class__ is str else text(v6)))
+    w('</strong> for ')
+    s = scopes[-1]
+    v7 = s.get('tenant', M) if s.__class__ is dict else M
+    if v7 is M:
+        v7 = lookup(scopes, ('tenant',))
+    if v7 is not None:
+        v7 = v7.get('organization') if v7.__class__ is dict else lookup([v7], ('organization',)) if isinstance(v7, Mapping) else lookup([{'tenant': v7}], ('tenant', 'organization'))
+    if v7 is not None:
+        w(e(v7 if v7.__class__ is str else text(v7)))
+    w(', and we are provisioning your WordPress site now. We will email you again as soon as it is ready, usually within 15 minutes.</div></td></tr><tr><td align="left" style="font-size:0px;padding:4px 28px;word-break:break-word;"><table border="0" cellpadding="6" cellspacing="0" width="100%" style="color:#1f2937;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:14px;line-height:1.5;table-layout:auto;width:100%;border:none;"><tbody><tr><th class="bb-th" width="55%" style="text-align: left;border-bottom: 2px solid #e5e7eb;color: #4b5563;font-size: 12px;text-transform: uppercase;letter-spacing: 0.04em;white-space: nowrap;">Product</th><th class="bb-th" width="40" style="text-align: left;border-bottom: 2px solid #e5e7eb;color: #4b5563;font-size: 12px;text-transform: uppercase;letter-spacing: 0.04em;white-space: nowrap;">Qty</th><th class="bb-th bb-amount" style="text-align: right;border-bottom: 2px solid #e5e7eb;color: #4b5563;font-size: 12px;text-transform: uppercase;letter-spacing: 0.04em;white-space: nowrap;">Amount</th></tr><!--')
+    s = scopes[-1]
+    v8 = s.get('items', M) if s.__class__ is dict else M
+    if v8 is M:
+        v8 = lookup(scopes, ('items',))
+    if v8:
+        for item in (v8 if v8.__class__ in (list, tuple) else (v8,)):
+            scopes.append(item)
+            w('--><tr class="bb-row"><td style="border-bottom: 1px solid #e5e7eb;">')
+            s = scopes[-1]
+            v9 = s.get('name', M) if s.__class__ is dict else M
+            if v9 is M:
+                v9 = lookup(scopes, ('name',))
+            if v9 is not None:
+                w(e(v9 if v9.__class__ is str else text(v9)))
+            w('<br><span class="bb-note" style="color: #4b5563;font-size: 12px;">')
+            s = scopes[-1]
+            v10 = s.get('cycleLabel', M) if s.__class__ is dict else M
+            if v10 is M:
+                v10 = lookup(scopes, ('cycleLabel',))
+            if v10 is not None:
+                w(e(v10 if v10.__class__ is str else text(v10)))
+            w('</span></td><td style="border-bottom: 1px solid #e5e7eb;">')
+            s = scopes[-1]
+            v11 = s.get('quantity', M) if s.__class__ is dict else M
+            if v11 is M:
+                v11 = lookup(scopes, ('quantity',))
+            if v11 is not None:
+                w(e(v11 if v11.__class__ is str else text(v11)))
+            w('</td><td class="bb-amount" style="text-align: right;white-space: nowrap;border-bottom: 1px solid #e5e7eb;">')
+            s = scopes[-1]
+            v12 = s.get('lineTotal', M) if s.__class__ is dict else M
+            if v12 is M:
+                v12 = lookup(scopes, ('lineTotal',))
+            if v12 is not None:
+                w(e(v12 if v12.__class__ is str else text(v12)))
+            w('</td></tr><!--')
+            scopes.pop()
+    w('--><tr><th class="bb-label" scope="row" colspan="2" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Subtotal</th><td class="bb-amount" style="text-align: right;white-space: nowrap;">')
+    s = scopes[-1]
+    v13 = s.get('totals', M) if s.__class__ is dict else M
+    if v13 is M:
+        v13 = lookup(scopes, ('totals',))
+    if v13 is not None:
+        v13 = v13.get('subtotal') if v13.__class__ is dict else lookup([v13], ('subtotal',)) if isinstance(v13, Mapping) else lookup([{'totals': v13}], ('totals', 'subtotal'))
+    if v13 is not None:
+        w(e(v13 if v13.__class__ is str else text(v13)))
+    w('</td></tr><!--')
+    s = scopes[-1]
+    v14 = s.get('campaign', M) if s.__class__ is dict else M
+    if v14 is M:
+        v14 = lookup(scopes, ('campaign',))
+    if v14:
+        for item in (v14 if v14.__class__ in (list, tuple) else (v14,)):
+            scopes.append(item)
+            w('--><tr><th class="bb-label" scope="row" colspan="2" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Discount (')
+            s = scopes[-1]
+            v15 = s.get('code', M) if s.__class__ is dict else M
+            if v15 is M:
+                v15 = lookup(scopes, ('code',))
+            if v15 is not None:
+                w(e(v15 if v15.__class__ is str else text(v15)))
+            w(', ')
+            s = scopes[-1]
+            v16 = s.get('discountPercent', M) if s.__class__ is dict else M
+            if v16 is M:
+                v16 = lookup(scopes, ('discountPercent',))
+            if v16 is not None:
+                w(e(v16 if v16.__class__ is str else text(v16)))
+            w('% off)</th><td class="bb-amount" style="text-align: right;white-space: nowrap;">')
+            s = scopes[-1]
+            v17 = s.get('totals', M) if s.__class__ is dict else M
+            if v17 is M:
+                v17 = lookup(scopes, ('totals',))
+            if v17 is not None:
+                v17 = v17.get('discount') if v17.__class__ is dict else lookup([v17], ('discount',)) if isinstance(v17, Mapping) else lookup([{'totals': v17}], ('totals', 'discount'))
+            if v17 is not None:
+                w(e(v17 if v17.__class__ is str else text(v17)))
+            w('</td></tr><!--')
+            scopes.pop()
+    w('--><tr><th class="bb-label" scope="row" colspan="2" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">VAT (15%)</th><td class="bb-amount" style="text-align: right;white-space: nowrap;">')
+    s = scopes[-1]
+    v18 = s.get('totals', M) if s.__class__ is dict else M
+    if v18 is M:
+        v18 = lookup(scopes, ('totals',))
+    if v18 is not None:
+        v18 = v18.get('vat') if v18.__class__ is dict else lookup([v18], ('vat',)) if isinstance(v18, Mapping) else lookup([{'totals': v18}], ('totals', 'vat'))
+    if v18 is not None:
+        w(e(v18 if v18.__class__ is str else text(v18)))
+    w('</td></tr><tr class="bb-total"><td colspan="2" style="font-weight: bold;font-size: 16px;">Total paid</td><td class="bb-amount" style="text-align: right;white-space: nowrap;font-weight: bold;font-size: 16px;">')
+    s = scopes[-1]
+    v19 = s.get('totals', M) if s.__class__ is dict else M
+    if v19 is M:
+        v19 = lookup(scopes, ('totals',))
+    if v19 is not None:
+        v19 = v19.get('total') if v19.__class__ is dict else lookup([v19], ('total',)) if isinstance(v19, Mapping) else lookup([{'totals': v19}], ('totals', 'total'))
+    if v19 is not None:
+        w(e(v19 if v19.__class__ is str else text(v19)))
+    w('</td></tr></tbody></table></td></tr><!--')
+    s = scopes[-1]
+    v20 = s.get('campaign', M) if s.__class__ is dict else M
+    if v20 is M:
+        v20 = lookup(scopes, ('campaign',))
+    if not v20:
+        w('--><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:13px;line-height:1.55;text-align:left;color:#4b5563;">Tip: follow BBWS on our newsletter for campaign codes that take up to 30% off your next hosting renewal.</div></td></tr><!--')
+    w('--><tr><td class="bb-button" align="center" vertical-align="middle" style="font-size:0px;padding:12px 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:separate;line-height:100%;"><tbody><tr><td align="center" bgcolor="#4c1d95" role="presentation" valign="middle" style="border:none;border-radius:6px;cursor:auto;mso-padding-alt:12px 24px;background:#4c1d95;"><a href="')
+    s = scopes[-1]
+    v21 = s.get('orderUrl', M) if s.__class__ is dict else M
+    if v21 is M:
+        v21 = lookup(scopes, ('orderUrl',))
+    if v21 is not None:
+        w(e(v21 if v21.__class__ is str else text(v21)))
+    w('" target="_blank" style="display:inline-block;background:#4c1d95;color:#ffffff;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;font-weight:bold;line-height:120%;margin:0;text-decoration:none;text-transform:none;padding:12px 24px;mso-padding-alt:0px;border-radius:6px;">View your order</a></td></tr></tbody></table></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:13px;line-height:1.55;text-align:left;color:#4b5563;">Paid with PayFast on ')
+    s = scopes[-1]
+    v22 = s.get('payment', M) if s.__class__ is dict else M
+    if v22 is M:
+        v22 = lookup(scopes, ('payment',))
+    if v22 is not None:
+        v22 = v22.get('paidAt') if v22.__class__ is dict else lookup([v22], ('paidAt',)) if isinstance(v22, Mapping) else lookup([{'payment': v22}], ('payment', 'paidAt'))
+    if v22 is not None:
+        w(e(v22 if v22.__class__ is str else text(v22)))
+    w(' (reference ')
+    s = scopes[-1]
+    v23 = s.get('payment', M) if s.__class__ is dict else M
+    if v23 is M:
+        v23 = lookup(scopes, ('payment',))
+    if v23 is not None:
+        v23 = v23.get('pfPaymentId') if v23.__class__ is dict else lookup([v23], ('pfPaymentId',)) if isinstance(v23, Mapping) else lookup([{'payment': v23}], ('payment', 'pfPaymentId'))
+    if v23 is not None:
+        w(e(v23 if v23.__class__ is str else text(v23)))
+    w('). A tax invoice is available in the portal.</div></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#f3f4f6" align="center" width="600" class="bb-footer-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-footer" style="background:#f3f4f6;background-color:#f3f4f6;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#f3f4f6;background-color:#f3f4f6;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:16px 0 24px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      BBWS (Pty) Ltd · KimmyAI WordPress Hosting<br>\n      3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa<br>\n      Company reg. 2019/123456/07 · VAT 4123456789\n    </div></td></tr><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      You are receiving this email because it concerns your BBWS account or its orders.\n      Questions? Write to <a class="bb-link" href="mailto:support@bbws.co.za" style="color: #5b21b6;text-decoration: underline;">support@bbws.co.za</a>.<br><a class="bb-link" href="')
+    s = scopes[-1]
+    v24 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
+    if v24 is M:
+        v24 = lookup(scopes, ('unsubscribeUrl',))
+    if v24 is not None:
+        w(e(v24 if v24.__class__ is str else text(v24)))
+    w('" style="color: #5b21b6;text-decoration: underline;">Unsubscribe or manage email preferences</a> · <a class="bb-link" href="https://www.bbws.co.za/privacy" style="color: #5b21b6;text-decoration: underline;">Privacy policy</a></div></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--></div></body></html>')
 
 
-def text(M, lookup, text, e, Mapping, partial):
-    def render(scopes, out):
-        w = out.append
-        w('BBWS KimmyAI (https://www.bbws.co.za)\n\nYour order is confirmed\nHi ')
-        s = scopes[-1]
-        v1 = s.get('customer', M) if s.__class__ is dict else M
-        if v1 is M:
-            v1 = lookup(scopes, ('customer',))
-        if v1 is not None:
-            v1 = v1.get('firstName') if v1.__class__ is dict else lookup([v1], ('firstName',)) if isinstance(v1, Mapping) else lookup([{'customer': v1}], ('customer', 'firstName'))
-        if v1 is not None:
-            w(e(v1 if v1.__class__ is str else text(v1)))
-        w(',\nThank you for choosing BBWS. We have received payment for order ')
-        s = scopes[-1]
-        v2 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v2 is M:
-            v2 = lookup(scopes, ('orderNumber',))
-        if v2 is not None:
-            w(e(v2 if v2.__class__ is str else text(v2)))
-        w(' for ')
-        s = scopes[-1]
-        v3 = s.get('tenant', M) if s.__class__ is dict else M
-        if v3 is M:
-            v3 = lookup(scopes, ('tenant',))
-        if v3 is not None:
-            v3 = v3.get('organization') if v3.__class__ is dict else lookup([v3], ('organization',)) if isinstance(v3, Mapping) else lookup([{'tenant': v3}], ('tenant', 'organization'))
-        if v3 is not None:
-            w(e(v3 if v3.__class__ is str else text(v3)))
-        w(', and we are provisioning your WordPress site now. We will email you again as soon as it is ready, usually within 15 minutes.\n\nProduct  Qty  Amount\n')
-        s = scopes[-1]
-        v4 = s.get('items', M) if s.__class__ is dict else M
-        if v4 is M:
-            v4 = lookup(scopes, ('items',))
-        if v4:
-            for item in (v4 if v4.__class__ in (list, tuple) else (v4,)):
-                scopes.append(item)
-                s = scopes[-1]
-                v5 = s.get('name', M) if s.__class__ is dict else M
-                if v5 is M:
-                    v5 = lookup(scopes, ('name',))
-                if v5 is not None:
-                    w(e(v5 if v5.__class__ is str else text(v5)))
-                w('\n')
-                s = scopes[-1]
-                v6 = s.get('cycleLabel', M) if s.__class__ is dict else M
-                if v6 is M:
-                    v6 = lookup(scopes, ('cycleLabel',))
-                if v6 is not None:
-                    w(e(v6 if v6.__class__ is str else text(v6)))
-                w('  ')
-                s = scopes[-1]
-                v7 = s.get('quantity', M) if s.__class__ is dict else M
-                if v7 is M:
-                    v7 = lookup(scopes, ('quantity',))
-                if v7 is not None:
-                    w(e(v7 if v7.__class__ is str else text(v7)))
-                w('  ')
-                s = scopes[-1]
-                v8 = s.get('lineTotal', M) if s.__class__ is dict else M
-                if v8 is M:
-                    v8 = lookup(scopes, ('lineTotal',))
-                if v8 is not None:
-                    w(e(v8 if v8.__class__ is str else text(v8)))
-                w('\n')
-                scopes.pop()
-        w('Subtotal  ')
-        s = scopes[-1]
-        v9 = s.get('totals', M) if s.__class__ is dict else M
-        if v9 is M:
-            v9 = lookup(scopes, ('totals',))
-        if v9 is not None:
-            v9 = v9.get('subtotal') if v9.__class__ is dict else lookup([v9], ('subtotal',)) if isinstance(v9, Mapping) else lookup([{'totals': v9}], ('totals', 'subtotal'))
-        if v9 is not None:
-            w(e(v9 if v9.__class__ is str else text(v9)))
-        w('\n')
-        s = scopes[-1]
-        v10 = s.get('campaign', M) if s.__class__ is dict else M
-        if v10 is M:
-            v10 = lookup(scopes, ('campaign',))
-        if v10:
-            for item in (v10 if v10.__class__ in (list, tuple) else (v10,)):
-                scopes.append(item)
-                w('Discount (')
-                s = scopes[-1]
-                v11 = s.get('code', M) if s.__class__ is dict else M
-                if v11 is M:
-                    v11 = lookup(scopes, ('code',))
-                if v11 is not None:
-                    w(e(v11 if v11.__class__ is str else text(v11)))
-                w(', ')
-                s = scopes[-1]
-                v12 = s.get('discountPercent', M) if s.__class__ is dict else M
-                if v12 is M:
-                    v12 = lookup(scopes, ('discountPercent',))
-                if v12 is not None:
-                    w(e(v12 if v12.__class__ is str else text(v12)))
-                w('% off)  ')
-                s = scopes[-1]
-                v13 = s.get('totals', M) if s.__class__ is dict else M
-                if v13 is M:
-                    v13 = lookup(scopes, ('totals',))
-                if v13 is not None:
-                    v13 = v13.get('discount') if v13.__class__ is dict else lookup([v13], ('discount',)) if isinstance(v13, Mapping) else lookup([{'totals': v13}], ('totals', 'discount'))
-                if v13 is not None:
-                    w(e(v13 if v13.__class__ is str else text(v13)))
-                w('\n')
-                scopes.pop()
-        w('VAT (15%)  ')
-        s = scopes[-1]
-        v14 = s.get('totals', M) if s.__class__ is dict else M
-        if v14 is M:
-            v14 = lookup(scopes, ('totals',))
-        if v14 is not None:
-            v14 = v14.get('vat') if v14.__class__ is dict else lookup([v14], ('vat',)) if isinstance(v14, Mapping) else lookup([{'totals': v14}], ('totals', 'vat'))
-        if v14 is not None:
-            w(e(v14 if v14.__class__ is str else text(v14)))
-        w('\nTotal paid  ')
-        s = scopes[-1]
-        v15 = s.get('totals', M) if s.__class__ is dict else M
-        if v15 is M:
-            v15 = lookup(scopes, ('totals',))
-        if v15 is not None:
-            v15 = v15.get('total') if v15.__class__ is dict else lookup([v15], ('total',)) if isinstance(v15, Mapping) else lookup([{'totals': v15}], ('totals', 'total'))
-        if v15 is not None:
-            w(e(v15 if v15.__class__ is str else text(v15)))
-        w('\n\n')
-        s = scopes[-1]
-        v16 = s.get('campaign', M) if s.__class__ is dict else M
-        if v16 is M:
-            v16 = lookup(scopes, ('campaign',))
-        if not v16:
-            w('Tip: follow BBWS on our newsletter for campaign codes that take up to 30% off your next hosting renewal.\n')
-        w('\nView your order (')
-        s = scopes[-1]
-        v17 = s.get('orderUrl', M) if s.__class__ is dict else M
-        if v17 is M:
-            v17 = lookup(scopes, ('orderUrl',))
-        if v17 is not None:
-            w(e(v17 if v17.__class__ is str else text(v17)))
-        w(')\n\nPaid with PayFast on ')
-        s = scopes[-1]
-        v18 = s.get('payment', M) if s.__class__ is dict else M
-        if v18 is M:
-            v18 = lookup(scopes, ('payment',))
-        if v18 is not None:
-            v18 = v18.get('paidAt') if v18.__class__ is dict else lookup([v18], ('paidAt',)) if isinstance(v18, Mapping) else lookup([{'payment': v18}], ('payment', 'paidAt'))
-        if v18 is not None:
-            w(e(v18 if v18.__class__ is str else text(v18)))
-        w(' (reference ')
-        s = scopes[-1]
-        v19 = s.get('payment', M) if s.__class__ is dict else M
-        if v19 is M:
-            v19 = lookup(scopes, ('payment',))
-        if v19 is not None:
-            v19 = v19.get('pfPaymentId') if v19.__class__ is dict else lookup([v19], ('pfPaymentId',)) if isinstance(v19, Mapping) else lookup([{'payment': v19}], ('payment', 'pfPaymentId'))
-        if v19 is not None:
-            w(e(v19 if v19.__class__ is str else text(v19)))
-        w('). A tax invoice is available in the portal.\n\nBBWS (Pty) Ltd · KimmyAI WordPress Hosting\n3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa\nCompany reg. 2019/123456/07 · VAT 4123456789\nYou are receiving this email because it concerns your BBWS account or its orders. Questions? Write to support@bbws.co.za (mailto:support@bbws.co.za).\nUnsubscribe or manage email preferences (')
-        s = scopes[-1]
-        v20 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
-        if v20 is M:
-            v20 = lookup(scopes, ('unsubscribeUrl',))
-        if v20 is not None:
-            w(e(v20 if v20.__class__ is str else text(v20)))
-        w(') · Privacy policy (https://www.bbws.co.za/privacy)\n')
-    return render
+def text(scopes, out):
+    w = out.append
+    w('BBWS KimmyAI (https://www.bbws.co.za)\n\nYour order is confirmed\nHi ')
+    s = scopes[-1]
+    v1 = s.get('customer', M) if s.__class__ is dict else M
+    if v1 is M:
+        v1 = lookup(scopes, ('customer',))
+    if v1 is not None:
+        v1 = v1.get('firstName') if v1.__class__ is dict else lookup([v1], ('firstName',)) if isinstance(v1, Mapping) else lookup([{'customer': v1}], ('customer', 'firstName'))
+    if v1 is not None:
+        w(e(v1 if v1.__class__ is str else text(v1)))
+    w(',\nThank you for choosing BBWS. We have received payment for order ')
+    s = scopes[-1]
+    v2 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v2 is M:
+        v2 = lookup(scopes, ('orderNumber',))
+    if v2 is not None:
+        w(e(v2 if v2.__class__ is str else text(v2)))
+    w(' for ')
+    s = scopes[-1]
+    v3 = s.get('tenant', M) if s.__class__ is dict else M
+    if v3 is M:
+        v3 = lookup(scopes, ('tenant',))
+    if v3 is not None:
+        v3 = v3.get('organization') if v3.__class__ is dict else lookup([v3], ('organization',)) if isinstance(v3, Mapping) else lookup([{'tenant': v3}], ('tenant', 'organization'))
+    if v3 is not None:
+        w(e(v3 if v3.__class__ is str else text(v3)))
+    w(', and we are provisioning your WordPress site now. We will email you again as soon as it is ready, usually within 15 minutes.\n\nProduct  Qty  Amount\n')
+    s = scopes[-1]
+    v4 = s.get('items', M) if s.__class__ is dict else M
+    if v4 is M:
+        v4 = lookup(scopes, ('items',))
+    if v4:
+        for item in (v4 if v4.__class__ in (list, tuple) else (v4,)):
+            scopes.append(item)
+            s = scopes[-1]
+            v5 = s.get('name', M) if s.__class__ is dict else M
+            if v5 is M:
+                v5 = lookup(scopes, ('name',))
+            if v5 is not None:
+                w(e(v5 if v5.__class__ is str else text(v5)))
+            w('\n')
+            s = scopes[-1]
+            v6 = s.get('cycleLabel', M) if s.__class__ is dict else M
+            if v6 is M:
+                v6 = lookup(scopes, ('cycleLabel',))
+            if v6 is not None:
+                w(e(v6 if v6.__class__ is str else text(v6)))
+            w('  ')
+            s = scopes[-1]
+            v7 = s.get('quantity', M) if s.__class__ is dict else M
+            if v7 is M:
+                v7 = lookup(scopes, ('quantity',))
+            if v7 is not None:
+                w(e(v7 if v7.__class__ is str else text(v7)))
+            w('  ')
+            s = scopes[-1]
+            v8 = s.get('lineTotal', M) if s.__class__ is dict else M
+            if v8 is M:
+                v8 = lookup(scopes, ('lineTotal',))
+            if v8 is not None:
+                w(e(v8 if v8.__class__ is str else text(v8)))
+            w('\n')
+            scopes.pop()
+    w('Subtotal  ')
+    s = scopes[-1]
+    v9 = s.get('totals', M) if s.__class__ is dict else M
+    if v9 is M:
+        v9 = lookup(scopes, ('totals',))
+    if v9 is not None:
+        v9 = v9.get('subtotal') if v9.__class__ is dict else lookup([v9], ('subtotal',)) if isinstance(v9, Mapping) else lookup([{'totals': v9}], ('totals', 'subtotal'))
+    if v9 is not None:
+        w(e(v9 if v9.__class__ is str else text(v9)))
+    w('\n')
+    s = scopes[-1]
+    v10 = s.get('campaign', M) if s.__class__ is dict else M
+    if v10 is M:
+        v10 = lookup(scopes, ('campaign',))
+    if v10:
+        for item in (v10 if v10.__class__ in (list, tuple) else (v10,)):
+            scopes.append(item)
+            w('Discount (')
+            s = scopes[-1]
+            v11 = s.get('code', M) if s.__class__ is dict else M
+            if v11 is M:
+                v11 = lookup(scopes, ('code',))
+            if v11 is not None:
+                w(e(v11 if v11.__class__ is str else text(v11)))
+            w(', ')
+            s = scopes[-1]
+            v12 = s.get('discountPercent', M) if s.__class__ is dict else M
+            if v12 is M:
+                v12 = lookup(scopes, ('discountPercent',))
+            if v12 is not None:
+                w(e(v12 if v12.__class__ is str else text(v12)))
+            w('% off)  ')
+            s = scopes[-1]
+            v13 = s.get('totals', M) if s.__class__ is dict else M
+            if v13 is M:
+                v13 = lookup(scopes, ('totals',))
+            if v13 is not None:
+                v13 = v13.get('discount') if v13.__class__ is dict else lookup([v13], ('discount',)) if isinstance(v13, Mapping) else lookup([{'totals': v13}], ('totals', 'discount'))
+            if v13 is not None:
+                w(e(v13 if v13.__class__ is str else text(v13)))
+            w('\n')
+            scopes.pop()
+    w('VAT (15%)  ')
+    s = scopes[-1]
+    v14 = s.get('totals', M) if s.__class__ is dict else M
+    if v14 is M:
+        v14 = lookup(scopes, ('totals',))
+    if v14 is not None:
+        v14 = v14.get('vat') if v14.__class__ is dict else lookup([v14], ('vat',)) if isinstance(v14, Mapping) else lookup([{'totals': v14}], ('totals', 'vat'))
+    if v14 is not None:
+        w(e(v14 if v14.__class__ is str else text(v14)))
+    w('\nTotal paid  ')
+    s = scopes[-1]
+    v15 = s.get('totals', M) if s.__class__ is dict else M
+    if v15 is M:
+        v15 = lookup(scopes, ('totals',))
+    if v15 is not None:
+        v15 = v15.get('total') if v15.__class__ is dict else lookup([v15], ('total',)) if isinstance(v15, Mapping) else lookup([{'totals': v15}], ('totals', 'total'))
+    if v15 is not None:
+        w(e(v15 if v15.__class__ is str else text(v15)))
+    w('\n\n')
+    s = scopes[-1]
+    v16 = s.get('campaign', M) if s.__class__ is dict else M
+    if v16 is M:
+        v16 = lookup(scopes, ('campaign',))
+    if not v16:
+        w('Tip: follow BBWS on our newsletter for campaign codes that take up to 30% off your next hosting renewal.\n')
+    w('\nView your order (')
+    s = scopes[-1]
+    v17 = s.get('orderUrl', M) if s.__class__ is dict else M
+    if v17 is M:
+        v17 = lookup(scopes, ('orderUrl',))
+    if v17 is not None:
+        w(e(v17 if v17.__class__ is str else text(v17)))
+    w(')\n\nPaid with PayFast on ')
+    s = scopes[-1]
+    v18 = s.get('payment', M) if s.__class__ is dict else M
+    if v18 is M:
+        v18 = lookup(scopes, ('payment',))
+    if v18 is not None:
+        v18 = v18.get('paidAt') if v18.__class__ is dict else lookup([v18], ('paidAt',)) if isinstance(v18, Mapping) else lookup([{'payment': v18}], ('payment', 'paidAt'))
+    if v18 is not None:
+        w(e(v18 if v18.__class__ is str else text(v18)))
+    w(' (reference ')
+    s = scopes[-1]
+    v19 = s.get('payment', M) if s.__class__ is dict else M
+    if v19 is M:
+        v19 = lookup(scopes, ('payment',))
+    if v19 is not None:
+        v19 = v19.get('pfPaymentId') if v19.__class__ is dict else lookup([v19], ('pfPaymentId',)) if isinstance(v19, Mapping) else lookup([{'payment': v19}], ('payment', 'pfPaymentId'))
+    if v19 is not None:
+        w(e(v19 if v19.__class__ is str else text(v19)))
+    w('). A tax invoice is available in the portal.\n\nBBWS (Pty) Ltd · KimmyAI WordPress Hosting\n3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa\nCompany reg. 2019/123456/07 · VAT 4123456789\nYou are receiving this email because it concerns your BBWS account or its orders. Questions? Write to support@bbws.co.za (mailto:support@bbws.co.za).\nUnsubscribe or manage email preferences (')
+    s = scopes[-1]
+    v20 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
+    if v20 is M:
+        v20 = lookup(scopes, ('unsubscribeUrl',))
+    if v20 is not None:
+        w(e(v20 if v20.__class__ is str else text(v20)))
+    w(') · Privacy policy (https://www.bbws.co.za/privacy)\n')
 
 
-def subject(M, lookup, text, e, Mapping, partial):
-    def render(scopes, out):
-        w = out.append
-        w('Order ')
-        s = scopes[-1]
-        v1 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v1 is M:
-            v1 = lookup(scopes, ('orderNumber',))
-        if v1 is not None:
-            w(e(v1 if v1.__class__ is str else text(v1)))
-        w(' confirmed: your WordPress site is on its way')
-    return render
+def subject(scopes, out):
+    w = out.append
+    w('Order ')
+    s = scopes[-1]
+    v1 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v1 is M:
+        v1 = lookup(scopes, ('orderNumber',))
+    if v1 is not None:
+        w(e(v1 if v1.__class__ is str else text(v1)))
+    w(' confirmed: your WordPress site is on its way')

@@ -3,456 +3,450 @@
 SOURCES = {'html': '1a4cea8bdce865a8d3c641710da4828f89111c871acf55e3d98564965020bbf4', 'text': 'e3ee087947fe3e26dd35f2e364da48b39a8652f315b4803ce236b6a433dc1155', 'subject': '238b197b6d8e662f7506371717f60770497c3aeed7b73ef4fc53e617b07f2840'}
 
 
-def html(M, lookup, text, e, Mapping, partial):
-    def render(scopes, out):
-        w = out.append
-        w('<!DOCTYPE html><html lang="en" dir="ltr" xmlns="http://www.w3.org/1999/xhtml" xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office"><head><title>[Ops] PayFast ')
-        s = scopes[-1]
-        v1 = s.get('payment', M) if s.__class__ is dict else M
-        if v1 is M:
-            v1 = lookup(scopes, ('payment',))
-        if v1 is not None:
-            v1 = v1.get('paymentStatus') if v1.__class__ is dict else lookup([v1], ('paymentStatus',)) if isinstance(v1, Mapping) else lookup([{'payment': v1}], ('payment', 'paymentStatus'))
-        if v1 is not None:
-            w(e(v1 if v1.__class__ is str else text(v1)))
-        w(' for order ')
-        s = scopes[-1]
-        v2 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v2 is M:
-            v2 = lookup(scopes, ('orderNumber',))
-        if v2 is not None:
-            w(e(v2 if v2.__class__ is str else text(v2)))
-        w(': ')
-        s = scopes[-1]
-        v3 = s.get('payment', M) if s.__class__ is dict else M
-        if v3 is M:
-            v3 = lookup(scopes, ('payment',))
-        if v3 is not None:
-            v3 = v3.get('amountGross') if v3.__class__ is dict else lookup([v3], ('amountGross',)) if isinstance(v3, Mapping) else lookup([{'payment': v3}], ('payment', 'amountGross'))
-        if v3 is not None:
-            w(e(v3 if v3.__class__ is str else text(v3)))
-        w('</title><!--[if !mso]><!--><meta http-equiv="X-UA-Compatible" content="IE=edge"><!--<![endif]--><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<style type="text/css">\n#outlook a { padding: 0; }\nbody { margin: 0; padding: 0; -webkit-text-size-adjust: 100%; -ms-text-size-adjust: 100%; }\ntable, td { border-collapse: collapse; mso-table-lspace: 0pt; mso-table-rspace: 0pt; }\nimg { border: 0; height: auto; line-height: 100%; outline: none; text-decoration: none; -ms-interpolation-mode: bicubic; }\np { display: block; margin: 13px 0; }\n</style>\n<!--[if mso]>\n<noscript>\n<xml>\n<o:OfficeDocumentSettings>\n  <o:AllowPNG/>\n  <o:PixelsPerInch>96</o:PixelsPerInch>\n</o:OfficeDocumentSettings>\n</xml>\n</noscript>\n<![endif]-->\n<!--[if lte mso 11]>\n<style type="text/css">\n.mj-outlook-group-fix { width:100% !important; }\n</style>\n<![endif]-->\n<style type="text/css">@media only screen and (min-width:480px) { .mj-column-per-100 { width:100% !important; max-width:100%; }  }</style><style media="screen and (min-width:480px)">.moz-text-html .mj-column-per-100 { width:100% !important; max-width:100%; } </style><style type="text/css">@media only screen and (max-width:479px) {\n                table.mj-full-width-mobile { width: 100% !important; }\n                td.mj-full-width-mobile { width: auto !important; }\n            }\n            </style><style type="text/css">@media (prefers-color-scheme: dark) {\n    body, .bb-body { background-color: #111827 !important; }\n    .bb-card, .bb-card > table { background: #1f2937 !important; background-color: #1f2937 !important; }\n    .bb-card div, .bb-card td, .bb-card th, .bb-card p, .bb-card span, .bb-card li { color: #f3f4f6 !important; }\n    .bb-card a { color: #c4b5fd !important; }\n    .bb-card .bb-button a, .bb-card .bb-button td, .bb-card .bb-button p { color: #ffffff !important; }\n    .bb-footer, .bb-footer > table { background: #111827 !important; background-color: #111827 !important; }\n    .bb-footer div, .bb-footer a { color: #d1d5db !important; }\n  }</style><meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" content="light dark"></head><body style="word-spacing:normal;background-color:#f3f4f6;"><div style="display:none;font-size:1px;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">ITN for ')
-        s = scopes[-1]
-        v4 = s.get('tenant', M) if s.__class__ is dict else M
-        if v4 is M:
-            v4 = lookup(scopes, ('tenant',))
-        if v4 is not None:
-            v4 = v4.get('organization') if v4.__class__ is dict else lookup([v4], ('organization',)) if isinstance(v4, Mapping) else lookup([{'tenant': v4}], ('tenant', 'organization'))
-        if v4 is not None:
-            w(e(v4 if v4.__class__ is str else text(v4)))
-        w(', PayFast ')
-        s = scopes[-1]
-        v5 = s.get('payment', M) if s.__class__ is dict else M
-        if v5 is M:
-            v5 = lookup(scopes, ('payment',))
-        if v5 is not None:
-            v5 = v5.get('pfPaymentId') if v5.__class__ is dict else lookup([v5], ('pfPaymentId',)) if isinstance(v5, Mapping) else lookup([{'payment': v5}], ('payment', 'pfPaymentId'))
-        if v5 is not None:
-            w(e(v5 if v5.__class__ is str else text(v5)))
-        w(', net ')
-        s = scopes[-1]
-        v6 = s.get('payment', M) if s.__class__ is dict else M
-        if v6 is M:
-            v6 = lookup(scopes, ('payment',))
-        if v6 is not None:
-            v6 = v6.get('amountNet') if v6.__class__ is dict else lookup([v6], ('amountNet',)) if isinstance(v6, Mapping) else lookup([{'payment': v6}], ('payment', 'amountNet'))
-        if v6 is not None:
-            w(e(v6 if v6.__class__ is str else text(v6)))
-        w('.</div><div class="bb-body" aria-label="[Ops] PayFast ')
-        s = scopes[-1]
-        v7 = s.get('payment', M) if s.__class__ is dict else M
-        if v7 is M:
-            v7 = lookup(scopes, ('payment',))
-        if v7 is not None:
-            v7 = v7.get('paymentStatus') if v7.__class__ is dict else lookup([v7], ('paymentStatus',)) if isinstance(v7, Mapping) else lookup([{'payment': v7}], ('payment', 'paymentStatus'))
-        if v7 is not None:
-            w(e(v7 if v7.__class__ is str else text(v7)))
-        w(' for order ')
-        s = scopes[-1]
-        v8 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v8 is M:
-            v8 = lookup(scopes, ('orderNumber',))
-        if v8 is not None:
-            w(e(v8 if v8.__class__ is str else text(v8)))
-        w(': ')
-        s = scopes[-1]
-        v9 = s.get('payment', M) if s.__class__ is dict else M
-        if v9 is M:
-            v9 = lookup(scopes, ('payment',))
-        if v9 is not None:
-            v9 = v9.get('amountGross') if v9.__class__ is dict else lookup([v9], ('amountGross',)) if isinstance(v9, Mapping) else lookup([{'payment': v9}], ('payment', 'amountGross'))
-        if v9 is not None:
-            w(e(v9 if v9.__class__ is str else text(v9)))
-        w('" aria-roledescription="email" style="background-color:#f3f4f6;" role="article" lang="en" dir="ltr"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#4c1d95" align="center" width="600" class="bb-header-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-header" style="background:#4c1d95;background-color:#4c1d95;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#4c1d95;background-color:#4c1d95;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:20px 0;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:0 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:collapse;border-spacing:0px;"><tbody><tr><td style="width:180px;"><a href="https://www.bbws.co.za" target="_blank"><img alt="BBWS KimmyAI" height="48" src="')
-        s = scopes[-1]
-        v10 = s.get('assetBaseUrl', M) if s.__class__ is dict else M
-        if v10 is M:
-            v10 = lookup(scopes, ('assetBaseUrl',))
-        if v10 is not None:
-            w(e(v10 if v10.__class__ is str else text(v10)))
-        w('/logo.png" width="180" style="border:0;display:block;outline:none;text-decoration:none;height:48px;width:100%;font-size:13px;"></a></td></tr></tbody></table></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#ffffff" align="center" width="600" class="bb-card-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-card" style="background:#ffffff;background-color:#ffffff;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#ffffff;background-color:#ffffff;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:8px 0;padding-top:16px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:8px 28px;padding-top:20px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:22px;font-weight:bold;line-height:1.3;text-align:left;color:#1f2937;">PayFast payment notification</div></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">')
-        s = scopes[-1]
-        v11 = s.get('itnVerified', M) if s.__class__ is dict else M
-        if v11 is M:
-            v11 = lookup(scopes, ('itnVerified',))
-        if v11:
-            for item in (v11 if v11.__class__ in (list, tuple) else (v11,)):
-                scopes.append(item)
-                w('The ITN signature, source address and amount were verified.')
-                scopes.pop()
-        s = scopes[-1]
-        v12 = s.get('itnVerified', M) if s.__class__ is dict else M
-        if v12 is M:
-            v12 = lookup(scopes, ('itnVerified',))
-        if not v12:
-            w('<strong>The ITN could not be verified. Check this payment in the PayFast dashboard before fulfilling the order.</strong>')
-        w('</div></td></tr><tr><td align="left" style="font-size:0px;padding:4px 28px;word-break:break-word;"><table border="0" cellpadding="6" cellspacing="0" width="100%" style="color:#1f2937;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:14px;line-height:1.5;table-layout:auto;width:100%;border:none;"><tbody><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Status</th><td>')
-        s = scopes[-1]
-        v13 = s.get('payment', M) if s.__class__ is dict else M
-        if v13 is M:
-            v13 = lookup(scopes, ('payment',))
-        if v13 is not None:
-            v13 = v13.get('paymentStatus') if v13.__class__ is dict else lookup([v13], ('paymentStatus',)) if isinstance(v13, Mapping) else lookup([{'payment': v13}], ('payment', 'paymentStatus'))
-        if v13 is not None:
-            w(e(v13 if v13.__class__ is str else text(v13)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Tenant</th><td>')
-        s = scopes[-1]
-        v14 = s.get('tenant', M) if s.__class__ is dict else M
-        if v14 is M:
-            v14 = lookup(scopes, ('tenant',))
-        if v14 is not None:
-            v14 = v14.get('organization') if v14.__class__ is dict else lookup([v14], ('organization',)) if isinstance(v14, Mapping) else lookup([{'tenant': v14}], ('tenant', 'organization'))
-        if v14 is not None:
-            w(e(v14 if v14.__class__ is str else text(v14)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Tenant ID</th><td>')
-        s = scopes[-1]
-        v15 = s.get('tenant', M) if s.__class__ is dict else M
-        if v15 is M:
-            v15 = lookup(scopes, ('tenant',))
-        if v15 is not None:
-            v15 = v15.get('tenantId') if v15.__class__ is dict else lookup([v15], ('tenantId',)) if isinstance(v15, Mapping) else lookup([{'tenant': v15}], ('tenant', 'tenantId'))
-        if v15 is not None:
-            w(e(v15 if v15.__class__ is str else text(v15)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Order</th><td>')
-        s = scopes[-1]
-        v16 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v16 is M:
-            v16 = lookup(scopes, ('orderNumber',))
-        if v16 is not None:
-            w(e(v16 if v16.__class__ is str else text(v16)))
-        w(' (')
-        s = scopes[-1]
-        v17 = s.get('orderId', M) if s.__class__ is dict else M
-        if v17 is M:
-            v17 = lookup(scopes, ('orderId',))
-        if v17 is not None:
-            w(e(v17 if v17.__class__ is str else text(v17)))
-        w(')</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">PayFast payment ID</th><td>')
-        s = scopes[-1]
-        v18 = s.get('payment', M) if s.__class__ is dict else M
-        if v18 is M:
-            v18 = lookup(scopes, ('payment',))
-        if v18 is not None:
-            v18 = v18.get('pfPaymentId') if v18.__class__ is dict else lookup([v18], ('pfPaymentId',)) if isinstance(v18, Mapping) else lookup([{'payment': v18}], ('payment', 'pfPaymentId'))
-        if v18 is not None:
-            w(e(v18 if v18.__class__ is str else text(v18)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Merchant reference</th><td>')
-        s = scopes[-1]
-        v19 = s.get('payment', M) if s.__class__ is dict else M
-        if v19 is M:
-            v19 = lookup(scopes, ('payment',))
-        if v19 is not None:
-            v19 = v19.get('merchantReference') if v19.__class__ is dict else lookup([v19], ('merchantReference',)) if isinstance(v19, Mapping) else lookup([{'payment': v19}], ('payment', 'merchantReference'))
-        if v19 is not None:
-            w(e(v19 if v19.__class__ is str else text(v19)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Method</th><td>')
-        s = scopes[-1]
-        v20 = s.get('payment', M) if s.__class__ is dict else M
-        if v20 is M:
-            v20 = lookup(scopes, ('payment',))
-        if v20 is not None:
-            v20 = v20.get('method') if v20.__class__ is dict else lookup([v20], ('method',)) if isinstance(v20, Mapping) else lookup([{'payment': v20}], ('payment', 'method'))
-        if v20 is not None:
-            w(e(v20 if v20.__class__ is str else text(v20)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Gross</th><td>')
-        s = scopes[-1]
-        v21 = s.get('payment', M) if s.__class__ is dict else M
-        if v21 is M:
-            v21 = lookup(scopes, ('payment',))
-        if v21 is not None:
-            v21 = v21.get('amountGross') if v21.__class__ is dict else lookup([v21], ('amountGross',)) if isinstance(v21, Mapping) else lookup([{'payment': v21}], ('payment', 'amountGross'))
-        if v21 is not None:
-            w(e(v21 if v21.__class__ is str else text(v21)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">PayFast fee</th><td>')
-        s = scopes[-1]
-        v22 = s.get('payment', M) if s.__class__ is dict else M
-        if v22 is M:
-            v22 = lookup(scopes, ('payment',))
-        if v22 is not None:
-            v22 = v22.get('amountFee') if v22.__class__ is dict else lookup([v22], ('amountFee',)) if isinstance(v22, Mapping) else lookup([{'payment': v22}], ('payment', 'amountFee'))
-        if v22 is not None:
-            w(e(v22 if v22.__class__ is str else text(v22)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Net</th><td>')
-        s = scopes[-1]
-        v23 = s.get('payment', M) if s.__class__ is dict else M
-        if v23 is M:
-            v23 = lookup(scopes, ('payment',))
-        if v23 is not None:
-            v23 = v23.get('amountNet') if v23.__class__ is dict else lookup([v23], ('amountNet',)) if isinstance(v23, Mapping) else lookup([{'payment': v23}], ('payment', 'amountNet'))
-        if v23 is not None:
-            w(e(v23 if v23.__class__ is str else text(v23)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Paid at</th><td>')
-        s = scopes[-1]
-        v24 = s.get('payment', M) if s.__class__ is dict else M
-        if v24 is M:
-            v24 = lookup(scopes, ('payment',))
-        if v24 is not None:
-            v24 = v24.get('paidAt') if v24.__class__ is dict else lookup([v24], ('paidAt',)) if isinstance(v24, Mapping) else lookup([{'payment': v24}], ('payment', 'paidAt'))
-        if v24 is not None:
-            w(e(v24 if v24.__class__ is str else text(v24)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Campaign</th><td>')
-        s = scopes[-1]
-        v25 = s.get('campaign', M) if s.__class__ is dict else M
-        if v25 is M:
-            v25 = lookup(scopes, ('campaign',))
-        if v25:
-            for item in (v25 if v25.__class__ in (list, tuple) else (v25,)):
-                scopes.append(item)
-                s = scopes[-1]
-                v26 = s.get('code', M) if s.__class__ is dict else M
-                if v26 is M:
-                    v26 = lookup(scopes, ('code',))
-                if v26 is not None:
-                    w(e(v26 if v26.__class__ is str else text(v26)))
-                w(' (')
-                s = scopes[-1]
-                v27 = s.get('discountPercent', M) if s.__class__ is dict else M
-                if v27 is M:
-                    v27 = lookup(scopes, ('discountPercent',))
-                if v27 is not None:
-                    w(e(v27 if v27.__class__ is str else text(v27)))
-                w('% off)')
-                scopes.pop()
-        s = scopes[-1]
-        v28 = s.get('campaign', M) if s.__class__ is dict else M
-        if v28 is M:
-            v28 = lookup(scopes, ('campaign',))
-        if not v28:
-            w('none')
-        w('</td></tr></tbody></table></td></tr><tr><td class="bb-button" align="center" vertical-align="middle" style="font-size:0px;padding:12px 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:separate;line-height:100%;"><tbody><tr><td align="center" bgcolor="#4c1d95" role="presentation" valign="middle" style="border:none;border-radius:6px;cursor:auto;mso-padding-alt:12px 24px;background:#4c1d95;"><a href="')
-        s = scopes[-1]
-        v29 = s.get('adminPaymentUrl', M) if s.__class__ is dict else M
-        if v29 is M:
-            v29 = lookup(scopes, ('adminPaymentUrl',))
-        if v29 is not None:
-            w(e(v29 if v29.__class__ is str else text(v29)))
-        w('" target="_blank" style="display:inline-block;background:#4c1d95;color:#ffffff;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;font-weight:bold;line-height:120%;margin:0;text-decoration:none;text-transform:none;padding:12px 24px;mso-padding-alt:0px;border-radius:6px;">Open payment in admin</a></td></tr></tbody></table></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#f3f4f6" align="center" width="600" class="bb-footer-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-footer" style="background:#f3f4f6;background-color:#f3f4f6;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#f3f4f6;background-color:#f3f4f6;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:16px 0 24px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      BBWS (Pty) Ltd · KimmyAI WordPress Hosting<br>\n      3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa<br>\n      Company reg. 2019/123456/07 · VAT 4123456789\n    </div></td></tr><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      You are receiving this email because it concerns your BBWS account or its orders.\n      Questions? Write to <a class="bb-link" href="mailto:support@bbws.co.za" style="color: #5b21b6;text-decoration: underline;">support@bbws.co.za</a>.<br><a class="bb-link" href="')
-        s = scopes[-1]
-        v30 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
-        if v30 is M:
-            v30 = lookup(scopes, ('unsubscribeUrl',))
-        if v30 is not None:
-            w(e(v30 if v30.__class__ is str else text(v30)))
-        w('" style="color: #5b21b6;text-decoration: underline;">Unsubscribe or manage email preferences</a> · <a class="bb-link" href="https://www.bbws.co.za/privacy" style="color: #5b21b6;text-decoration: underline;">Privacy policy</a></div></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--></div></body></html>')
-    return render
+def html(scopes, out):
+    w = out.append
+    w('<!DOCTYPE html><html lang="en" dir="ltr" xmlns="http://www.w3.org/1999/xhtml" xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office"><head><title>[Ops] PayFast ')
+    s = scopes[-1]
+    v1 = s.get('payment', M) if s.__class__ is dict else M
+    if v1 is M:
+        v1 = lookup(scopes, ('payment',))
+    if v1 is not None:
+        v1 = v1.get('paymentStatus') if v1.__class__ is dict else lookup([v1], ('paymentStatus',)) if isinstance(v1, Mapping) else lookup([{'payment': v1}], ('payment', 'paymentStatus'))
+    if v1 is not None:
+        w(e(v1 if v1.__class__ is str else text(v1)))
+    w(' for order ')
+    s = scopes[-1]
+    v2 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v2 is M:
+        v2 = lookup(scopes, ('orderNumber',))
+    if v2 is not None:
+        w(e(v2 if v2.__class__ is str else text(v2)))
+    w(': ')
+    s = scopes[-1]
+    v3 = s.get('payment', M) if s.__class__ is dict else M
+    if v3 is M:
+        v3 = lookup(scopes, ('payment',))
+    if v3 is not None:
+        v3 = v3.get('amountGross') if v3.__class__ is dict else lookup([v3], ('amountGross',)) if isinstance(v3, Mapping) else lookup([{'payment': v3}], ('payment', 'amountGross'))
+    if v3 is not None:
+        w(e(v3 if v3.__class__ is str else text(v3)))
+    w('</title><!--[if !mso]><!--><meta http-equiv="X-UA-Compatible" content="IE=edge"><!--<![endif]--><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<style type="text/css">\n#outlook a { padding: 0; }\nbody { margin: 0; padding: 0; -webkit-text-size-adjust: 100%; -ms-text-size-adjust: 100%; }\ntable, td { border-collapse: collapse; mso-table-lspace: 0pt; mso-table-rspace: 0pt; }\nimg { border: 0; height: auto; line-height: 100%; outline: none; text-decoration: none; -ms-interpolation-mode: bicubic; }\np { display: block; margin: 13px 0; }\n</style>\n<!--[if mso]>\n<noscript>\n<xml>\n<o:OfficeDocumentSettings>\n  <o:AllowPNG/>\n  <o:PixelsPerInch>96</o:PixelsPerInch>\n</o:OfficeDocumentSettings>\n</xml>\n</noscript>\n<![endif]-->\n<!--[if lte mso 11]>\n<style type="text/css">\n.mj-outlook-group-fix { width:100% !important; }\n</style>\n<![endif]-->\n<style type="text/css">@media only screen and (min-width:480px) { .mj-column-per-100 { width:100% !important; max-width:100%; }  }</style><style media="screen and (min-width:480px)">.moz-text-html .mj-column-per-100 { width:100% !important; max-width:100%; } </style><style type="text/css">@media only screen and (max-width:479px) {\n                table.mj-full-width-mobile { width: 100% !important; }\n                td.mj-full-width-mobile { width: auto !important; }\n            }\n            </style><style type="text/css">@media (prefers-color-scheme: dark) {\n    body, .bb-body { background-color: #111827 !important; }\n    .bb-card, .bb-card > table { background: #1f2937 !important; background-color: #1f2937 !important; }\n    .bb-card div, .bb-card td, .bb-card th, .bb-card p, .bb-card span, .bb-card li { color: #f3f4f6 !important; }\n    .bb-card a { color: #c4b5fd !important; }\n    .bb-card .bb-button a, .bb-card .bb-button td, .bb-card .bb-button p { color: #ffffff !important; }\n    .bb-footer, .bb-footer > table { background: #111827 !important; background-color: #111827 !important; }\n    .bb-footer div, .bb-footer a { color: #d1d5db !important; }\n  }</style><meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" content="light dark"></head><body style="word-spacing:normal;background-color:#f3f4f6;"><div style="display:none;font-size:1px;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">ITN for ')
+    s = scopes[-1]
+    v4 = s.get('tenant', M) if s.__class__ is dict else M
+    if v4 is M:
+        v4 = lookup(scopes, ('tenant',))
+    if v4 is not None:
+        v4 = v4.get('organization') if v4.__class__ is dict else lookup([v4], ('organization',)) if isinstance(v4, Mapping) else lookup([{'tenant': v4}], ('tenant', 'organization'))
+    if v4 is not None:
+        w(e(v4 if v4.__class__ is str else text(v4)))
+    w(', PayFast ')
+    s = scopes[-1]
+    v5 = s.get('payment', M) if s.__class__ is dict else M
+    if v5 is M:
+        v5 = lookup(scopes, ('payment',))
+    if v5 is not None:
+        v5 = v5.get('pfPaymentId') if v5.__class__ is dict else lookup([v5], ('pfPaymentId',)) if isinstance(v5, Mapping) else lookup([{'payment': v5}], ('payment', 'pfPaymentId'))
+    if v5 is not None:
+        w(e(v5 if v5.__class__ is str else text(v5)))
+    w(', net ')
+    s = scopes[-1]
+    v6 = s.get('payment', M) if s.__class__ is dict else M
+    if v6 is M:
+        v6 = lookup(scopes, ('payment',))
+    if v6 is not None:
+        v6 = v6.get('amountNet') if v6.__class__ is dict else lookup([v6], ('amountNet',)) if isinstance(v6, Mapping) else lookup([{'payment': v6}], ('payment', 'amountNet'))
+    if v6 is not None:
+        w(e(v6 if v6.__class__ is str else text(v6)))
+    w('.</div><div class="bb-body" aria-label="[Ops] PayFast ')
+    s = scopes[-1]
+    v7 = s.get('payment', M) if s.__class__ is dict else M
+    if v7 is M:
+        v7 = lookup(scopes, ('payment',))
+    if v7 is not None:
+        v7 = v7.get('paymentStatus') if v7.__class__ is dict else lookup([v7], ('paymentStatus',)) if isinstance(v7, Mapping) else lookup([{'payment': v7}], ('payment', 'paymentStatus'))
+    if v7 is not None:
+        w(e(v7 if v7.__class__ is str else text(v7)))
+    w(' for order ')
+    s = scopes[-1]
+    v8 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v8 is M:
+        v8 = lookup(scopes, ('orderNumber',))
+    if v8 is not None:
+        w(e(v8 if v8.__class__ is str else text(v8)))
+    w(': ')
+    s = scopes[-1]
+    v9 = s.get('payment', M) if s.__class__ is dict else M
+    if v9 is M:
+        v9 = lookup(scopes, ('payment',))
+    if v9 is not None:
+        v9 = v9.get('amountGross') if v9.__class__ is dict else lookup([v9], ('amountGross',)) if isinstance(v9, Mapping) else lookup([{'payment': v9}], ('payment', 'amountGross'))
+    if v9 is not None:
+        w(e(v9 if v9.__class__ is str else text(v9)))
+    w('" aria-roledescription="email" style="background-color:#f3f4f6;" role="article" lang="en" dir="ltr"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#4c1d95" align="center" width="600" class="bb-header-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-header" style="background:#4c1d95;background-color:#4c1d95;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#4c1d95;background-color:#4c1d95;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:20px 0;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:0 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:collapse;border-spacing:0px;"><tbody><tr><td style="width:180px;"><a href="https://www.bbws.co.za" target="_blank"><img alt="BBWS KimmyAI" height="48" src="')
+    s = scopes[-1]
+    v10 = s.get('assetBaseUrl', M) if s.__class__ is dict else M
+    if v10 is M:
+        v10 = lookup(scopes, ('assetBaseUrl',))
+    if v10 is not None:
+        w(e(v10 if v10.__class__ is str else text(v10)))
+    w('/logo.png" width="180" style="border:0;display:block;outline:none;text-decoration:none;height:48px;width:100%;font-size:13px;"></a></td></tr></tbody></table></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#ffffff" align="center" width="600" class="bb-card-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-card" style="background:#ffffff;background-color:#ffffff;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#ffffff;background-color:#ffffff;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:8px 0;padding-top:16px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:8px 28px;padding-top:20px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:22px;font-weight:bold;line-height:1.3;text-align:left;color:#1f2937;">PayFast payment notification</div></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">')
+    s = scopes[-1]
+    v11 = s.get('itnVerified', M) if s.__class__ is dict else M
+    if v11 is M:
+        v11 = lookup(scopes, ('itnVerified',))
+    if v11:
+        for item in (v11 if v11.__class__ in (list, tuple) else (v11,)):
+            scopes.append(item)
+            w('The ITN signature, source address and amount were verified.')
+            scopes.pop()
+    s = scopes[-1]
+    v12 = s.get('itnVerified', M) if s.__class__ is dict else M
+    if v12 is M:
+        v12 = lookup(scopes, ('itnVerified',))
+    if not v12:
+        w('<strong>The ITN could not be verified. Check this payment in the PayFast dashboard before fulfilling the order.</strong>')
+    w('</div></td></tr><tr><td align="left" style="font-size:0px;padding:4px 28px;word-break:break-word;"><table border="0" cellpadding="6" cellspacing="0" width="100%" style="color:#1f2937;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:14px;line-height:1.5;table-layout:auto;width:100%;border:none;"><tbody><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Status</th><td>')
+    s = scopes[-1]
+    v13 = s.get('payment', M) if s.__class__ is dict else M
+    if v13 is M:
+        v13 = lookup(scopes, ('payment',))
+    if v13 is not None:
+        v13 = v13.get('paymentStatus') if v13.__class__ is dict else lookup([v13], ('paymentStatus',)) if isinstance(v13, Mapping) else lookup([{'payment': v13}], ('payment', 'paymentStatus'))
+    if v13 is not None:
+        w(e(v13 if v13.__class__ is str else text(v13)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Tenant</th><td>')
+    s = scopes[-1]
+    v14 = s.get('tenant', M) if s.__class__ is dict else M
+    if v14 is M:
+        v14 = lookup(scopes, ('tenant',))
+    if v14 is not None:
+        v14 = v14.get('organization') if v14.__class__ is dict else lookup([v14], ('organization',)) if isinstance(v14, Mapping) else lookup([{'tenant': v14}], ('tenant', 'organization'))
+    if v14 is not None:
+        w(e(v14 if v14.__class__ is str else text(v14)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Tenant ID</th><td>')
+    s = scopes[-1]
+    v15 = s.get('tenant', M) if s.__class__ is dict else M
+    if v15 is M:
+        v15 = lookup(scopes, ('tenant',))
+    if v15 is not None:
+        v15 = v15.get('tenantId') if v15.__class__ is dict else lookup([v15], ('tenantId',)) if isinstance(v15, Mapping) else lookup([{'tenant': v15}], ('tenant', 'tenantId'))
+    if v15 is not None:
+        w(e(v15 if v15.__class__ is str else text(v15)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Order</th><td>')
+    s = scopes[-1]
+    v16 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v16 is M:
+        v16 = lookup(scopes, ('orderNumber',))
+    if v16 is not None:
+        w(e(v16 if v16.__class__ is str else text(v16)))
+    w(' (')
+    s = scopes[-1]
+    v17 = s.get('orderId', M) if s.__class__ is dict else M
+    if v17 is M:
+        v17 = lookup(scopes, ('orderId',))
+    if v17 is not None:
+        w(e(v17 if v17.__class__ is str else text(v17)))
+    w(')</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">PayFast payment ID</th><td>')
+    s = scopes[-1]
+    v18 = s.get('payment', M) if s.__class__ is dict else M
+    if v18 is M:
+        v18 = lookup(scopes, ('payment',))
+    if v18 is not None:
+        v18 = v18.get('pfPaymentId') if v18.__class__ is dict else lookup([v18], ('pfPaymentId',)) if isinstance(v18, Mapping) else lookup([{'payment': v18}], ('payment', 'pfPaymentId'))
+    if v18 is not None:
+        w(e(v18 if v18.__class__ is str else text(v18)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Merchant reference</th><td>')
+    s = scopes[-1]
+    v19 = s.get('payment', M) if s.__class__ is dict else M
+    if v19 is M:
+        v19 = lookup(scopes, ('payment',))
+    if v19 is not None:
+        v19 = v19.get('merchantReference') if v19.__class__ is dict else lookup([v19], ('merchantReference',)) if isinstance(v19, Mapping) else lookup([{'payment': v19}], ('payment', 'merchantReference'))
+    if v19 is not None:
+        w(e(v19 if v19.__class__ is str else text(v19)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Method</th><td>')
+    s = scopes[-1]
+    v20 = s.get('payment', M) if s.__class__ is dict else M
+    if v20 is M:
+        v20 = lookup(scopes, ('payment',))
+    if v20 is not None:
+        v20 = v20.get('method') if v20.__class__ is dict else lookup([v20], ('method',)) if isinstance(v20, Mapping) else lookup([{'payment': v20}], ('payment', 'method'))
+    if v20 is not None:
+        w(e(v20 if v20.__class__ is str else text(v20)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Gross</th><td>')
+    s = scopes[-1]
+    v21 = s.get('payment', M) if s.__class__ is dict else M
+    if v21 is M:
+        v21 = lookup(scopes, ('payment',))
+    if v21 is not None:
+        v21 = v21.get('amountGross') if v21.__class__ is dict else lookup([v21], ('amountGross',)) if isinstance(v21, Mapping) else lookup([{'payment': v21}], ('payment', 'amountGross'))
+    if v21 is not None:
+        w(e(v21 if v21.__class__ is str else text(v21)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">PayFast fee</th><td>')
+    s = scopes[-1]
+    v22 = s.get('payment', M) if s.__class__ is dict else M
+    if v22 is M:
+        v22 = lookup(scopes, ('payment',))
+    if v22 is not None:
+        v22 = v22.get('amountFee') if v22.__class__ is dict else lookup([v22], ('amountFee',)) if isinstance(v22, Mapping) else lookup([{'payment': v22}], ('payment', 'amountFee'))
+    if v22 is not None:
+        w(e(v22 if v22.__class__ is str else text(v22)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Net</th><td>')
+    s = scopes[-1]
+    v23 = s.get('payment', M) if s.__class__ is dict else M
+    if v23 is M:
+        v23 = lookup(scopes, ('payment',))
+    if v23 is not None:
+        v23 = v23.get('amountNet') if v23.__class__ is dict else lookup([v23], ('amountNet',)) if isinstance(v23, Mapping) else lookup([{'payment': v23}], ('payment', 'amountNet'))
+    if v23 is not None:
+        w(e(v23 if v23.__class__ is str else text(v23)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Paid at</th><td>')
+    s = scopes[-1]
+    v24 = s.get('payment', M) if s.__class__ is dict else M
+    if v24 is M:
+        v24 = lookup(scopes, ('payment',))
+    if v24 is not None:
+        v24 = v24.get('paidAt') if v24.__class__ is dict else lookup([v24], ('paidAt',)) if isinstance(v24, Mapping) else lookup([{'payment': v24}], ('payment', 'paidAt'))
+    if v24 is not None:
+        w(e(v24 if v24.__class__ is str else text(v24)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Campaign</th><td>')
+    s = scopes[-1]
+    v25 = s.get('campaign', M) if s.__class__ is dict else M
+    if v25 is M:
+        v25 = lookup(scopes, ('campaign',))
+    if v25:
+        for item in (v25 if v25.__class__ in (list, tuple) else (v25,)):
+            scopes.append(item)
+            s = scopes[-1]
+            v26 = s.get('code', M) if s.__class__ is dict else M
+            if v26 is M:
+                v26 = lookup(scopes, ('code',))
+            if v26 is not None:
+                w(e(v26 if v26.__class__ is str else text(v26)))
+            w(' (')
+            s = scopes[-1]
+            v27 = s.get('discountPercent', M) if s.__class__ is dict else M
+            if v27 is M:
+                v27 = lookup(scopes, ('discountPercent',))
+            if v27 is not None:
+                w(e(v27 if v27.__class__ is str else text(v27)))
+            w('% off)')
+            scopes.pop()
+    s = scopes[-1]
+    v28 = s.get('campaign', M) if s.__class__ is dict else M
+    if v28 is M:
+        v28 = lookup(scopes, ('campaign',))
+    if not v28:
+        w('none')
+    w('</td></tr></tbody></table></td></tr><tr><td class="bb-button" align="center" vertical-align="middle" style="font-size:0px;padding:12px 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:separate;line-height:100%;"><tbody><tr><td align="center" bgcolor="#4c1d95" role="presentation" valign="middle" style="border:none;border-radius:6px;cursor:auto;mso-padding-alt:12px 24px;background:#4c1d95;"><a href="')
+    s = scopes[-1]
+    v29 = s.get('adminPaymentUrl', M) if s.__class__ is dict else M
+    if v29 is M:
+        v29 = lookup(scopes, ('adminPaymentUrl',))
+    if v29 is not None:
+        w(e(v29 if v29.__class__ is str else text(v29)))
+    w('" target="_blank" style="display:inline-block;background:#4c1d95;color:#ffffff;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;font-weight:bold;line-height:120%;margin:0;text-decoration:none;text-transform:none;padding:12px 24px;mso-padding-alt:0px;border-radius:6px;">Open payment in admin</a></td></tr></tbody></table></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#f3f4f6" align="center" width="600" class="bb-footer-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-footer" style="background:#f3f4f6;background-color:#f3f4f6;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#f3f4f6;background-color:#f3f4f6;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:16px 0 24px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      BBWS (Pty) Ltd · KimmyAI WordPress Hosting<br>\n      3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa<br>\n      Company reg. 2019/123456/07 · VAT 4123456789\n    </div></td></tr><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      You are receiving this email because it concerns your BBWS account or its orders.\n      Questions? Write to <a class="bb-link" href="mailto:support@bbws.co.za" style="color: #5b21b6;text-decoration: underline;">support@bbws.co.za</a>.<br><a class="bb-link" href="')
+    s = scopes[-1]
+    v30 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
+    if v30 is M:
+        v30 = lookup(scopes, ('unsubscribeUrl',))
+    if v30 is not None:
+        w(e(v30 if v30.__class__ is str else text(v30)))
+    w('" style="color: #5b21b6;text-decoration: underline;">Unsubscribe or manage email preferences</a> · <a class="bb-link" href="https://www.bbws.co.za/privacy" style="color: #5b21b6;text-decoration: underline;">Privacy policy</a></div></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--></div></body></html>')
 
 
-def text(M, lookup, text, e, Mapping, partial):
-    def render(scopes, out):
-        w = out.append
-        w('BBWS KimmyAI (https://www.bbws.co.za)\n\nPayFast payment notification\n')
-        s = scopes[-1]
-        v1 = s.get('itnVerified', M) if s.__class__ is dict else M
-        if v1 is M:
-            v1 = lookup(scopes, ('itnVerified',))
-        if v1:
-            for item in (v1 if v1.__class__ in (list, tuple) else (v1,)):
-                scopes.append(item)
-                w('The ITN signature, source address and amount were verified.')
-                scopes.pop()
-        s = scopes[-1]
-        v2 = s.get('itnVerified', M) if s.__class__ is dict else M
-        if v2 is M:
-            v2 = lookup(scopes, ('itnVerified',))
-        if not v2:
-            w('The ITN could not be verified. Check this payment in the PayFast dashboard before fulfilling the order.')
-        w('\n\nStatus  ')
-        s = scopes[-1]
-        v3 = s.get('payment', M) if s.__class__ is dict else M
-        if v3 is M:
-            v3 = lookup(scopes, ('payment',))
-        if v3 is not None:
-            v3 = v3.get('paymentStatus') if v3.__class__ is dict else lookup([v3], ('paymentStatus',)) if isinstance(v3, Mapping) else lookup([{'payment': v3}], ('payment', 'paymentStatus'))
-        if v3 is not None:
-            w(e(v3 if v3.__class__ is str else text(v3)))
-        w('\nTenant  ')
-        s = scopes[-1]
-        v4 = s.get('tenant', M) if s.__class__ is dict else M
-        if v4 is M:
-            v4 = lookup(scopes, ('tenant',))
-        if v4 is not None:
-            v4 = v4.get('organization') if v4.__class__ is dict else lookup([v4], ('organization',)) if isinstance(v4, Mapping) else lookup([{'tenant': v4}], ('tenant', 'organization'))
-        if v4 is not None:
-            w(e(v4 if v4.__class__ is str else text(v4)))
-        w('\nTenant ID  ')
-        s = scopes[-1]
-        v5 = s.get('tenant', M) if s.__class__ is dict else M
-        if v5 is M:
-            v5 = lookup(scopes, ('tenant',))
-        if v5 is not None:
-            v5 = v5.get('tenantId') if v5.__class__ is dict else lookup([v5], ('tenantId',)) if isinstance(v5, Mapping) else lookup([{'tenant': v5}], ('tenant', 'tenantId'))
-        if v5 is not None:
-            w(e(v5 if v5.__class__ is str else text(v5)))
-        w('\nOrder  ')
-        s = scopes[-1]
-        v6 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v6 is M:
-            v6 = lookup(scopes, ('orderNumber',))
-        if v6 is not None:
-            w(e(v6 if v6.__class__ is str else text(v6)))
-        w(' (')
-        s = scopes[-1]
-        v7 = s.get('orderId', M) if s.__class__ is dict else M
-        if v7 is M:
-            v7 = lookup(scopes, ('orderId',))
-        if v7 is not None:
-            w(e(v7 if v7.__class__ is str else text(v7)))
-        w(')\nPayFast payment ID  ')
-        s = scopes[-1]
-        v8 = s.get('payment', M) if s.__class__ is dict else M
-        if v8 is M:
-            v8 = lookup(scopes, ('payment',))
-        if v8 is not None:
-            v8 = v8.get('pfPaymentId') if v8.__class__ is dict else lookup([v8], ('pfPaymentId',)) if isinstance(v8, Mapping) else lookup([{'payment': v8}], ('payment', 'pfPaymentId'))
-        if v8 is not None:
-            w(e(v8 if v8.__class__ is str else text(v8)))
-        w('\nMerchant reference  ')
-        s = scopes[-1]
-        v9 = s.get('payment', M) if s.__class__ is dict else M
-        if v9 is M:
-            v9 = lookup(scopes, ('payment',))
-        if v9 is not None:
-            v9 = v9.get('merchantReference') if v9.__class__ is dict else lookup([v9], ('merchantReference',)) if isinstance(v9, Mapping) else lookup([{'payment': v9}], ('payment', 'merchantReference'))
-        if v9 is not None:
-            w(e(v9 if v9.__class__ is str else text(v9)))
-        w('\nMethod  ')
-        s = scopes[-1]
-        v10 = s.get('payment', M) if s.__class__ is dict else M
-        if v10 is M:
-            v10 = lookup(scopes, ('payment',))
-        if v10 is not None:
-            v10 = v10.get('method') if v10.__class__ is dict else lookup([v10], ('method',)) if isinstance(v10, Mapping) else lookup([{'payment': v10}], ('payment', 'method'))
-        if v10 is not None:
-            w(e(v10 if v10.__class__ is str else text(v10)))
-        w('\nGross  ')
-        s = scopes[-1]
-        v11 = s.get('payment', M) if s.__class__ is dict else M
-        if v11 is M:
-            v11 = lookup(scopes, ('payment',))
-        if v11 is not None:
-            v11 = v11.get('amountGross') if v11.__class__ is dict else lookup([v11], ('amountGross',)) if isinstance(v11, Mapping) else lookup([{'payment': v11}], ('payment', 'amountGross'))
-        if v11 is not None:
-            w(e(v11 if v11.__class__ is str else text(v11)))
-        w('\nPayFast fee  ')
-        s = scopes[-1]
-        v12 = s.get('payment', M) if s.__class__ is dict else M
-        if v12 is M:
-            v12 = lookup(scopes, ('payment',))
-        if v12 is not None:
-            v12 = v12.get('amountFee') if v12.__class__ is dict else lookup([v12], ('amountFee',)) if isinstance(v12, Mapping) else lookup([{'payment': v12}], ('payment', 'amountFee'))
-        if v12 is not None:
-            w(e(v12 if v12.__class__ is str else text(v12)))
-        w('\nNet  ')
-        s = scopes[-1]
-        v13 = s.get('payment', M) if s.__class__ is dict else M
-        if v13 is M:
-            v13 = lookup(scopes, ('payment',))
-        if v13 is not None:
-            v13 = v13.get('amountNet') if v13.__class__ is dict else lookup([v13], ('amountNet',)) if isinstance(v13, Mapping) else lookup([{'payment': v13}], ('payment', 'amountNet'))
-        if v13 is not None:
-            w(e(v13 if v13.__class__ is str else text(v13)))
-        w('\nPaid at  ')
-        s = scopes[-1]
-        v14 = s.get('payment', M) if s.__class__ is dict else M
-        if v14 is M:
-            v14 = lookup(scopes, ('payment',))
-        if v14 is not None:
-            v14 = v14.get('paidAt') if v14.__class__ is dict else lookup([v14], ('paidAt',)) if isinstance(v14, Mapping) else lookup([{'payment': v14}], ('payment', 'paidAt'))
-        if v14 is not None:
-            w(e(v14 if v14.__class__ is str else text(v14)))
-        w('\nCampaign  ')
-        s = scopes[-1]
-        v15 = s.get('campaign', M) if s.__class__ is dict else M
-        if v15 is M:
-            v15 = lookup(scopes, ('campaign',))
-        if v15:
-            for item in (v15 if v15.__class__ in (list, tuple) else (v15,)):
-                scopes.append(item)
-                s = scopes[-1]
-                v16 = s.get('code', M) if s.__class__ is dict else M
-                if v16 is M:
-                    v16 = lookup(scopes, ('code',))
-                if v16 is not None:
-                    w(e(v16 if v16.__class__ is str else text(v16)))
-                w(' (')
-                s = scopes[-1]
-                v17 = s.get('discountPercent', M) if s.__class__ is dict else M
-                if v17 is M:
-                    v17 = lookup(scopes, ('discountPercent',))
-                if v17 is not None:
-                    w(e(v17 if v17.__class__ is str else text(v17)))
-                w('% off)')
-                scopes.pop()
-        s = scopes[-1]
-        v18 = s.get('campaign', M) if s.__class__ is dict else M
-        if v18 is M:
-            v18 = lookup(scopes, ('campaign',))
-        if not v18:
-            w('none')
-        w('\n\nOpen payment in admin (')
-        s = scopes[-1]
-        v19 = s.get('adminPaymentUrl', M) if s.__class__ is dict else M
-        if v19 is M:
-            v19 = lookup(scopes, ('adminPaymentUrl',))
-        if v19 is not None:
-            w(e(v19 if v19.__class__ is str else text(v19)))
-        w(')\n\nBBWS (Pty) Ltd · KimmyAI WordPress Hosting\n3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa\nCompany reg. 2019/123456/07 · VAT 4123456789\nYou are receiving this email because it concerns your BBWS account or its orders. Questions? Write to support@bbws.co.za (mailto:support@bbws.co.za).\nUnsubscribe or manage email preferences (')
-        s = scopes[-1]
-        v20 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
-        if v20 is M:
-            v20 = lookup(scopes, ('unsubscribeUrl',))
-        if v20 is not None:
-            w(e(v20 if v20.__class__ is str else text(v20)))
-        w(') · Privacy policy (https://www.bbws.co.za/privacy)\n')
-    return render
+def text(scopes, out):
+    w = out.append
+    w('BBWS KimmyAI (https://www.bbws.co.za)\n\nPayFast payment notification\n')
+    s = scopes[-1]
+    v1 = s.get('itnVerified', M) if s.__class__ is dict else M
+    if v1 is M:
+        v1 = lookup(scopes, ('itnVerified',))
+    if v1:
+        for item in (v1 if v1.__class__ in (list, tuple) else (v1,)):
+            scopes.append(item)
+            w('The ITN signature, source address and amount were verified.')
+            scopes.pop()
+    s = scopes[-1]
+    v2 = s.get('itnVerified', M) if s.__class__ is dict else M
+    if v2 is M:
+        v2 = lookup(scopes, ('itnVerified',))
+    if not v2:
+        w('The ITN could not be verified. Check this payment in the PayFast dashboard before fulfilling the order.')
+    w('\n\nStatus  ')
+    s = scopes[-1]
+    v3 = s.get('payment', M) if s.__class__ is dict else M
+    if v3 is M:
+        v3 = lookup(scopes, ('payment',))
+    if v3 is not None:
+        v3 = v3.get('paymentStatus') if v3.__class__ is dict else lookup([v3], ('paymentStatus',)) if isinstance(v3, Mapping) else lookup([{'payment': v3}], ('payment', 'paymentStatus'))
+    if v3 is not None:
+        w(e(v3 if v3.__class__ is str else text(v3)))
+    w('\nTenant  ')
+    s = scopes[-1]
+    v4 = s.get('tenant', M) if s.__class__ is dict else M
+    if v4 is M:
+        v4 = lookup(scopes, ('tenant',))
+    if v4 is not None:
+        v4 = v4.get('organization') if v4.__class__ is dict else lookup([v4], ('organization',)) if isinstance(v4, Mapping) else lookup([{'tenant': v4}], ('tenant', 'organization'))
+    if v4 is not None:
+        w(e(v4 if v4.__class__ is str else text(v4)))
+    w('\nTenant ID  ')
+    s = scopes[-1]
+    v5 = s.get('tenant', M) if s.__class__ is dict else M
+    if v5 is M:
+        v5 = lookup(scopes, ('tenant',))
+    if v5 is not None:
+        v5 = v5.get('tenantId') if v5.__class__ is dict else lookup([v5], ('tenantId',)) if isinstance(v5, Mapping) else lookup([{'tenant': v5}], ('tenant', 'tenantId'))
+    if v5 is not None:
+        w(e(v5 if v5.__class__ is str else text(v5)))
+    w('\nOrder  ')
+    s = scopes[-1]
+    v6 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v6 is M:
+        v6 = lookup(scopes, ('orderNumber',))
+    if v6 is not None:
+        w(e(v6 if v6.__class__ is str else text(v6)))
+    w(' (')
+    s = scopes[-1]
+    v7 = s.get('orderId', M) if s.__class__ is dict else M
+    if v7 is M:
+        v7 = lookup(scopes, ('orderId',))
+    if v7 is not None:
+        w(e(v7 if v7.__class__ is str else text(v7)))
+    w(')\nPayFast payment ID  ')
+    s = scopes[-1]
+    v8 = s.get('payment', M) if s.__class__ is dict else M
+    if v8 is M:
+        v8 = lookup(scopes, ('payment',))
+    if v8 is not None:
+        v8 = v8.get('pfPaymentId') if v8.__class__ is dict else lookup([v8], ('pfPaymentId',)) if isinstance(v8, Mapping) else lookup([{'payment': v8}], ('payment', 'pfPaymentId'))
+    if v8 is not None:
+        w(e(v8 if v8.__class__ is str else text(v8)))
+    w('\nMerchant reference  ')
+    s = scopes[-1]
+    v9 = s.get('payment', M) if s.__class__ is dict else M
+    if v9 is M:
+        v9 = lookup(scopes, ('payment',))
+    if v9 is not None:
+        v9 = v9.get('merchantReference') if v9.__class__ is dict else lookup([v9], ('merchantReference',)) if isinstance(v9, Mapping) else lookup([{'payment': v9}], ('payment', 'merchantReference'))
+    if v9 is not None:
+        w(e(v9 if v9.__class__ is str else text(v9)))
+    w('\nMethod  ')
+    s = scopes[-1]
+    v10 = s.get('payment', M) if s.__class__ is dict else M
+    if v10 is M:
+        v10 = lookup(scopes, ('payment',))
+    if v10 is not None:
+        v10 = v10.get('method') if v10.__class__ is dict else lookup([v10], ('method',)) if isinstance(v10, Mapping) else lookup([{'payment': v10}], ('payment', 'method'))
+    if v10 is not None:
+        w(e(v10 if v10.__class__ is str else text(v10)))
+    w('\nGross  ')
+    s = scopes[-1]
+    v11 = s.get('payment', M) if s.__class__ is dict else M
+    if v11 is M:
+        v11 = lookup(scopes, ('payment',))
+    if v11 is not None:
+        v11 = v11.get('amountGross') if v11.__class__ is dict else lookup([v11], ('amountGross',)) if isinstance(v11, Mapping) else lookup([{'payment': v11}], ('payment', 'amountGross'))
+    if v11 is not None:
+        w(e(v11 if v11.__class__ is str else text(v11)))
+    w('\nPayFast fee  ')
+    s = scopes[-1]
+    v12 = s.get('payment', M) if s.__class__ is dict else M
+    if v12 is M:
+        v12 = lookup(scopes, ('payment',))
+    if v12 is not None:
+        v12 = v12.get('amountFee') if v12.__class__ is dict else lookup([v12], ('amountFee',)) if isinstance(v12, Mapping) else lookup([{'payment': v12}], ('payment', 'amountFee'))
+    if v12 is not None:
+        w(e(v12 if v12.__class__ is str else text(v12)))
+    w('\nNet  ')
+    s = scopes[-1]
+    v13 = s.get('payment', M) if s.__class__ is dict else M
+    if v13 is M:
+        v13 = lookup(scopes, ('payment',))
+    if v13 is not None:
+        v13 = v13.get('amountNet') if v13.__class__ is dict else lookup([v13], ('amountNet',)) if isinstance(v13, Mapping) else lookup([{'payment': v13}], ('payment', 'amountNet'))
+    if v13 is not None:
+        w(e(v13 if v13.__class__ is str else text(v13)))
+    w('\nPaid at  ')
+    s = scopes[-1]
+    v14 = s.get('payment', M) if s.__class__ is dict else M
+    if v14 is M:
+        v14 = lookup(scopes, ('payment',))
+    if v14 is not None:
+        v14 = v14.get('paidAt') if v14.__class__ is dict else lookup([v14], ('paidAt',)) if isinstance(v14, Mapping) else lookup([{'payment': v14}], ('payment', 'paidAt'))
+    if v14 is not None:
+        w(e(v14 if v14.__class__ is str else text(v14)))
+    w('\nCampaign  ')
+    s = scopes[-1]
+    v15 = s.get('campaign', M) if s.__class__ is dict else M
+    if v15 is M:
+        v15 = lookup(scopes, ('campaign',))
+    if v15:
+        for item in (v15 if v15.__class__ in (list, tuple) else (v15,)):
+            scopes.append(item)
+            s = scopes[-1]
+            v16 = s.get('code', M) if s.__class__ is dict else M
+            if v16 is M:
+                v16 = lookup(scopes, ('code',))
+            if v16 is not None:
+                w(e(v16 if v16.__class__ is str else text(v16)))
+            w(' (')
+            s = scopes[-1]
+            v17 = s.get('discountPercent', M) if s.__class__ is dict else M
+            if v17 is M:
+                v17 = lookup(scopes, ('discountPercent',))
+            if v17 is not None:
+                w(e(v17 if v17.__class__ is str else text(v17)))
+            w('% off)')
+            scopes.pop()
+    s = scopes[-1]
+    v18 = s.get('campaign', M) if s.__class__ is dict else M
+    if v18 is M:
+        v18 = lookup(scopes, ('campaign',))
+    if not v18:
+        w('none')
+    w('\n\nOpen payment in admin (')
+    s = scopes[-1]
+    v19 = s.get('adminPaymentUrl', M) if s.__class__ is dict else M
+    if v19 is M:
+        v19 = lookup(scopes, ('adminPaymentUrl',))
+    if v19 is not None:
+        w(e(v19 if v19.__class__ is str else text(v19)))
+    w(')\n\nBBWS (Pty) Ltd · KimmyAI WordPress Hosting\n3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa\nCompany reg. 2019/123456/07 · VAT 4123456789\nYou are receiving this email because it concerns your BBWS account or its orders. Questions? Write to support@bbws.co.za (mailto:support@bbws.co.za).\nUnsubscribe or manage email preferences (')
+    s = scopes[-1]
+    v20 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
+    if v20 is M:
+        v20 = lookup(scopes, ('unsubscribeUrl',))
+    if v20 is not None:
+        w(e(v20 if v20.__class__ is str else text(v20)))
+    w(') · Privacy policy (https://www.bbws.co.za/privacy)\n')
 
 
-def subject(M, lookup, text, e, Mapping, partial):
-    def render(scopes, out):
-        w = out.append
-        w('[Ops] PayFast ')
-        s = scopes[-1]
-        v1 = s.get('payment', M) if s.__class__ is dict else M
-        if v1 is M:
-            v1 = lookup(scopes, ('payment',))
-        if v1 is not None:
-            v1 = v1.get('paymentStatus') if v1.__class__ is dict else lookup([v1], ('paymentStatus',)) if isinstance(v1, Mapping) else lookup([{'payment': v1}], ('payment', 'paymentStatus'))
-        if v1 is not None:
-            w(e(v1 if v1.__class__ is str else text(v1)))
-        w(' for order ')
-        s = scopes[-1]
-        v2 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v2 is M:
-            v2 = lookup(scopes, ('orderNumber',))
-        if v2 is not None:
-            w(e(v2 if v2.__class__ is str else text(v2)))
-        w(': ')
-        s = scopes[-1]
-        v3 = s.get('payment', M) if s.__class__ is dict else M
-        if v3 is M:
-            v3 = lookup(scopes, ('payment',))
-        if v3 is not None:
-            v3 = v3.get('amountGross') if v3.__class__ is dict else lookup([v3], ('amountGross',)) if isinstance(v3, Mapping) else lookup([{'payment': v3}], ('payment', 'amountGross'))
-        if v3 is not None:
-            w(e(v3 if v3.__class__ is str else text(v3)))
-    return render
+def subject(scopes, out):
+    w = out.append
+    w('[Ops] PayFast ')
+    s = scopes[-1]
+    v1 = s.get('payment', M) if s.__class__ is dict else M
+    if v1 is M:
+        v1 = lookup(scopes, ('payment',))
+    if v1 is not None:
+        v1 = v1.get('paymentStatus') if v1.__class__ is dict else lookup([v1], ('paymentStatus',)) if isinstance(v1, Mapping) else lookup([{'payment': v1}], ('payment', 'paymentStatus'))
+    if v1 is not None:
+        w(e(v1 if v1.__class__ is str else text(v1)))
+    w(' for order ')
+    s = scopes[-1]
+    v2 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v2 is M:
+        v2 = lookup(scopes, ('orderNumber',))
+    if v2 is not None:
+        w(e(v2 if v2.__class__ is str else text(v2)))
+    w(': ')
+    s = scopes[-1]
+    v3 = s.get('payment', M) if s.__class__ is dict else M
+    if v3 is M:
+        v3 = lookup(scopes, ('payment',))
+    if v3 is not None:
+        v3 = v3.get('amountGross') if v3.__class__ is dict else lookup([v3], ('amountGross',)) if isinstance(v3, Mapping) else lookup([{'payment': v3}], ('payment', 'amountGross'))
+    if v3 is not None:
+        w(e(v3 if v3.__class__ is str else text(v3)))

@@ -3,324 +3,318 @@
 SOURCES = {'html': 'c69e991305be9305d8cd96b5d6552445519ec6d1068c7d260fe450e2c9ebc542', 'text': '0796c938b8042c3d4746154d0da111e4fa52160e111bdf4c36b4f977b02f9127', 'subject': '9598c163b704f3439abf1acfc57d48dd6284ac00e502f4433a33138b69aa76b7'}
 
 
-def html(M, lookup, text, e, Mapping, partial):
-    def render(scopes, out):
-        w = out.append
-        w('<!DOCTYPE html><html lang="en" dir="ltr" xmlns="http://www.w3.org/1999/xhtml" xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office"><head><title>Your WordPress site is ready, ')
-        s = scopes[-1]
-        v1 = s.get('customer', M) if s.__class__ is dict else M
-        if v1 is M:
-            v1 = lookup(scopes, ('customer',))
-        if v1 is not None:
-            v1 = v1.get('firstName') if v1.__class__ is dict else lookup([v1], ('firstName',)) if isinstance(v1, Mapping) else lookup([{'customer': v1}], ('customer', 'firstName'))
-        if v1 is not None:
-            w(e(v1 if v1.__class__ is str else text(v1)))
-        w('</title><!--[if !mso]><!--><meta http-equiv="X-UA-Compatible" content="IE=edge"><!--<![endif]--><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<style type="text/css">\n#outlook a { padding: 0; }\nbody { margin: 0; padding: 0; -webkit-text-size-adjust: 100%; -ms-text-size-adjust: 100%; }\ntable, td { border-collapse: collapse; mso-table-lspace: 0pt; mso-table-rspace: 0pt; }\nimg { border: 0; height: auto; line-height: 100%; outline: none; text-decoration: none; -ms-interpolation-mode: bicubic; }\np { display: block; margin: 13px 0; }\n</style>\n<!--[if mso]>\n<noscript>\n<xml>\n<o:OfficeDocumentSettings>\n  <o:AllowPNG/>\n  <o:PixelsPerInch>96</o:PixelsPerInch>\n</o:OfficeDocumentSettings>\n</xml>\n</noscript>\n<![endif]-->\n<!--[if lte mso 11]>\n<style type="text/css">\n.mj-outlook-group-fix { width:100% !important; }\n</style>\n<![endif]-->\n<style type="text/css">@media only screen and (min-width:480px) { .mj-column-per-100 { width:100% !important; max-width:100%; }  }</style><style media="screen and (min-width:480px)">.moz-text-html .mj-column-per-100 { width:100% !important; max-width:100%; } </style><style type="text/css">@media only screen and (max-width:479px) {\n                table.mj-full-width-mobile { width: 100% !important; }\n                td.mj-full-width-mobile { width: auto !important; }\n            }\n            </style><style type="text/css">@media (prefers-color-scheme: dark) {\n    body, .bb-body { background-color: #111827 !important; }\n    .bb-card, .bb-card > table { background: #1f2937 !important; background-color: #1f2937 !important; }\n    .bb-card div, .bb-card td, .bb-card th, .bb-card p, .bb-card span, .bb-card li { color: #f3f4f6 !important; }\n    .bb-card a { color: #c4b5fd !important; }\n    .bb-card .bb-button a, .bb-card .bb-button td, .bb-card .bb-button p { color: #ffffff !important; }\n    .bb-footer, .bb-footer > table { background: #111827 !important; background-color: #111827 !important; }\n    .bb-footer div, .bb-footer a { color: #d1d5db !important; }\n  }</style><meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" content="light dark"></head><body style="word-spacing:normal;background-color:#f3f4f6;"><div style="display:none;font-size:1px;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">')
-        s = scopes[-1]
-        v2 = s.get('product', M) if s.__class__ is dict else M
-        if v2 is M:
-            v2 = lookup(scopes, ('product',))
-        if v2 is not None:
-            v2 = v2.get('name') if v2.__class__ is dict else lookup([v2], ('name',)) if isinstance(v2, Mapping) else lookup([{'product': v2}], ('product', 'name'))
-        if v2 is not None:
-            w(e(v2 if v2.__class__ is str else text(v2)))
-        w(' is live at ')
-        s = scopes[-1]
-        v3 = s.get('site', M) if s.__class__ is dict else M
-        if v3 is M:
-            v3 = lookup(scopes, ('site',))
-        if v3 is not None:
-            v3 = v3.get('siteUrl') if v3.__class__ is dict else lookup([v3], ('siteUrl',)) if isinstance(v3, Mapping) else lookup([{'site': v3}], ('site', 'siteUrl'))
-        if v3 is not None:
-            w(e(v3 if v3.__class__ is str else text(v3)))
-        w('. Set your password to log in.</div><div class="bb-body" aria-label="Your WordPress site is ready, ')
-        s = scopes[-1]
-        v4 = s.get('customer', M) if s.__class__ is dict else M
-        if v4 is M:
-            v4 = lookup(scopes, ('customer',))
-        if v4 is not None:
-            v4 = v4.get('firstName') if v4.__class__ is dict else lookup([v4], ('firstName',)) if isinstance(v4, Mapping) else lookup([{'customer': v4}], ('customer', 'firstName'))
-        if v4 is not None:
-            w(e(v4 if v4.__class__ is str else text(v4)))
-        w('" aria-roledescription="email" style="background-color:#f3f4f6;" role="article" lang="en" dir="ltr"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#4c1d95" align="center" width="600" class="bb-header-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-header" style="background:#4c1d95;background-color:#4c1d95;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#4c1d95;background-color:#4c1d95;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:20px 0;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:0 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:collapse;border-spacing:0px;"><tbody><tr><td style="width:180px;"><a href="https://www.bbws.co.za" target="_blank"><img alt="BBWS KimmyAI" height="48" src="')
-        s = scopes[-1]
-        v5 = s.get('assetBaseUrl', M) if s.__class__ is dict else M
-        if v5 is M:
-            v5 = lookup(scopes, ('assetBaseUrl',))
-        if v5 is not None:
-            w(e(v5 if v5.__class__ is str else text(v5)))
-        w('/logo.png" width="180" style="border:0;display:block;outline:none;text-decoration:none;height:48px;width:100%;font-size:13px;"></a></td></tr></tbody></table></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#ffffff" align="center" width="600" class="bb-card-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-card" style="background:#ffffff;background-color:#ffffff;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#ffffff;background-color:#ffffff;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:8px 0;padding-top:16px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:8px 28px;padding-top:20px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:22px;font-weight:bold;line-height:1.3;text-align:left;color:#1f2937;">Your site is live</div></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">Hi ')
-        s = scopes[-1]
-        v6 = s.get('customer', M) if s.__class__ is dict else M
-        if v6 is M:
-            v6 = lookup(scopes, ('customer',))
-        if v6 is not None:
-            v6 = v6.get('firstName') if v6.__class__ is dict else lookup([v6], ('firstName',)) if isinstance(v6, Mapping) else lookup([{'customer': v6}], ('customer', 'firstName'))
-        if v6 is not None:
-            w(e(v6 if v6.__class__ is str else text(v6)))
-        w(',</div></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">Good news: your ')
-        s = scopes[-1]
-        v7 = s.get('product', M) if s.__class__ is dict else M
-        if v7 is M:
-            v7 = lookup(scopes, ('product',))
-        if v7 is not None:
-            v7 = v7.get('name') if v7.__class__ is dict else lookup([v7], ('name',)) if isinstance(v7, Mapping) else lookup([{'product': v7}], ('product', 'name'))
-        if v7 is not None:
-            w(e(v7 if v7.__class__ is str else text(v7)))
-        w(' site has been provisioned and is online at <a class="bb-link" href="')
-        s = scopes[-1]
-        v8 = s.get('site', M) if s.__class__ is dict else M
-        if v8 is M:
-            v8 = lookup(scopes, ('site',))
-        if v8 is not None:
-            v8 = v8.get('siteUrl') if v8.__class__ is dict else lookup([v8], ('siteUrl',)) if isinstance(v8, Mapping) else lookup([{'site': v8}], ('site', 'siteUrl'))
-        if v8 is not None:
-            w(e(v8 if v8.__class__ is str else text(v8)))
-        w('" style="color: #5b21b6;text-decoration: underline;">')
-        s = scopes[-1]
-        v9 = s.get('site', M) if s.__class__ is dict else M
-        if v9 is M:
-            v9 = lookup(scopes, ('site',))
-        if v9 is not None:
-            v9 = v9.get('siteUrl') if v9.__class__ is dict else lookup([v9], ('siteUrl',)) if isinstance(v9, Mapping) else lookup([{'site': v9}], ('site', 'siteUrl'))
-        if v9 is not None:
-            w(e(v9 if v9.__class__ is str else text(v9)))
-        w('</a>.</div></td></tr><tr><td align="left" style="font-size:0px;padding:4px 28px;word-break:break-word;"><table border="0" cellpadding="6" cellspacing="0" width="100%" style="color:#1f2937;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:14px;line-height:1.5;table-layout:auto;width:100%;border:none;"><tbody><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Site address</th><td>')
-        s = scopes[-1]
-        v10 = s.get('site', M) if s.__class__ is dict else M
-        if v10 is M:
-            v10 = lookup(scopes, ('site',))
-        if v10 is not None:
-            v10 = v10.get('siteUrl') if v10.__class__ is dict else lookup([v10], ('siteUrl',)) if isinstance(v10, Mapping) else lookup([{'site': v10}], ('site', 'siteUrl'))
-        if v10 is not None:
-            w(e(v10 if v10.__class__ is str else text(v10)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">WordPress admin</th><td>')
-        s = scopes[-1]
-        v11 = s.get('site', M) if s.__class__ is dict else M
-        if v11 is M:
-            v11 = lookup(scopes, ('site',))
-        if v11 is not None:
-            v11 = v11.get('adminUrl') if v11.__class__ is dict else lookup([v11], ('adminUrl',)) if isinstance(v11, Mapping) else lookup([{'site': v11}], ('site', 'adminUrl'))
-        if v11 is not None:
-            w(e(v11 if v11.__class__ is str else text(v11)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Username</th><td>')
-        s = scopes[-1]
-        v12 = s.get('site', M) if s.__class__ is dict else M
-        if v12 is M:
-            v12 = lookup(scopes, ('site',))
-        if v12 is not None:
-            v12 = v12.get('username') if v12.__class__ is dict else lookup([v12], ('username',)) if isinstance(v12, Mapping) else lookup([{'site': v12}], ('site', 'username'))
-        if v12 is not None:
-            w(e(v12 if v12.__class__ is str else text(v12)))
-        w('</td></tr></tbody></table></td></tr><tr><td class="bb-button" align="center" vertical-align="middle" style="font-size:0px;padding:12px 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:separate;line-height:100%;"><tbody><tr><td align="center" bgcolor="#4c1d95" role="presentation" valign="middle" style="border:none;border-radius:6px;cursor:auto;mso-padding-alt:12px 24px;background:#4c1d95;"><a href="')
-        s = scopes[-1]
-        v13 = s.get('setPasswordUrl', M) if s.__class__ is dict else M
-        if v13 is M:
-            v13 = lookup(scopes, ('setPasswordUrl',))
-        if v13 is not None:
-            w(e(v13 if v13.__class__ is str else text(v13)))
-        w('" target="_blank" style="display:inline-block;background:#4c1d95;color:#ffffff;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;font-weight:bold;line-height:120%;margin:0;text-decoration:none;text-transform:none;padding:12px 24px;mso-padding-alt:0px;border-radius:6px;">Set your password</a></td></tr></tbody></table></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:13px;line-height:1.55;text-align:left;color:#4b5563;">For your security we never send passwords by email. The link above is valid for 24 hours; after that, use "Lost your password?" on the login page.</div></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">Included in your plan:<ul>')
-        s = scopes[-1]
-        v14 = s.get('product', M) if s.__class__ is dict else M
-        if v14 is M:
-            v14 = lookup(scopes, ('product',))
-        if v14 is not None:
-            v14 = v14.get('features') if v14.__class__ is dict else lookup([v14], ('features',)) if isinstance(v14, Mapping) else lookup([{'product': v14}], ('product', 'features'))
-        if v14:
-            for item in (v14 if v14.__class__ in (list, tuple) else (v14,)):
-                scopes.append(item)
-                w('<li>')
-                v15 = scopes[-1]
-                if v15 is not None:
-                    w(e(v15 if v15.__class__ is str else text(v15)))
-                w('</li>')
-                scopes.pop()
-        w('</ul></div></td></tr><!--')
-        s = scopes[-1]
-        v16 = s.get('customDomain', M) if s.__class__ is dict else M
-        if v16 is M:
-            v16 = lookup(scopes, ('customDomain',))
-        if v16:
-            for item in (v16 if v16.__class__ in (list, tuple) else (v16,)):
-                scopes.append(item)
-                w('--><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">To use ')
-                s = scopes[-1]
-                v17 = s.get('name', M) if s.__class__ is dict else M
-                if v17 is M:
-                    v17 = lookup(scopes, ('name',))
-                if v17 is not None:
-                    w(e(v17 if v17.__class__ is str else text(v17)))
-                w(', point its DNS to your site: create a CNAME record for ')
-                s = scopes[-1]
-                v18 = s.get('name', M) if s.__class__ is dict else M
-                if v18 is M:
-                    v18 = lookup(scopes, ('name',))
-                if v18 is not None:
-                    w(e(v18 if v18.__class__ is str else text(v18)))
-                w(' with the value ')
-                s = scopes[-1]
-                v19 = s.get('target', M) if s.__class__ is dict else M
-                if v19 is M:
-                    v19 = lookup(scopes, ('target',))
-                if v19 is not None:
-                    w(e(v19 if v19.__class__ is str else text(v19)))
-                w('. SSL is issued automatically once DNS resolves.</div></td></tr><!--')
-                scopes.pop()
-        w('--><!--')
-        s = scopes[-1]
-        v20 = s.get('customDomain', M) if s.__class__ is dict else M
-        if v20 is M:
-            v20 = lookup(scopes, ('customDomain',))
-        if not v20:
-            w('--><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:13px;line-height:1.55;text-align:left;color:#4b5563;">Want your own domain name? You can connect one at any time under Sites in the BBWS portal.</div></td></tr><!--')
-        w('--></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#f3f4f6" align="center" width="600" class="bb-footer-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-footer" style="background:#f3f4f6;background-color:#f3f4f6;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#f3f4f6;background-color:#f3f4f6;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:16px 0 24px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      BBWS (Pty) Ltd · KimmyAI WordPress Hosting<br>\n      3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa<br>\n      Company reg. 2019/123456/07 · VAT 4123456789\n    </div></td></tr><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      You are receiving this email because it concerns your BBWS account or its orders.\n      Questions? Write to <a class="bb-link" href="mailto:support@bbws.co.za" style="color: #5b21b6;text-decoration: underline;">support@bbws.co.za</a>.<br><a class="bb-link" href="')
-        s = scopes[-1]
-        v21 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
-        if v21 is M:
-            v21 = lookup(scopes, ('unsubscribeUrl',))
-        if v21 is not None:
-            w(e(v21 if v21.__class__ is str else text(v21)))
-        w('" style="color: #5b21b6;text-decoration: underline;">Unsubscribe or manage email preferences</a> · <a class="bb-link" href="https://www.bbws.co.za/privacy" style="color: #5b21b6;text-decoration: underline;">Privacy policy</a></div></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--></div></body></html>')
-    return render
+def html(scopes, out):
+    w = out.append
+    w('<!DOCTYPE html><html lang="en" dir="ltr" xmlns="http://www.w3.org/1999/xhtml" xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office"><head><title>Your WordPress site is ready, ')
+    s = scopes[-1]
+    v1 = s.get('customer', M) if s.__class__ is dict else M
+    if v1 is M:
+        v1 = lookup(scopes, ('customer',))
+    if v1 is not None:
+        v1 = v1.get('firstName') if v1.__class__ is dict else lookup([v1], ('firstName',)) if isinstance(v1, Mapping) else lookup([{'customer': v1}], ('customer', 'firstName'))
+    if v1 is not None:
+        w(e(v1 if v1.__class__ is str else text(v1)))
+    w('</title><!--[if !mso]><!--><meta http-equiv="X-UA-Compatible" content="IE=edge"><!--<![endif]--><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<style type="text/css">\n#outlook a { padding: 0; }\nbody { margin: 0; padding: 0; -webkit-text-size-adjust: 100%; -ms-text-size-adjust: 100%; }\ntable, td { border-collapse: collapse; mso-table-lspace: 0pt; mso-table-rspace: 0pt; }\nimg { border: 0; height: auto; line-height: 100%; outline: none; text-decoration: none; -ms-interpolation-mode: bicubic; }\np { display: block; margin: 13px 0; }\n</style>\n<!--[if mso]>\n<noscript>\n<xml>\n<o:OfficeDocumentSettings>\n  <o:AllowPNG/>\n  <o:PixelsPerInch>96</o:PixelsPerInch>\n</o:OfficeDocumentSettings>\n</xml>\n</noscript>\n<![endif]-->\n<!--[if lte mso 11]>\n<style type="text/css">\n.mj-outlook-group-fix { width:100% !important; }\n</style>\n<![endif]-->\n<style type="text/css">@media only screen and (min-width:480px) { .mj-column-per-100 { width:100% !important; max-width:100%; }  }</style><style media="screen and (min-width:480px)">.moz-text-html .mj-column-per-100 { width:100% !important; max-width:100%; } </style><style type="text/css">@media only screen and (max-width:479px) {\n                table.mj-full-width-mobile { width: 100% !important; }\n                td.mj-full-width-mobile { width: auto !important; }\n            }\n            </style><style type="text/css">@media (prefers-color-scheme: dark) {\n    body, .bb-body { background-color: #111827 !important; }\n    .bb-card, .bb-card > table { background: #1f2937 !important; background-color: #1f2937 !important; }\n    .bb-card div, .bb-card td, .bb-card th, .bb-card p, .bb-card span, .bb-card li { color: #f3f4f6 !important; }\n    .bb-card a { color: #c4b5fd !important; }\n    .bb-card .bb-button a, .bb-card .bb-button td, .bb-card .bb-button p { color: #ffffff !important; }\n    .bb-footer, .bb-footer > table { background: #111827 !important; background-color: #111827 !important; }\n    .bb-footer div, .bb-footer a { color: #d1d5db !important; }\n  }</style><meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" content="light dark"></head><body style="word-spacing:normal;background-color:#f3f4f6;"><div style="display:none;font-size:1px;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">')
+    s = scopes[-1]
+    v2 = s.get('product', M) if s.__class__ is dict else M
+    if v2 is M:
+        v2 = lookup(scopes, ('product',))
+    if v2 is not None:
+        v2 = v2.get('name') if v2.__class__ is dict else lookup([v2], ('name',)) if isinstance(v2, Mapping) else lookup([{'product': v2}], ('product', 'name'))
+    if v2 is not None:
+        w(e(v2 if v2.__class__ is str else text(v2)))
+    w(' is live at ')
+    s = scopes[-1]
+    v3 = s.get('site', M) if s.__class__ is dict else M
+    if v3 is M:
+        v3 = lookup(scopes, ('site',))
+    if v3 is not None:
+        v3 = v3.get('siteUrl') if v3.__class__ is dict else lookup([v3], ('siteUrl',)) if isinstance(v3, Mapping) else lookup([{'site': v3}], ('site', 'siteUrl'))
+    if v3 is not None:
+        w(e(v3 if v3.__class__ is str else text(v3)))
+    w('. Set your password to log in.</div><div class="bb-body" aria-label="Your WordPress site is ready, ')
+    s = scopes[-1]
+    v4 = s.get('customer', M) if s.__class__ is dict else M
+    if v4 is M:
+        v4 = lookup(scopes, ('customer',))
+    if v4 is not None:
+        v4 = v4.get('firstName') if v4.__class__ is dict else lookup([v4], ('firstName',)) if isinstance(v4, Mapping) else lookup([{'customer': v4}], ('customer', 'firstName'))
+    if v4 is not None:
+        w(e(v4 if v4.__class__ is str else text(v4)))
+    w('" aria-roledescription="email" style="background-color:#f3f4f6;" role="article" lang="en" dir="ltr"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#4c1d95" align="center" width="600" class="bb-header-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-header" style="background:#4c1d95;background-color:#4c1d95;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#4c1d95;background-color:#4c1d95;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:20px 0;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:0 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:collapse;border-spacing:0px;"><tbody><tr><td style="width:180px;"><a href="https://www.bbws.co.za" target="_blank"><img alt="BBWS KimmyAI" height="48" src="')
+    s = scopes[-1]
+    v5 = s.get('assetBaseUrl', M) if s.__class__ is dict else M
+    if v5 is M:
+        v5 = lookup(scopes, ('assetBaseUrl',))
+    if v5 is not None:
+        w(e(v5 if v5.__class__ is str else text(v5)))
+    w('/logo.png" width="180" style="border:0;display:block;outline:none;text-decoration:none;height:48px;width:100%;font-size:13px;"></a></td></tr></tbody></table></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#ffffff" align="center" width="600" class="bb-card-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-card" style="background:#ffffff;background-color:#ffffff;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#ffffff;background-color:#ffffff;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:8px 0;padding-top:16px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:8px 28px;padding-top:20px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:22px;font-weight:bold;line-height:1.3;text-align:left;color:#1f2937;">Your site is live</div></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">Hi ')
+    s = scopes[-1]
+    v6 = s.get('customer', M) if s.__class__ is dict else M
+    if v6 is M:
+        v6 = lookup(scopes, ('customer',))
+    if v6 is not None:
+        v6 = v6.get('firstName') if v6.__class__ is dict else lookup([v6], ('firstName',)) if isinstance(v6, Mapping) else lookup([{'customer': v6}], ('customer', 'firstName'))
+    if v6 is not None:
+        w(e(v6 if v6.__class__ is str else text(v6)))
+    w(',</div></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">Good news: your ')
+    s = scopes[-1]
+    v7 = s.get('product', M) if s.__class__ is dict else M
+    if v7 is M:
+        v7 = lookup(scopes, ('product',))
+    if v7 is not None:
+        v7 = v7.get('name') if v7.__class__ is dict else lookup([v7], ('name',)) if isinstance(v7, Mapping) else lookup([{'product': v7}], ('product', 'name'))
+    if v7 is not None:
+        w(e(v7 if v7.__class__ is str else text(v7)))
+    w(' site has been provisioned and is online at <a class="bb-link" href="')
+    s = scopes[-1]
+    v8 = s.get('site', M) if s.__class__ is dict else M
+    if v8 is M:
+        v8 = lookup(scopes, ('site',))
+    if v8 is not None:
+        v8 = v8.get('siteUrl') if v8.__class__ is dict else lookup([v8], ('siteUrl',)) if isinstance(v8, Mapping) else lookup([{'site': v8}], ('site', 'siteUrl'))
+    if v8 is not None:
+        w(e(v8 if v8.__class__ is str else text(v8)))
+    w('" style="color: #5b21b6;text-decoration: underline;">')
+    s = scopes[-1]
+    v9 = s.get('site', M) if s.__class__ is dict else M
+    if v9 is M:
+        v9 = lookup(scopes, ('site',))
+    if v9 is not None:
+        v9 = v9.get('siteUrl') if v9.__class__ is dict else lookup([v9], ('siteUrl',)) if isinstance(v9, Mapping) else lookup([{'site': v9}], ('site', 'siteUrl'))
+    if v9 is not None:
+        w(e(v9 if v9.__class__ is str else text(v9)))
+    w('</a>.</div></td></tr><tr><td align="left" style="font-size:0px;padding:4px 28px;word-break:break-word;"><table border="0" cellpadding="6" cellspacing="0" width="100%" style="color:#1f2937;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:14px;line-height:1.5;table-layout:auto;width:100%;border:none;"><tbody><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Site address</th><td>')
+    s = scopes[-1]
+    v10 = s.get('site', M) if s.__class__ is dict else M
+    if v10 is M:
+        v10 = lookup(scopes, ('site',))
+    if v10 is not None:
+        v10 = v10.get('siteUrl') if v10.__class__ is dict else lookup([v10], ('siteUrl',)) if isinstance(v10, Mapping) else lookup([{'site': v10}], ('site', 'siteUrl'))
+    if v10 is not None:
+        w(e(v10 if v10.__class__ is str else text(v10)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">WordPress admin</th><td>')
+    s = scopes[-1]
+    v11 = s.get('site', M) if s.__class__ is dict else M
+    if v11 is M:
+        v11 = lookup(scopes, ('site',))
+    if v11 is not None:
+        v11 = v11.get('adminUrl') if v11.__class__ is dict else lookup([v11], ('adminUrl',)) if isinstance(v11, Mapping) else lookup([{'site': v11}], ('site', 'adminUrl'))
+    if v11 is not None:
+        w(e(v11 if v11.__class__ is str else text(v11)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Username</th><td>')
+    s = scopes[-1]
+    v12 = s.get('site', M) if s.__class__ is dict else M
+    if v12 is M:
+        v12 = lookup(scopes, ('site',))
+    if v12 is not None:
+        v12 = v12.get('username') if v12.__class__ is dict else lookup([v12], ('username',)) if isinstance(v12, Mapping) else lookup([{'site': v12}], ('site', 'username'))
+    if v12 is not None:
+        w(e(v12 if v12.__class__ is str else text(v12)))
+    w('</td></tr></tbody></table></td></tr><tr><td class="bb-button" align="center" vertical-align="middle" style="font-size:0px;padding:12px 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:separate;line-height:100%;"><tbody><tr><td align="center" bgcolor="#4c1d95" role="presentation" valign="middle" style="border:none;border-radius:6px;cursor:auto;mso-padding-alt:12px 24px;background:#4c1d95;"><a href="')
+    s = scopes[-1]
+    v13 = s.get('setPasswordUrl', M) if s.__class__ is dict else M
+    if v13 is M:
+        v13 = lookup(scopes, ('setPasswordUrl',))
+    if v13 is not None:
+        w(e(v13 if v13.__class__ is str else text(v13)))
+    w('" target="_blank" style="display:inline-block;background:#4c1d95;color:#ffffff;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;font-weight:bold;line-height:120%;margin:0;text-decoration:none;text-transform:none;padding:12px 24px;mso-padding-alt:0px;border-radius:6px;">Set your password</a></td></tr></tbody></table></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:13px;line-height:1.55;text-align:left;color:#4b5563;">For your security we never send passwords by email. The link above is valid for 24 hours; after that, use "Lost your password?" on the login page.</div></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">Included in your plan:<ul>')
+    s = scopes[-1]
+    v14 = s.get('product', M) if s.__class__ is dict else M
+    if v14 is M:
+        v14 = lookup(scopes, ('product',))
+    if v14 is not None:
+        v14 = v14.get('features') if v14.__class__ is dict else lookup([v14], ('features',)) if isinstance(v14, Mapping) else lookup([{'product': v14}], ('product', 'features'))
+    if v14:
+        for item in (v14 if v14.__class__ in (list, tuple) else (v14,)):
+            scopes.append(item)
+            w('<li>')
+            v15 = scopes[-1]
+            if v15 is not None:
+                w(e(v15 if v15.__class__ is str else text(v15)))
+            w('</li>')
+            scopes.pop()
+    w('</ul></div></td></tr><!--')
+    s = scopes[-1]
+    v16 = s.get('customDomain', M) if s.__class__ is dict else M
+    if v16 is M:
+        v16 = lookup(scopes, ('customDomain',))
+    if v16:
+        for item in (v16 if v16.__class__ in (list, tuple) else (v16,)):
+            scopes.append(item)
+            w('--><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;">To use ')
+            s = scopes[-1]
+            v17 = s.get('name', M) if s.__class__ is dict else M
+            if v17 is M:
+                v17 = lookup(scopes, ('name',))
+            if v17 is not None:
+                w(e(v17 if v17.__class__ is str else text(v17)))
+            w(', point its DNS to your site: create a CNAME record for ')
+            s = scopes[-1]
+            v18 = s.get('name', M) if s.__class__ is dict else M
+            if v18 is M:
+                v18 = lookup(scopes, ('name',))
+            if v18 is not None:
+                w(e(v18 if v18.__class__ is str else text(v18)))
+            w(' with the value ')
+            s = scopes[-1]
+            v19 = s.get('target', M) if s.__class__ is dict else M
+            if v19 is M:
+                v19 = lookup(scopes, ('target',))
+            if v19 is not None:
+                w(e(v19 if v19.__class__ is str else text(v19)))
+            w('. SSL is issued automatically once DNS resolves.</div></td></tr><!--')
+            scopes.pop()
+    w('--><!--')
+    s = scopes[-1]
+    v20 = s.get('customDomain', M) if s.__class__ is dict else M
+    if v20 is M:
+        v20 = lookup(scopes, ('customDomain',))
+    if not v20:
+        w('--><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:13px;line-height:1.55;text-align:left;color:#4b5563;">Want your own domain name? You can connect one at any time under Sites in the BBWS portal.</div></td></tr><!--')
+    w('--></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#f3f4f6" align="center" width="600" class="bb-footer-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-footer" style="background:#f3f4f6;background-color:#f3f4f6;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#f3f4f6;background-color:#f3f4f6;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:16px 0 24px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      BBWS (Pty) Ltd · KimmyAI WordPress Hosting<br>\n      3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa<br>\n      Company reg. 2019/123456/07 · VAT 4123456789\n    </div></td></tr><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      You are receiving this email because it concerns your BBWS account or its orders.\n      Questions? Write to <a class="bb-link" href="mailto:support@bbws.co.za" style="color: #5b21b6;text-decoration: underline;">support@bbws.co.za</a>.<br><a class="bb-link" href="')
+    s = scopes[-1]
+    v21 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
+    if v21 is M:
+        v21 = lookup(scopes, ('unsubscribeUrl',))
+    if v21 is not None:
+        w(e(v21 if v21.__class__ is str else text(v21)))
+    w('" style="color: #5b21b6;text-decoration: underline;">Unsubscribe or manage email preferences</a> · <a class="bb-link" href="https://www.bbws.co.za/privacy" style="color: #5b21b6;text-decoration: underline;">Privacy policy</a></div></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--></div></body></html>')
 
 
-def text(M, lookup, text, e, Mapping, partial):
-    def render(scopes, out):
-        w = out.append
-        w('BBWS KimmyAI (https://www.bbws.co.za)\n\nYour site is live\nHi ')
-        s = scopes[-1]
-        v1 = s.get('customer', M) if s.__class__ is dict else M
-        if v1 is M:
-            v1 = lookup(scopes, ('customer',))
-        if v1 is not None:
-            v1 = v1.get('firstName') if v1.__class__ is dict else lookup([v1], ('firstName',)) if isinstance(v1, Mapping) else lookup([{'customer': v1}], ('customer', 'firstName'))
-        if v1 is not None:
-            w(e(v1 if v1.__class__ is str else text(v1)))
-        w(',\nGood news: your ')
-        s = scopes[-1]
-        v2 = s.get('product', M) if s.__class__ is dict else M
-        if v2 is M:
-            v2 = lookup(scopes, ('product',))
-        if v2 is not None:
-            v2 = v2.get('name') if v2.__class__ is dict else lookup([v2], ('name',)) if isinstance(v2, Mapping) else lookup([{'product': v2}], ('product', 'name'))
-        if v2 is not None:
-            w(e(v2 if v2.__class__ is str else text(v2)))
-        w(' site has been provisioned and is online at ')
-        s = scopes[-1]
-        v3 = s.get('site', M) if s.__class__ is dict else M
-        if v3 is M:
-            v3 = lookup(scopes, ('site',))
-        if v3 is not None:
-            v3 = v3.get('siteUrl') if v3.__class__ is dict else lookup([v3], ('siteUrl',)) if isinstance(v3, Mapping) else lookup([{'site': v3}], ('site', 'siteUrl'))
-        if v3 is not None:
-            w(e(v3 if v3.__class__ is str else text(v3)))
-        w('.\n\nSite address  ')
-        s = scopes[-1]
-        v4 = s.get('site', M) if s.__class__ is dict else M
-        if v4 is M:
-            v4 = lookup(scopes, ('site',))
-        if v4 is not None:
-            v4 = v4.get('siteUrl') if v4.__class__ is dict else lookup([v4], ('siteUrl',)) if isinstance(v4, Mapping) else lookup([{'site': v4}], ('site', 'siteUrl'))
-        if v4 is not None:
-            w(e(v4 if v4.__class__ is str else text(v4)))
-        w('\nWordPress admin  ')
-        s = scopes[-1]
-        v5 = s.get('site', M) if s.__class__ is dict else M
-        if v5 is M:
-            v5 = lookup(scopes, ('site',))
-        if v5 is not None:
-            v5 = v5.get('adminUrl') if v5.__class__ is dict else lookup([v5], ('adminUrl',)) if isinstance(v5, Mapping) else lookup([{'site': v5}], ('site', 'adminUrl'))
-        if v5 is not None:
-            w(e(v5 if v5.__class__ is str else text(v5)))
-        w('\nUsername  ')
-        s = scopes[-1]
-        v6 = s.get('site', M) if s.__class__ is dict else M
-        if v6 is M:
-            v6 = lookup(scopes, ('site',))
-        if v6 is not None:
-            v6 = v6.get('username') if v6.__class__ is dict else lookup([v6], ('username',)) if isinstance(v6, Mapping) else lookup([{'site': v6}], ('site', 'username'))
-        if v6 is not None:
-            w(e(v6 if v6.__class__ is str else text(v6)))
-        w('\n\nSet your password (')
-        s = scopes[-1]
-        v7 = s.get('setPasswordUrl', M) if s.__class__ is dict else M
-        if v7 is M:
-            v7 = lookup(scopes, ('setPasswordUrl',))
-        if v7 is not None:
-            w(e(v7 if v7.__class__ is str else text(v7)))
-        w(')\n\nFor your security we never send passwords by email. The link above is valid for 24 hours; after that, use "Lost your password?" on the login page.\nIncluded in your plan:\n')
-        s = scopes[-1]
-        v8 = s.get('product', M) if s.__class__ is dict else M
-        if v8 is M:
-            v8 = lookup(scopes, ('product',))
-        if v8 is not None:
-            v8 = v8.get('features') if v8.__class__ is dict else lookup([v8], ('features',)) if isinstance(v8, Mapping) else lookup([{'product': v8}], ('product', 'features'))
-        if v8:
-            for item in (v8 if v8.__class__ in (list, tuple) else (v8,)):
-                scopes.append(item)
-                w('- ')
-                v9 = scopes[-1]
-                if v9 is not None:
-                    w(e(v9 if v9.__class__ is str else text(v9)))
-                w('\n')
-                scopes.pop()
-        s = scopes[-1]
-        v10 = s.get('customDomain', M) if s.__class__ is dict else M
-        if v10 is M:
-            v10 = lookup(scopes, ('customDomain',))
-        if v10:
-            for item in (v10 if v10.__class__ in (list, tuple) else (v10,)):
-                scopes.append(item)
-                w('To use ')
-                s = scopes[-1]
-                v11 = s.get('name', M) if s.__class__ is dict else M
-                if v11 is M:
-                    v11 = lookup(scopes, ('name',))
-                if v11 is not None:
-                    w(e(v11 if v11.__class__ is str else text(v11)))
-                w(', point its DNS to your site: create a CNAME record for ')
-                s = scopes[-1]
-                v12 = s.get('name', M) if s.__class__ is dict else M
-                if v12 is M:
-                    v12 = lookup(scopes, ('name',))
-                if v12 is not None:
-                    w(e(v12 if v12.__class__ is str else text(v12)))
-                w(' with the value ')
-                s = scopes[-1]
-                v13 = s.get('target', M) if s.__class__ is dict else M
-                if v13 is M:
-                    v13 = lookup(scopes, ('target',))
-                if v13 is not None:
-                    w(e(v13 if v13.__class__ is str else text(v13)))
-                w('. SSL is issued automatically once DNS resolves.\n')
-                scopes.pop()
-        s = scopes[-1]
-        v14 = s.get('customDomain', M) if s.__class__ is dict else M
-        if v14 is M:
-            v14 = lookup(scopes, ('customDomain',))
-        if not v14:
-            w('Want your own domain name? You can connect one at any time under Sites in the BBWS portal.\n')
-        w('\nBBWS (Pty) Ltd · KimmyAI WordPress Hosting\n3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa\nCompany reg. 2019/123456/07 · VAT 4123456789\nYou are receiving this email because it concerns your BBWS account or its orders. Questions? Write to support@bbws.co.za (mailto:support@bbws.co.za).\nUnsubscribe or manage email preferences (')
-        s = scopes[-1]
-        v15 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
-        if v15 is M:
-            v15 = lookup(scopes, ('unsubscribeUrl',))
-        if v15 is not None:
-            w(e(v15 if v15.__class__ is str else text(v15)))
-        w(') · Privacy policy (https://www.bbws.co.za/privacy)\n')
-    return render
+def text(scopes, out):
+    w = out.append
+    w('BBWS KimmyAI (https://www.bbws.co.za)\n\nYour site is live\nHi ')
+    s = scopes[-1]
+    v1 = s.get('customer', M) if s.__class__ is dict else M
+    if v1 is M:
+        v1 = lookup(scopes, ('customer',))
+    if v1 is not None:
+        v1 = v1.get('firstName') if v1.__class__ is dict else lookup([v1], ('firstName',)) if isinstance(v1, Mapping) else lookup([{'customer': v1}], ('customer', 'firstName'))
+    if v1 is not None:
+        w(e(v1 if v1.__class__ is str else text(v1)))
+    w(',\nGood news: your ')
+    s = scopes[-1]
+    v2 = s.get('product', M) if s.__class__ is dict else M
+    if v2 is M:
+        v2 = lookup(scopes, ('product',))
+    if v2 is not None:
+        v2 = v2.get('name') if v2.__class__ is dict else lookup([v2], ('name',)) if isinstance(v2, Mapping) else lookup([{'product': v2}], ('product', 'name'))
+    if v2 is not None:
+        w(e(v2 if v2.__class__ is str else text(v2)))
+    w(' site has been provisioned and is online at ')
+    s = scopes[-1]
+    v3 = s.get('site', M) if s.__class__ is dict else M
+    if v3 is M:
+        v3 = lookup(scopes, ('site',))
+    if v3 is not None:
+        v3 = v3.get('siteUrl') if v3.__class__ is dict else lookup([v3], ('siteUrl',)) if isinstance(v3, Mapping) else lookup([{'site': v3}], ('site', 'siteUrl'))
+    if v3 is not None:
+        w(e(v3 if v3.__class__ is str else text(v3)))
+    w('.\n\nSite address  ')
+    s = scopes[-1]
+    v4 = s.get('site', M) if s.__class__ is dict else M
+    if v4 is M:
+        v4 = lookup(scopes, ('site',))
+    if v4 is not None:
+        v4 = v4.get('siteUrl') if v4.__class__ is dict else lookup([v4], ('siteUrl',)) if isinstance(v4, Mapping) else lookup([{'site': v4}], ('site', 'siteUrl'))
+    if v4 is not None:
+        w(e(v4 if v4.__class__ is str else text(v4)))
+    w('\nWordPress admin  ')
+    s = scopes[-1]
+    v5 = s.get('site', M) if s.__class__ is dict else M
+    if v5 is M:
+        v5 = lookup(scopes, ('site',))
+    if v5 is not None:
+        v5 = v5.get('adminUrl') if v5.__class__ is dict else lookup([v5], ('adminUrl',)) if isinstance(v5, Mapping) else lookup([{'site': v5}], ('site', 'adminUrl'))
+    if v5 is not None:
+        w(e(v5 if v5.__class__ is str else text(v5)))
+    w('\nUsername  ')
+    s = scopes[-1]
+    v6 = s.get('site', M) if s.__class__ is dict else M
+    if v6 is M:
+        v6 = lookup(scopes, ('site',))
+    if v6 is not None:
+        v6 = v6.get('username') if v6.__class__ is dict else lookup([v6], ('username',)) if isinstance(v6, Mapping) else lookup([{'site': v6}], ('site', 'username'))
+    if v6 is not None:
+        w(e(v6 if v6.__class__ is str else text(v6)))
+    w('\n\nSet your password (')
+    s = scopes[-1]
+    v7 = s.get('setPasswordUrl', M) if s.__class__ is dict else M
+    if v7 is M:
+        v7 = lookup(scopes, ('setPasswordUrl',))
+    if v7 is not None:
+        w(e(v7 if v7.__class__ is str else text(v7)))
+    w(')\n\nFor your security we never send passwords by email. The link above is valid for 24 hours; after that, use "Lost your password?" on the login page.\nIncluded in your plan:\n')
+    s = scopes[-1]
+    v8 = s.get('product', M) if s.__class__ is dict else M
+    if v8 is M:
+        v8 = lookup(scopes, ('product',))
+    if v8 is not None:
+        v8 = v8.get('features') if v8.__class__ is dict else lookup([v8], ('features',)) if isinstance(v8, Mapping) else lookup([{'product': v8}], ('product', 'features'))
+    if v8:
+        for item in (v8 if v8.__class__ in (list, tuple) else (v8,)):
+            scopes.append(item)
+            w('- ')
+            v9 = scopes[-1]
+            if v9 is not None:
+                w(e(v9 if v9.__class__ is str else text(v9)))
+            w('\n')
+            scopes.pop()
+    s = scopes[-1]
+    v10 = s.get('customDomain', M) if s.__class__ is dict else M
+    if v10 is M:
+        v10 = lookup(scopes, ('customDomain',))
+    if v10:
+        for item in (v10 if v10.__class__ in (list, tuple) else (v10,)):
+            scopes.append(item)
+            w('To use ')
+            s = scopes[-1]
+            v11 = s.get('name', M) if s.__class__ is dict else M
+            if v11 is M:
+                v11 = lookup(scopes, ('name',))
+            if v11 is not None:
+                w(e(v11 if v11.__class__ is str else text(v11)))
+            w(', point its DNS to your site: create a CNAME record for ')
+            s = scopes[-1]
+            v12 = s.get('name', M) if s.__class__ is dict else M
+            if v12 is M:
+                v12 = lookup(scopes, ('name',))
+            if v12 is not None:
+                w(e(v12 if v12.__class__ is str else text(v12)))
+            w(' with the value ')
+            s = scopes[-1]
+            v13 = s.get('target', M) if s.__class__ is dict else M
+            if v13 is M:
+                v13 = lookup(scopes, ('target',))
+            if v13 is not None:
+                w(e(v13 if v13.__class__ is str else text(v13)))
+            w('. SSL is issued automatically once DNS resolves.\n')
+            scopes.pop()
+    s = scopes[-1]
+    v14 = s.get('customDomain', M) if s.__class__ is dict else M
+    if v14 is M:
+        v14 = lookup(scopes, ('customDomain',))
+    if not v14:
+        w('Want your own domain name? You can connect one at any time under Sites in the BBWS portal.\n')
+    w('\nBBWS (Pty) Ltd · KimmyAI WordPress Hosting\n3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa\nCompany reg. 2019/123456/07 · VAT 4123456789\nYou are receiving this email because it concerns your BBWS account or its orders. Questions? Write to support@bbws.co.za (mailto:support@bbws.co.za).\nUnsubscribe or manage email preferences (')
+    s = scopes[-1]
+    v15 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
+    if v15 is M:
+        v15 = lookup(scopes, ('unsubscribeUrl',))
+    if v15 is not None:
+        w(e(v15 if v15.__class__ is str else text(v15)))
+    w(') · Privacy policy (https://www.bbws.co.za/privacy)\n')
 
 
-def subject(M, lookup, text, e, Mapping, partial):
-    def render(scopes, out):
-        w = out.append
-        w('Your WordPress site is ready, ')
-        s = scopes[-1]
-        v1 = s.get('customer', M) if s.__class__ is dict else M
-        if v1 is M:
-            v1 = lookup(scopes, ('customer',))
-        if v1 is not None:
-            v1 = v1.get('firstName') if v1.__class__ is dict else lookup([v1], ('firstName',)) if isinstance(v1, Mapping) else lookup([{'customer': v1}], ('customer', 'firstName'))
-        if v1 is not None:
-            w(e(v1 if v1.__class__ is str else text(v1)))
-    return render
+def subject(scopes, out):
+    w = out.append
+    w('Your WordPress site is ready, ')
+    s = scopes[-1]
+    v1 = s.get('customer', M) if s.__class__ is dict else M
+    if v1 is M:
+        v1 = lookup(scopes, ('customer',))
+    if v1 is not None:
+        v1 = v1.get('firstName') if v1.__class__ is dict else lookup([v1], ('firstName',)) if isinstance(v1, Mapping) else lookup([{'customer': v1}], ('customer', 'firstName'))
+    if v1 is not None:
+        w(e(v1 if v1.__class__ is str else text(v1)))

@@ -3,513 +3,507 @@
 SOURCES = {'html': '207060c82e9fdd852bc8347df82f0974db260b7264ad6cae45815a60f5a82579', 'text': 'b85e0bbed88358d18fdabb83aff2891cdfc668ceff3ee493ad757915e2dd561d', 'subject': 'b045238fcabb69586795ffeb9afc08a4eb6316a33d90fedae5625f973c2bba29'}
 
 
-def html(M, lookup, text, e, Mapping, partial):
-    def render(scopes, out):
-        w = out.append
-        w('<!DOCTYPE html><html lang="en" dir="ltr" xmlns="http://www.w3.org/1999/xhtml" xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office"><head><title>[Ops] Site ')
-        s = scopes[-1]
-        v1 = s.get('site', M) if s.__class__ is dict else M
-        if v1 is M:
-            v1 = lookup(scopes, ('site',))
-        if v1 is not None:
-            v1 = v1.get('siteId') if v1.__class__ is dict else lookup([v1], ('siteId',)) if isinstance(v1, Mapping) else lookup([{'site': v1}], ('site', 'siteId'))
-        if v1 is not None:
-            w(e(v1 if v1.__class__ is str else text(v1)))
-        w(' provisioned for ')
-        s = scopes[-1]
-        v2 = s.get('tenant', M) if s.__class__ is dict else M
-        if v2 is M:
-            v2 = lookup(scopes, ('tenant',))
-        if v2 is not None:
-            v2 = v2.get('organization') if v2.__class__ is dict else lookup([v2], ('organization',)) if isinstance(v2, Mapping) else lookup([{'tenant': v2}], ('tenant', 'organization'))
-        if v2 is not None:
-            w(e(v2 if v2.__class__ is str else text(v2)))
-        w('</title><!--[if !mso]><!--><meta http-equiv="X-UA-Compatible" content="IE=edge"><!--<![endif]--><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<style type="text/css">\n#outlook a { padding: 0; }\nbody { margin: 0; padding: 0; -webkit-text-size-adjust: 100%; -ms-text-size-adjust: 100%; }\ntable, td { border-collapse: collapse; mso-table-lspace: 0pt; mso-table-rspace: 0pt; }\nimg { border: 0; height: auto; line-height: 100%; outline: none; text-decoration: none; -ms-interpolation-mode: bicubic; }\np { display: block; margin: 13px 0; }\n</style>\n<!--[if mso]>\n<noscript>\n<xml>\n<o:OfficeDocumentSettings>\n  <o:AllowPNG/>\n  <o:PixelsPerInch>96</o:PixelsPerInch>\n</o:OfficeDocumentSettings>\n</xml>\n</noscript>\n<![endif]-->\n<!--[if lte mso 11]>\n<style type="text/css">\n.mj-outlook-group-fix { width:100% !important; }\n</style>\n<![endif]-->\n<style type="text/css">@media only screen and (min-width:480px) { .mj-column-per-100 { width:100% !important; max-width:100%; }  }</style><style media="screen and (min-width:480px)">.moz-text-html .mj-column-per-100 { width:100% !important; max-width:100%; } </style><style type="text/css">@media only screen and (max-width:479px) {\n                table.mj-full-width-mobile { width: 100% !important; }\n                td.mj-full-width-mobile { width: auto !important; }\n            }\n            </style><style type="text/css">@media (prefers-color-scheme: dark) {\n    body, .bb-body { background-color: #111827 !important; }\n    .bb-card, .bb-card > table { background: #1f2937 !important; background-color: #1f2937 !important; }\n    .bb-card div, .bb-card td, .bb-card th, .bb-card p, .bb-card span, .bb-card li { color: #f3f4f6 !important; }\n    .bb-card a { color: #c4b5fd !important; }\n    .bb-card .bb-button a, .bb-card .bb-button td, .bb-card .bb-button p { color: #ffffff !important; }\n    .bb-footer, .bb-footer > table { background: #111827 !important; background-color: #111827 !important; }\n    .bb-footer div, .bb-footer a { color: #d1d5db !important; }\n  }</style><meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" content="light dark"></head><body style="word-spacing:normal;background-color:#f3f4f6;"><div style="display:none;font-size:1px;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">')
-        s = scopes[-1]
-        v3 = s.get('product', M) if s.__class__ is dict else M
-        if v3 is M:
-            v3 = lookup(scopes, ('product',))
-        if v3 is not None:
-            v3 = v3.get('name') if v3.__class__ is dict else lookup([v3], ('name',)) if isinstance(v3, Mapping) else lookup([{'product': v3}], ('product', 'name'))
-        if v3 is not None:
-            w(e(v3 if v3.__class__ is str else text(v3)))
-        w(' for order ')
-        s = scopes[-1]
-        v4 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v4 is M:
-            v4 = lookup(scopes, ('orderNumber',))
-        if v4 is not None:
-            w(e(v4 if v4.__class__ is str else text(v4)))
-        w(' in ')
-        s = scopes[-1]
-        v5 = s.get('site', M) if s.__class__ is dict else M
-        if v5 is M:
-            v5 = lookup(scopes, ('site',))
-        if v5 is not None:
-            v5 = v5.get('region') if v5.__class__ is dict else lookup([v5], ('region',)) if isinstance(v5, Mapping) else lookup([{'site': v5}], ('site', 'region'))
-        if v5 is not None:
-            w(e(v5 if v5.__class__ is str else text(v5)))
-        w(', ')
-        s = scopes[-1]
-        v6 = s.get('durationSeconds', M) if s.__class__ is dict else M
-        if v6 is M:
-            v6 = lookup(scopes, ('durationSeconds',))
-        if v6 is not None:
-            w(e(v6 if v6.__class__ is str else text(v6)))
-        w(' s.</div><div class="bb-body" aria-label="[Ops] Site ')
-        s = scopes[-1]
-        v7 = s.get('site', M) if s.__class__ is dict else M
-        if v7 is M:
-            v7 = lookup(scopes, ('site',))
-        if v7 is not None:
-            v7 = v7.get('siteId') if v7.__class__ is dict else lookup([v7], ('siteId',)) if isinstance(v7, Mapping) else lookup([{'site': v7}], ('site', 'siteId'))
-        if v7 is not None:
-            w(e(v7 if v7.__class__ is str else text(v7)))
-        w(' provisioned for ')
-        s = scopes[-1]
-        v8 = s.get('tenant', M) if s.__class__ is dict else M
-        if v8 is M:
-            v8 = lookup(scopes, ('tenant',))
-        if v8 is not None:
-            v8 = v8.get('organization') if v8.__class__ is dict else lookup([v8], ('organization',)) if isinstance(v8, Mapping) else lookup([{'tenant': v8}], ('tenant', 'organization'))
-        if v8 is not None:
-            w(e(v8 if v8.__class__ is str else text(v8)))
-        w('" aria-roledescription="email" style="background-color:#f3f4f6;" role="article" lang="en" dir="ltr"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#4c1d95" align="center" width="600" class="bb-header-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-header" style="background:#4c1d95;background-color:#4c1d95;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#4c1d95;background-color:#4c1d95;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:20px 0;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:0 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:collapse;border-spacing:0px;"><tbody><tr><td style="width:180px;"><a href="https://www.bbws.co.za" target="_blank"><img alt="BBWS KimmyAI" height="48" src="')
-        s = scopes[-1]
-        v9 = s.get('assetBaseUrl', M) if s.__class__ is dict else M
-        if v9 is M:
-            v9 = lookup(scopes, ('assetBaseUrl',))
-        if v9 is not None:
-            w(e(v9 if v9.__class__ is str else text(v9)))
-        w('/logo.png" width="180" style="border:0;display:block;outline:none;text-decoration:none;height:48px;width:100%;font-size:13px;"></a></td></tr></tbody></table></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#ffffff" align="center" width="600" class="bb-card-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-card" style="background:#ffffff;background-color:#ffffff;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#ffffff;background-color:#ffffff;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:8px 0;padding-top:16px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:8px 28px;padding-top:20px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:22px;font-weight:bold;line-height:1.3;text-align:left;color:#1f2937;">WordPress site provisioned</div></td></tr><tr><td align="left" style="font-size:0px;padding:4px 28px;word-break:break-word;"><table border="0" cellpadding="6" cellspacing="0" width="100%" style="color:#1f2937;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:14px;line-height:1.5;table-layout:auto;width:100%;border:none;"><tbody><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Tenant</th><td>')
-        s = scopes[-1]
-        v10 = s.get('tenant', M) if s.__class__ is dict else M
-        if v10 is M:
-            v10 = lookup(scopes, ('tenant',))
-        if v10 is not None:
-            v10 = v10.get('organization') if v10.__class__ is dict else lookup([v10], ('organization',)) if isinstance(v10, Mapping) else lookup([{'tenant': v10}], ('tenant', 'organization'))
-        if v10 is not None:
-            w(e(v10 if v10.__class__ is str else text(v10)))
-        w(' (')
-        s = scopes[-1]
-        v11 = s.get('tenant', M) if s.__class__ is dict else M
-        if v11 is M:
-            v11 = lookup(scopes, ('tenant',))
-        if v11 is not None:
-            v11 = v11.get('email') if v11.__class__ is dict else lookup([v11], ('email',)) if isinstance(v11, Mapping) else lookup([{'tenant': v11}], ('tenant', 'email'))
-        if v11 is not None:
-            w(e(v11 if v11.__class__ is str else text(v11)))
-        w(')</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Tenant ID</th><td>')
-        s = scopes[-1]
-        v12 = s.get('tenant', M) if s.__class__ is dict else M
-        if v12 is M:
-            v12 = lookup(scopes, ('tenant',))
-        if v12 is not None:
-            v12 = v12.get('tenantId') if v12.__class__ is dict else lookup([v12], ('tenantId',)) if isinstance(v12, Mapping) else lookup([{'tenant': v12}], ('tenant', 'tenantId'))
-        if v12 is not None:
-            w(e(v12 if v12.__class__ is str else text(v12)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Order</th><td>')
-        s = scopes[-1]
-        v13 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v13 is M:
-            v13 = lookup(scopes, ('orderNumber',))
-        if v13 is not None:
-            w(e(v13 if v13.__class__ is str else text(v13)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Product</th><td>')
-        s = scopes[-1]
-        v14 = s.get('product', M) if s.__class__ is dict else M
-        if v14 is M:
-            v14 = lookup(scopes, ('product',))
-        if v14 is not None:
-            v14 = v14.get('name') if v14.__class__ is dict else lookup([v14], ('name',)) if isinstance(v14, Mapping) else lookup([{'product': v14}], ('product', 'name'))
-        if v14 is not None:
-            w(e(v14 if v14.__class__ is str else text(v14)))
-        w(' (')
-        s = scopes[-1]
-        v15 = s.get('product', M) if s.__class__ is dict else M
-        if v15 is M:
-            v15 = lookup(scopes, ('product',))
-        if v15 is not None:
-            v15 = v15.get('productId') if v15.__class__ is dict else lookup([v15], ('productId',)) if isinstance(v15, Mapping) else lookup([{'product': v15}], ('product', 'productId'))
-        if v15 is not None:
-            w(e(v15 if v15.__class__ is str else text(v15)))
-        w(')</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Site ID</th><td>')
-        s = scopes[-1]
-        v16 = s.get('site', M) if s.__class__ is dict else M
-        if v16 is M:
-            v16 = lookup(scopes, ('site',))
-        if v16 is not None:
-            v16 = v16.get('siteId') if v16.__class__ is dict else lookup([v16], ('siteId',)) if isinstance(v16, Mapping) else lookup([{'site': v16}], ('site', 'siteId'))
-        if v16 is not None:
-            w(e(v16 if v16.__class__ is str else text(v16)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Site URL</th><td>')
-        s = scopes[-1]
-        v17 = s.get('site', M) if s.__class__ is dict else M
-        if v17 is M:
-            v17 = lookup(scopes, ('site',))
-        if v17 is not None:
-            v17 = v17.get('siteUrl') if v17.__class__ is dict else lookup([v17], ('siteUrl',)) if isinstance(v17, Mapping) else lookup([{'site': v17}], ('site', 'siteUrl'))
-        if v17 is not None:
-            w(e(v17 if v17.__class__ is str else text(v17)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Admin username</th><td>')
-        s = scopes[-1]
-        v18 = s.get('site', M) if s.__class__ is dict else M
-        if v18 is M:
-            v18 = lookup(scopes, ('site',))
-        if v18 is not None:
-            v18 = v18.get('username') if v18.__class__ is dict else lookup([v18], ('username',)) if isinstance(v18, Mapping) else lookup([{'site': v18}], ('site', 'username'))
-        if v18 is not None:
-            w(e(v18 if v18.__class__ is str else text(v18)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Region</th><td>')
-        s = scopes[-1]
-        v19 = s.get('site', M) if s.__class__ is dict else M
-        if v19 is M:
-            v19 = lookup(scopes, ('site',))
-        if v19 is not None:
-            v19 = v19.get('region') if v19.__class__ is dict else lookup([v19], ('region',)) if isinstance(v19, Mapping) else lookup([{'site': v19}], ('site', 'region'))
-        if v19 is not None:
-            w(e(v19 if v19.__class__ is str else text(v19)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">WordPress / PHP</th><td>')
-        s = scopes[-1]
-        v20 = s.get('site', M) if s.__class__ is dict else M
-        if v20 is M:
-            v20 = lookup(scopes, ('site',))
-        if v20 is not None:
-            v20 = v20.get('wordpressVersion') if v20.__class__ is dict else lookup([v20], ('wordpressVersion',)) if isinstance(v20, Mapping) else lookup([{'site': v20}], ('site', 'wordpressVersion'))
-        if v20 is not None:
-            w(e(v20 if v20.__class__ is str else text(v20)))
-        w(' / ')
-        s = scopes[-1]
-        v21 = s.get('site', M) if s.__class__ is dict else M
-        if v21 is M:
-            v21 = lookup(scopes, ('site',))
-        if v21 is not None:
-            v21 = v21.get('phpVersion') if v21.__class__ is dict else lookup([v21], ('phpVersion',)) if isinstance(v21, Mapping) else lookup([{'site': v21}], ('site', 'phpVersion'))
-        if v21 is not None:
-            w(e(v21 if v21.__class__ is str else text(v21)))
-        w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Provisioned at</th><td>')
-        s = scopes[-1]
-        v22 = s.get('provisionedAt', M) if s.__class__ is dict else M
-        if v22 is M:
-            v22 = lookup(scopes, ('provisionedAt',))
-        if v22 is not None:
-            w(e(v22 if v22.__class__ is str else text(v22)))
-        w(' in ')
-        s = scopes[-1]
-        v23 = s.get('durationSeconds', M) if s.__class__ is dict else M
-        if v23 is M:
-            v23 = lookup(scopes, ('durationSeconds',))
-        if v23 is not None:
-            w(e(v23 if v23.__class__ is str else text(v23)))
-        w(' s</td></tr></tbody></table></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;"><strong>Warnings</strong><ul>')
-        s = scopes[-1]
-        v24 = s.get('warnings', M) if s.__class__ is dict else M
-        if v24 is M:
-            v24 = lookup(scopes, ('warnings',))
-        if v24:
-            for item in (v24 if v24.__class__ in (list, tuple) else (v24,)):
-                scopes.append(item)
-                w('<li>')
-                v25 = scopes[-1]
-                if v25 is not None:
-                    w(e(v25 if v25.__class__ is str else text(v25)))
-                w('</li>')
-                scopes.pop()
-        w('</ul>')
-        s = scopes[-1]
-        v26 = s.get('warnings', M) if s.__class__ is dict else M
-        if v26 is M:
-            v26 = lookup(scopes, ('warnings',))
-        if not v26:
-            w('None: all provisioning checks passed.')
-        w('</div></td></tr><tr><td class="bb-button" align="center" vertical-align="middle" style="font-size:0px;padding:12px 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:separate;line-height:100%;"><tbody><tr><td align="center" bgcolor="#4c1d95" role="presentation" valign="middle" style="border:none;border-radius:6px;cursor:auto;mso-padding-alt:12px 24px;background:#4c1d95;"><a href="')
-        s = scopes[-1]
-        v27 = s.get('adminSiteUrl', M) if s.__class__ is dict else M
-        if v27 is M:
-            v27 = lookup(scopes, ('adminSiteUrl',))
-        if v27 is not None:
-            w(e(v27 if v27.__class__ is str else text(v27)))
-        w('" target="_blank" style="display:inline-block;background:#4c1d95;color:#ffffff;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;font-weight:bold;line-height:120%;margin:0;text-decoration:none;text-transform:none;padding:12px 24px;mso-padding-alt:0px;border-radius:6px;">Open site in admin</a></td></tr></tbody></table></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:13px;line-height:1.55;text-align:left;color:#4b5563;">Record ')
-        s = scopes[-1]
-        v28 = s.get('audit', M) if s.__class__ is dict else M
-        if v28 is M:
-            v28 = lookup(scopes, ('audit',))
-        if v28 is not None:
-            v28 = v28.get('id') if v28.__class__ is dict else lookup([v28], ('id',)) if isinstance(v28, Mapping) else lookup([{'audit': v28}], ('audit', 'id'))
-        if v28 is not None:
-            w(e(v28 if v28.__class__ is str else text(v28)))
-        w(' · created ')
-        s = scopes[-1]
-        v29 = s.get('audit', M) if s.__class__ is dict else M
-        if v29 is M:
-            v29 = lookup(scopes, ('audit',))
-        if v29 is not None:
-            v29 = v29.get('dateCreated') if v29.__class__ is dict else lookup([v29], ('dateCreated',)) if isinstance(v29, Mapping) else lookup([{'audit': v29}], ('audit', 'dateCreated'))
-        if v29 is not None:
-            w(e(v29 if v29.__class__ is str else text(v29)))
-        w(' · last updated ')
-        s = scopes[-1]
-        v30 = s.get('audit', M) if s.__class__ is dict else M
-        if v30 is M:
-            v30 = lookup(scopes, ('audit',))
-        if v30 is not None:
-            v30 = v30.get('dateLastUpdated') if v30.__class__ is dict else lookup([v30], ('dateLastUpdated',)) if isinstance(v30, Mapping) else lookup([{'audit': v30}], ('audit', 'dateLastUpdated'))
-        if v30 is not None:
-            w(e(v30 if v30.__class__ is str else text(v30)))
-        w(' by ')
-        s = scopes[-1]
-        v31 = s.get('audit', M) if s.__class__ is dict else M
-        if v31 is M:
-            v31 = lookup(scopes, ('audit',))
-        if v31 is not None:
-            v31 = v31.get('lastUpdatedBy') if v31.__class__ is dict else lookup([v31], ('lastUpdatedBy',)) if isinstance(v31, Mapping) else lookup([{'audit': v31}], ('audit', 'lastUpdatedBy'))
-        if v31 is not None:
-            w(e(v31 if v31.__class__ is str else text(v31)))
-        w(' · active: ')
-        s = scopes[-1]
-        v32 = s.get('audit', M) if s.__class__ is dict else M
-        if v32 is M:
-            v32 = lookup(scopes, ('audit',))
-        if v32 is not None:
-            v32 = v32.get('active') if v32.__class__ is dict else lookup([v32], ('active',)) if isinstance(v32, Mapping) else lookup([{'audit': v32}], ('audit', 'active'))
-        if v32 is not None:
-            w(e(v32 if v32.__class__ is str else text(v32)))
-        w('</div></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#f3f4f6" align="center" width="600" class="bb-footer-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-footer" style="background:#f3f4f6;background-color:#f3f4f6;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#f3f4f6;background-color:#f3f4f6;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:16px 0 24px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      BBWS (Pty) Ltd · KimmyAI WordPress Hosting<br>\n      3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa<br>\n      Company reg. 2019/123456/07 · VAT 4123456789\n    </div></td></tr><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      You are receiving this email because it concerns your BBWS account or its orders.\n      Questions? Write to <a class="bb-link" href="mailto:support@bbws.co.za" style="color: #5b21b6;text-decoration: underline;">support@bbws.co.za</a>.<br><a class="bb-link" href="')
-        s = scopes[-1]
-        v33 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
-        if v33 is M:
-            v33 = lookup(scopes, ('unsubscribeUrl',))
-        if v33 is not None:
-            w(e(v33 if v33.__class__ is str else text(v33)))
-        w('" style="color: #5b21b6;text-decoration: underline;">Unsubscribe or manage email preferences</a> · <a class="bb-link" href="https://www.bbws.co.za/privacy" style="color: #5b21b6;text-decoration: underline;">Privacy policy</a></div></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--></div></body></html>')
-    return render
+def html(scopes, out):
+    w = out.append
+    w('<!DOCTYPE html><html lang="en" dir="ltr" xmlns="http://www.w3.org/1999/xhtml" xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office"><head><title>[Ops] Site ')
+    s = scopes[-1]
+    v1 = s.get('site', M) if s.__class__ is dict else M
+    if v1 is M:
+        v1 = lookup(scopes, ('site',))
+    if v1 is not None:
+        v1 = v1.get('siteId') if v1.__class__ is dict else lookup([v1], ('siteId',)) if isinstance(v1, Mapping) else lookup([{'site': v1}], ('site', 'siteId'))
+    if v1 is not None:
+        w(e(v1 if v1.__class__ is str else text(v1)))
+    w(' provisioned for ')
+    s = scopes[-1]
+    v2 = s.get('tenant', M) if s.__class__ is dict else M
+    if v2 is M:
+        v2 = lookup(scopes, ('tenant',))
+    if v2 is not None:
+        v2 = v2.get('organization') if v2.__class__ is dict else lookup([v2], ('organization',)) if isinstance(v2, Mapping) else lookup([{'tenant': v2}], ('tenant', 'organization'))
+    if v2 is not None:
+        w(e(v2 if v2.__class__ is str else text(v2)))
+    w('</title><!--[if !mso]><!--><meta http-equiv="X-UA-Compatible" content="IE=edge"><!--<![endif]--><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta name="viewport" content="width=device-width, initial-scale=1">\n<style type="text/css">\n#outlook a { padding: 0; }\nbody { margin: 0; padding: 0; -webkit-text-size-adjust: 100%; -ms-text-size-adjust: 100%; }\ntable, td { border-collapse: collapse; mso-table-lspace: 0pt; mso-table-rspace: 0pt; }\nimg { border: 0; height: auto; line-height: 100%; outline: none; text-decoration: none; -ms-interpolation-mode: bicubic; }\np { display: block; margin: 13px 0; }\n</style>\n<!--[if mso]>\n<noscript>\n<xml>\n<o:OfficeDocumentSettings>\n  <o:AllowPNG/>\n  <o:PixelsPerInch>96</o:PixelsPerInch>\n</o:OfficeDocumentSettings>\n</xml>\n</noscript>\n<![endif]-->\n<!--[if lte mso 11]>\n<style type="text/css">\n.mj-outlook-group-fix { width:100% !important; }\n</style>\n<![endif]-->\n<style type="text/css">@media only screen and (min-width:480px) { .mj-column-per-100 { width:100% !important; max-width:100%; }  }</style><style media="screen and (min-width:480px)">.moz-text-html .mj-column-per-100 { width:100% !important; max-width:100%; } </style><style type="text/css">@media only screen and (max-width:479px) {\n                table.mj-full-width-mobile { width: 100% !important; }\n                td.mj-full-width-mobile { width: auto !important; }\n            }\n            </style><style type="text/css">@media (prefers-color-scheme: dark) {\n    body, .bb-body { background-color: #111827 !important; }\n    .bb-card, .bb-card > table { background: #1f2937 !important; background-color: #1f2937 !important; }\n    .bb-card div, .bb-card td, .bb-card th, .bb-card p, .bb-card span, .bb-card li { color: #f3f4f6 !important; }\n    .bb-card a { color: #c4b5fd !important; }\n    .bb-card .bb-button a, .bb-card .bb-button td, .bb-card .bb-button p { color: #ffffff !important; }\n    .bb-footer, .bb-footer > table { background: #111827 !important; background-color: #111827 !important; }\n    .bb-footer div, .bb-footer a { color: #d1d5db !important; }\n  }</style><meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" content="light dark"></head><body style="word-spacing:normal;background-color:#f3f4f6;"><div style="display:none;font-size:1px;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">')
+    s = scopes[-1]
+    v3 = s.get('product', M) if s.__class__ is dict else M
+    if v3 is M:
+        v3 = lookup(scopes, ('product',))
+    if v3 is not None:
+        v3 = v3.get('name') if v3.__class__ is dict else lookup([v3], ('name',)) if isinstance(v3, Mapping) else lookup([{'product': v3}], ('product', 'name'))
+    if v3 is not None:
+        w(e(v3 if v3.__class__ is str else text(v3)))
+    w(' for order ')
+    s = scopes[-1]
+    v4 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v4 is M:
+        v4 = lookup(scopes, ('orderNumber',))
+    if v4 is not None:
+        w(e(v4 if v4.__class__ is str else text(v4)))
+    w(' in ')
+    s = scopes[-1]
+    v5 = s.get('site', M) if s.__class__ is dict else M
+    if v5 is M:
+        v5 = lookup(scopes, ('site',))
+    if v5 is not None:
+        v5 = v5.get('region') if v5.__class__ is dict else lookup([v5], ('region',)) if isinstance(v5, Mapping) else lookup([{'site': v5}], ('site', 'region'))
+    if v5 is not None:
+        w(e(v5 if v5.__class__ is str else text(v5)))
+    w(', ')
+    s = scopes[-1]
+    v6 = s.get('durationSeconds', M) if s.__class__ is dict else M
+    if v6 is M:
+        v6 = lookup(scopes, ('durationSeconds',))
+    if v6 is not None:
+        w(e(v6 if v6.__class__ is str else text(v6)))
+    w(' s.</div><div class="bb-body" aria-label="[Ops] Site ')
+    s = scopes[-1]
+    v7 = s.get('site', M) if s.__class__ is dict else M
+    if v7 is M:
+        v7 = lookup(scopes, ('site',))
+    if v7 is not None:
+        v7 = v7.get('siteId') if v7.__class__ is dict else lookup([v7], ('siteId',)) if isinstance(v7, Mapping) else lookup([{'site': v7}], ('site', 'siteId'))
+    if v7 is not None:
+        w(e(v7 if v7.__class__ is str else text(v7)))
+    w(' provisioned for ')
+    s = scopes[-1]
+    v8 = s.get('tenant', M) if s.__class__ is dict else M
+    if v8 is M:
+        v8 = lookup(scopes, ('tenant',))
+    if v8 is not None:
+        v8 = v8.get('organization') if v8.__class__ is dict else lookup([v8], ('organization',)) if isinstance(v8, Mapping) else lookup([{'tenant': v8}], ('tenant', 'organization'))
+    if v8 is not None:
+        w(e(v8 if v8.__class__ is str else text(v8)))
+    w('" aria-roledescription="email" style="background-color:#f3f4f6;" role="article" lang="en" dir="ltr"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#4c1d95" align="center" width="600" class="bb-header-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-header" style="background:#4c1d95;background-color:#4c1d95;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#4c1d95;background-color:#4c1d95;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:20px 0;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:0 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:collapse;border-spacing:0px;"><tbody><tr><td style="width:180px;"><a href="https://www.bbws.co.za" target="_blank"><img alt="BBWS KimmyAI" height="48" src="')
+    s = scopes[-1]
+    v9 = s.get('assetBaseUrl', M) if s.__class__ is dict else M
+    if v9 is M:
+        v9 = lookup(scopes, ('assetBaseUrl',))
+    if v9 is not None:
+        w(e(v9 if v9.__class__ is str else text(v9)))
+    w('/logo.png" width="180" style="border:0;display:block;outline:none;text-decoration:none;height:48px;width:100%;font-size:13px;"></a></td></tr></tbody></table></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#ffffff" align="center" width="600" class="bb-card-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-card" style="background:#ffffff;background-color:#ffffff;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#ffffff;background-color:#ffffff;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:8px 0;padding-top:16px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="left" style="font-size:0px;padding:8px 28px;padding-top:20px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:22px;font-weight:bold;line-height:1.3;text-align:left;color:#1f2937;">WordPress site provisioned</div></td></tr><tr><td align="left" style="font-size:0px;padding:4px 28px;word-break:break-word;"><table border="0" cellpadding="6" cellspacing="0" width="100%" style="color:#1f2937;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:14px;line-height:1.5;table-layout:auto;width:100%;border:none;"><tbody><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Tenant</th><td>')
+    s = scopes[-1]
+    v10 = s.get('tenant', M) if s.__class__ is dict else M
+    if v10 is M:
+        v10 = lookup(scopes, ('tenant',))
+    if v10 is not None:
+        v10 = v10.get('organization') if v10.__class__ is dict else lookup([v10], ('organization',)) if isinstance(v10, Mapping) else lookup([{'tenant': v10}], ('tenant', 'organization'))
+    if v10 is not None:
+        w(e(v10 if v10.__class__ is str else text(v10)))
+    w(' (')
+    s = scopes[-1]
+    v11 = s.get('tenant', M) if s.__class__ is dict else M
+    if v11 is M:
+        v11 = lookup(scopes, ('tenant',))
+    if v11 is not None:
+        v11 = v11.get('email') if v11.__class__ is dict else lookup([v11], ('email',)) if isinstance(v11, Mapping) else lookup([{'tenant': v11}], ('tenant', 'email'))
+    if v11 is not None:
+        w(e(v11 if v11.__class__ is str else text(v11)))
+    w(')</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Tenant ID</th><td>')
+    s = scopes[-1]
+    v12 = s.get('tenant', M) if s.__class__ is dict else M
+    if v12 is M:
+        v12 = lookup(scopes, ('tenant',))
+    if v12 is not None:
+        v12 = v12.get('tenantId') if v12.__class__ is dict else lookup([v12], ('tenantId',)) if isinstance(v12, Mapping) else lookup([{'tenant': v12}], ('tenant', 'tenantId'))
+    if v12 is not None:
+        w(e(v12 if v12.__class__ is str else text(v12)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Order</th><td>')
+    s = scopes[-1]
+    v13 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v13 is M:
+        v13 = lookup(scopes, ('orderNumber',))
+    if v13 is not None:
+        w(e(v13 if v13.__class__ is str else text(v13)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Product</th><td>')
+    s = scopes[-1]
+    v14 = s.get('product', M) if s.__class__ is dict else M
+    if v14 is M:
+        v14 = lookup(scopes, ('product',))
+    if v14 is not None:
+        v14 = v14.get('name') if v14.__class__ is dict else lookup([v14], ('name',)) if isinstance(v14, Mapping) else lookup([{'product': v14}], ('product', 'name'))
+    if v14 is not None:
+        w(e(v14 if v14.__class__ is str else text(v14)))
+    w(' (')
+    s = scopes[-1]
+    v15 = s.get('product', M) if s.__class__ is dict else M
+    if v15 is M:
+        v15 = lookup(scopes, ('product',))
+    if v15 is not None:
+        v15 = v15.get('productId') if v15.__class__ is dict else lookup([v15], ('productId',)) if isinstance(v15, Mapping) else lookup([{'product': v15}], ('product', 'productId'))
+    if v15 is not None:
+        w(e(v15 if v15.__class__ is str else text(v15)))
+    w(')</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Site ID</th><td>')
+    s = scopes[-1]
+    v16 = s.get('site', M) if s.__class__ is dict else M
+    if v16 is M:
+        v16 = lookup(scopes, ('site',))
+    if v16 is not None:
+        v16 = v16.get('siteId') if v16.__class__ is dict else lookup([v16], ('siteId',)) if isinstance(v16, Mapping) else lookup([{'site': v16}], ('site', 'siteId'))
+    if v16 is not None:
+        w(e(v16 if v16.__class__ is str else text(v16)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Site URL</th><td>')
+    s = scopes[-1]
+    v17 = s.get('site', M) if s.__class__ is dict else M
+    if v17 is M:
+        v17 = lookup(scopes, ('site',))
+    if v17 is not None:
+        v17 = v17.get('siteUrl') if v17.__class__ is dict else lookup([v17], ('siteUrl',)) if isinstance(v17, Mapping) else lookup([{'site': v17}], ('site', 'siteUrl'))
+    if v17 is not None:
+        w(e(v17 if v17.__class__ is str else text(v17)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Admin username</th><td>')
+    s = scopes[-1]
+    v18 = s.get('site', M) if s.__class__ is dict else M
+    if v18 is M:
+        v18 = lookup(scopes, ('site',))
+    if v18 is not None:
+        v18 = v18.get('username') if v18.__class__ is dict else lookup([v18], ('username',)) if isinstance(v18, Mapping) else lookup([{'site': v18}], ('site', 'username'))
+    if v18 is not None:
+        w(e(v18 if v18.__class__ is str else text(v18)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Region</th><td>')
+    s = scopes[-1]
+    v19 = s.get('site', M) if s.__class__ is dict else M
+    if v19 is M:
+        v19 = lookup(scopes, ('site',))
+    if v19 is not None:
+        v19 = v19.get('region') if v19.__class__ is dict else lookup([v19], ('region',)) if isinstance(v19, Mapping) else lookup([{'site': v19}], ('site', 'region'))
+    if v19 is not None:
+        w(e(v19 if v19.__class__ is str else text(v19)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">WordPress / PHP</th><td>')
+    s = scopes[-1]
+    v20 = s.get('site', M) if s.__class__ is dict else M
+    if v20 is M:
+        v20 = lookup(scopes, ('site',))
+    if v20 is not None:
+        v20 = v20.get('wordpressVersion') if v20.__class__ is dict else lookup([v20], ('wordpressVersion',)) if isinstance(v20, Mapping) else lookup([{'site': v20}], ('site', 'wordpressVersion'))
+    if v20 is not None:
+        w(e(v20 if v20.__class__ is str else text(v20)))
+    w(' / ')
+    s = scopes[-1]
+    v21 = s.get('site', M) if s.__class__ is dict else M
+    if v21 is M:
+        v21 = lookup(scopes, ('site',))
+    if v21 is not None:
+        v21 = v21.get('phpVersion') if v21.__class__ is dict else lookup([v21], ('phpVersion',)) if isinstance(v21, Mapping) else lookup([{'site': v21}], ('site', 'phpVersion'))
+    if v21 is not None:
+        w(e(v21 if v21.__class__ is str else text(v21)))
+    w('</td></tr><tr><th class="bb-label" scope="row" style="color: #4b5563;width: 42%;text-align: left;font-weight: normal;">Provisioned at</th><td>')
+    s = scopes[-1]
+    v22 = s.get('provisionedAt', M) if s.__class__ is dict else M
+    if v22 is M:
+        v22 = lookup(scopes, ('provisionedAt',))
+    if v22 is not None:
+        w(e(v22 if v22.__class__ is str else text(v22)))
+    w(' in ')
+    s = scopes[-1]
+    v23 = s.get('durationSeconds', M) if s.__class__ is dict else M
+    if v23 is M:
+        v23 = lookup(scopes, ('durationSeconds',))
+    if v23 is not None:
+        w(e(v23 if v23.__class__ is str else text(v23)))
+    w(' s</td></tr></tbody></table></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;line-height:1.55;text-align:left;color:#1f2937;"><strong>Warnings</strong><ul>')
+    s = scopes[-1]
+    v24 = s.get('warnings', M) if s.__class__ is dict else M
+    if v24 is M:
+        v24 = lookup(scopes, ('warnings',))
+    if v24:
+        for item in (v24 if v24.__class__ in (list, tuple) else (v24,)):
+            scopes.append(item)
+            w('<li>')
+            v25 = scopes[-1]
+            if v25 is not None:
+                w(e(v25 if v25.__class__ is str else text(v25)))
+            w('</li>')
+            scopes.pop()
+    w('</ul>')
+    s = scopes[-1]
+    v26 = s.get('warnings', M) if s.__class__ is dict else M
+    if v26 is M:
+        v26 = lookup(scopes, ('warnings',))
+    if not v26:
+        w('None: all provisioning checks passed.')
+    w('</div></td></tr><tr><td class="bb-button" align="center" vertical-align="middle" style="font-size:0px;padding:12px 28px;word-break:break-word;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" style="border-collapse:separate;line-height:100%;"><tbody><tr><td align="center" bgcolor="#4c1d95" role="presentation" valign="middle" style="border:none;border-radius:6px;cursor:auto;mso-padding-alt:12px 24px;background:#4c1d95;"><a href="')
+    s = scopes[-1]
+    v27 = s.get('adminSiteUrl', M) if s.__class__ is dict else M
+    if v27 is M:
+        v27 = lookup(scopes, ('adminSiteUrl',))
+    if v27 is not None:
+        w(e(v27 if v27.__class__ is str else text(v27)))
+    w('" target="_blank" style="display:inline-block;background:#4c1d95;color:#ffffff;font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:15px;font-weight:bold;line-height:120%;margin:0;text-decoration:none;text-transform:none;padding:12px 24px;mso-padding-alt:0px;border-radius:6px;">Open site in admin</a></td></tr></tbody></table></td></tr><tr><td align="left" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:13px;line-height:1.55;text-align:left;color:#4b5563;">Record ')
+    s = scopes[-1]
+    v28 = s.get('audit', M) if s.__class__ is dict else M
+    if v28 is M:
+        v28 = lookup(scopes, ('audit',))
+    if v28 is not None:
+        v28 = v28.get('id') if v28.__class__ is dict else lookup([v28], ('id',)) if isinstance(v28, Mapping) else lookup([{'audit': v28}], ('audit', 'id'))
+    if v28 is not None:
+        w(e(v28 if v28.__class__ is str else text(v28)))
+    w(' · created ')
+    s = scopes[-1]
+    v29 = s.get('audit', M) if s.__class__ is dict else M
+    if v29 is M:
+        v29 = lookup(scopes, ('audit',))
+    if v29 is not None:
+        v29 = v29.get('dateCreated') if v29.__class__ is dict else lookup([v29], ('dateCreated',)) if isinstance(v29, Mapping) else lookup([{'audit': v29}], ('audit', 'dateCreated'))
+    if v29 is not None:
+        w(e(v29 if v29.__class__ is str else text(v29)))
+    w(' · last updated ')
+    s = scopes[-1]
+    v30 = s.get('audit', M) if s.__class__ is dict else M
+    if v30 is M:
+        v30 = lookup(scopes, ('audit',))
+    if v30 is not None:
+        v30 = v30.get('dateLastUpdated') if v30.__class__ is dict else lookup([v30], ('dateLastUpdated',)) if isinstance(v30, Mapping) else lookup([{'audit': v30}], ('audit', 'dateLastUpdated'))
+    if v30 is not None:
+        w(e(v30 if v30.__class__ is str else text(v30)))
+    w(' by ')
+    s = scopes[-1]
+    v31 = s.get('audit', M) if s.__class__ is dict else M
+    if v31 is M:
+        v31 = lookup(scopes, ('audit',))
+    if v31 is not None:
+        v31 = v31.get('lastUpdatedBy') if v31.__class__ is dict else lookup([v31], ('lastUpdatedBy',)) if isinstance(v31, Mapping) else lookup([{'audit': v31}], ('audit', 'lastUpdatedBy'))
+    if v31 is not None:
+        w(e(v31 if v31.__class__ is str else text(v31)))
+    w(' · active: ')
+    s = scopes[-1]
+    v32 = s.get('audit', M) if s.__class__ is dict else M
+    if v32 is M:
+        v32 = lookup(scopes, ('audit',))
+    if v32 is not None:
+        v32 = v32.get('active') if v32.__class__ is dict else lookup([v32], ('active',)) if isinstance(v32, Mapping) else lookup([{'audit': v32}], ('audit', 'active'))
+    if v32 is not None:
+        w(e(v32 if v32.__class__ is str else text(v32)))
+    w('</div></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation" bgcolor="#f3f4f6" align="center" width="600" class="bb-footer-outlook" style="width:600px;"><tr><td style="line-height:0px;font-size:0px;mso-line-height-rule:exactly;"><![endif]--><div class="bb-footer" style="background:#f3f4f6;background-color:#f3f4f6;margin:0px auto;max-width:600px;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" align="center" style="background:#f3f4f6;background-color:#f3f4f6;width:100%;"><tbody><tr><td style="direction:ltr;font-size:0px;padding:16px 0 24px;text-align:center;"><!--[if mso | IE]><table border="0" cellpadding="0" cellspacing="0" role="presentation"><tr><![endif]--><!--[if mso | IE]><td style="vertical-align:top;width:600px;"><![endif]--><div class="mj-outlook-group-fix mj-column-per-100" style="font-size:0px;text-align:left;direction:ltr;display:inline-block;vertical-align:top;width:100%;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td style="vertical-align:top;padding:0;"><table border="0" cellpadding="0" cellspacing="0" role="presentation" width="100%"><tbody><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      BBWS (Pty) Ltd · KimmyAI WordPress Hosting<br>\n      3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa<br>\n      Company reg. 2019/123456/07 · VAT 4123456789\n    </div></td></tr><tr><td align="center" style="font-size:0px;padding:8px 28px;word-break:break-word;"><div style="font-family:Helvetica, Arial, \'Liberation Sans\', \'DejaVu Sans\', sans-serif;font-size:12px;line-height:1.6;text-align:center;color:#4b5563;">\n      You are receiving this email because it concerns your BBWS account or its orders.\n      Questions? Write to <a class="bb-link" href="mailto:support@bbws.co.za" style="color: #5b21b6;text-decoration: underline;">support@bbws.co.za</a>.<br><a class="bb-link" href="')
+    s = scopes[-1]
+    v33 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
+    if v33 is M:
+        v33 = lookup(scopes, ('unsubscribeUrl',))
+    if v33 is not None:
+        w(e(v33 if v33.__class__ is str else text(v33)))
+    w('" style="color: #5b21b6;text-decoration: underline;">Unsubscribe or manage email preferences</a> · <a class="bb-link" href="https://www.bbws.co.za/privacy" style="color: #5b21b6;text-decoration: underline;">Privacy policy</a></div></td></tr></tbody></table></td></tr></tbody></table></div><!--[if mso | IE]></td><![endif]--><!--[if mso | IE]></tr></table><![endif]--></td></tr></tbody></table></div><!--[if mso | IE]></td></tr></table><![endif]--></div></body></html>')
 
 
-def text(M, lookup, text, e, Mapping, partial):
-    def render(scopes, out):
-        w = out.append
-        w('BBWS KimmyAI (https://www.bbws.co.za)\n\nWordPress site provisioned\n\nTenant  ')
-        s = scopes[-1]
-        v1 = s.get('tenant', M) if s.__class__ is dict else M
-        if v1 is M:
-            v1 = lookup(scopes, ('tenant',))
-        if v1 is not None:
-            v1 = v1.get('organization') if v1.__class__ is dict else lookup([v1], ('organization',)) if isinstance(v1, Mapping) else lookup([{'tenant': v1}], ('tenant', 'organization'))
-        if v1 is not None:
-            w(e(v1 if v1.__class__ is str else text(v1)))
-        w(' (')
-        s = scopes[-1]
-        v2 = s.get('tenant', M) if s.__class__ is dict else M
-        if v2 is M:
-            v2 = lookup(scopes, ('tenant',))
-        if v2 is not None:
-            v2 = v2.get('email') if v2.__class__ is dict else lookup([v2], ('email',)) if isinstance(v2, Mapping) else lookup([{'tenant': v2}], ('tenant', 'email'))
-        if v2 is not None:
-            w(e(v2 if v2.__class__ is str else text(v2)))
-        w(')\nTenant ID  ')
-        s = scopes[-1]
-        v3 = s.get('tenant', M) if s.__class__ is dict else M
-        if v3 is M:
-            v3 = lookup(scopes, ('tenant',))
-        if v3 is not None:
-            v3 = v3.get('tenantId') if v3.__class__ is dict else lookup([v3], ('tenantId',)) if isinstance(v3, Mapping) else lookup([{'tenant': v3}], ('tenant', 'tenantId'))
-        if v3 is not None:
-            w(e(v3 if v3.__class__ is str else text(v3)))
-        w('\nOrder  ')
-        s = scopes[-1]
-        v4 = s.get('orderNumber', M) if s.__class__ is dict else M
-        if v4 is M:
-            v4 = lookup(scopes, ('orderNumber',))
-        if v4 is not None:
-            w(e(v4 if v4.__class__ is str else text(v4)))
-        w('\nProduct  ')
-        s = scopes[-1]
-        v5 = s.get('product', M) if s.__class__ is dict else M
-        if v5 is M:
-            v5 = lookup(scopes, ('product',))
-        if v5 is not None:
-            v5 = v5.get('name') if v5.__class__ is dict else lookup([v5], ('name',)) if isinstance(v5, Mapping) else lookup([{'product': v5}], ('product', 'name'))
-        if v5 is not None:
-            w(e(v5 if v5.__class__ is str else text(v5)))
-        w(' (')
-        s = scopes[-1]
-        v6 = s.get('product', M) if s.__class__ is dict else M
-        if v6 is M:
-            v6 = lookup(scopes, ('product',))
-        if v6 is not None:
-            v6 = v6.get('productId') if v6.__class__ is dict else lookup([v6], ('productId',)) if isinstance(v6, Mapping) else lookup([{'product': v6}], ('product', 'productId'))
-        if v6 is not None:
-            w(e(v6 if v6.__class__ is str else text(v6)))
-        w(')\nSite ID  ')
-        s = scopes[-1]
-        v7 = s.get('site', M) if s.__class__ is dict else M
-        if v7 is M:
-            v7 = lookup(scopes, ('site',))
-        if v7 is not None:
-            v7 = v7.get('siteId') if v7.__class__ is dict else lookup([v7], ('siteId',)) if isinstance(v7, Mapping) else lookup([{'site': v7}], ('site', 'siteId'))
-        if v7 is not None:
-            w(e(v7 if v7.__class__ is str else text(v7)))
-        w('\nSite URL  ')
-        s = scopes[-1]
-        v8 = s.get('site', M) if s.__class__ is dict else M
-        if v8 is M:
-            v8 = lookup(scopes, ('site',))
-        if v8 is not None:
-            v8 = v8.get('siteUrl') if v8.__class__ is dict else lookup([v8], ('siteUrl',)) if isinstance(v8, Mapping) else lookup([{'site': v8}], ('site', 'siteUrl'))
-        if v8 is not None:
-            w(e(v8 if v8.__class__ is str else text(v8)))
-        w('\nAdmin username  ')
-        s = scopes[-1]
-        v9 = s.get('site', M) if s.__class__ is dict else M
-        if v9 is M:
-            v9 = lookup(scopes, ('site',))
-        if v9 is not None:
-            v9 = v9.get('username') if v9.__class__ is dict else lookup([v9], ('username',)) if isinstance(v9, Mapping) else lookup([{'site': v9}], ('site', 'username'))
-        if v9 is not None:
-            w(e(v9 if v9.__class__ is str else text(v9)))
-        w('\nRegion  ')
-        s = scopes[-1]
-        v10 = s.get('site', M) if s.__class__ is dict else M
-        if v10 is M:
-            v10 = lookup(scopes, ('site',))
-        if v10 is not None:
-            v10 = v10.get('region') if v10.__class__ is dict else lookup([v10], ('region',)) if isinstance(v10, Mapping) else lookup([{'site': v10}], ('site', 'region'))
-        if v10 is not None:
-            w(e(v10 if v10.__class__ is str else text(v10)))
-        w('\nWordPress / PHP  ')
-        s = scopes[-1]
-        v11 = s.get('site', M) if s.__class__ is dict else M
-        if v11 is M:
-            v11 = lookup(scopes, ('site',))
-        if v11 is not None:
-            v11 = v11.get('wordpressVersion') if v11.__class__ is dict else lookup([v11], ('wordpressVersion',)) if isinstance(v11, Mapping) else lookup([{'site': v11}], ('site', 'wordpressVersion'))
-        if v11 is not None:
-            w(e(v11 if v11.__class__ is str else text(v11)))
-        w(' / ')
-        s = scopes[-1]
-        v12 = s.get('site', M) if s.__class__ is dict else M
-        if v12 is M:
-            v12 = lookup(scopes, ('site',))
-        if v12 is not None:
-            v12 = v12.get('phpVersion') if v12.__class__ is dict else lookup([v12], ('phpVersion',)) if isinstance(v12, Mapping) else lookup([{'site': v12}], ('site', 'phpVersion'))
-        if v12 is not None:
-            w(e(v12 if v12.__class__ is str else text(v12)))
-        w('\nProvisioned at  ')
-        s = scopes[-1]
-        v13 = s.get('provisionedAt', M) if s.__class__ is dict else M
-        if v13 is M:
-            v13 = lookup(scopes, ('provisionedAt',))
-        if v13 is not None:
-            w(e(v13 if v13.__class__ is str else text(v13)))
-        w(' in ')
-        s = scopes[-1]
-        v14 = s.get('durationSeconds', M) if s.__class__ is dict else M
-        if v14 is M:
-            v14 = lookup(scopes, ('durationSeconds',))
-        if v14 is not None:
-            w(e(v14 if v14.__class__ is str else text(v14)))
-        w(' s\n\nWarnings\n')
-        s = scopes[-1]
-        v15 = s.get('warnings', M) if s.__class__ is dict else M
-        if v15 is M:
-            v15 = lookup(scopes, ('warnings',))
-        if v15:
-            for item in (v15 if v15.__class__ in (list, tuple) else (v15,)):
-                scopes.append(item)
-                w('- ')
-                v16 = scopes[-1]
-                if v16 is not None:
-                    w(e(v16 if v16.__class__ is str else text(v16)))
-                w('\n')
-                scopes.pop()
-        s = scopes[-1]
-        v17 = s.get('warnings', M) if s.__class__ is dict else M
-        if v17 is M:
-            v17 = lookup(scopes, ('warnings',))
-        if not v17:
-            w('None: all provisioning checks passed.')
-        w('\n\nOpen site in admin (')
-        s = scopes[-1]
-        v18 = s.get('adminSiteUrl', M) if s.__class__ is dict else M
-        if v18 is M:
-            v18 = lookup(scopes, ('adminSiteUrl',))
-        if v18 is not None:
-            w(e(v18 if v18.__class__ is str else text(v18)))
-        w(')\n\nRecord ')
-        s = scopes[-1]
-        v19 = s.get('audit', M) if s.__class__ is dict else M
-        if v19 is M:
-            v19 = lookup(scopes, ('audit',))
-        if v19 is not None:
-            v19 = v19.get('id') if v19.__class__ is dict else lookup([v19], ('id',)) if isinstance(v19, Mapping) else lookup([{'audit': v19}], ('audit', 'id'))
-        if v19 is not None:
-            w(e(v19 if v19.__class__ is str else text(v19)))
-        w(' · created ')
-        s = scopes[-1]
-        v20 = s.get('audit', M) if s.__class__ is dict else M
-        if v20 is M:
-            v20 = lookup(scopes, ('audit',))
-        if v20 is not None:
-            v20 = v20.get('dateCreated') if v20.__class__ is dict else lookup([v20], ('dateCreated',)) if isinstance(v20, Mapping) else lookup([{'audit': v20}], ('audit', 'dateCreated'))
-        if v20 is not None:
-            w(e(v20 if v20.__class__ is str else text(v20)))
-        w(' · last updated ')
-        s = scopes[-1]
-        v21 = s.get('audit', M) if s.__class__ is dict else M
-        if v21 is M:
-            v21 = lookup(scopes, ('audit',))
-        if v21 is not None:
-            v21 = v21.get('dateLastUpdated') if v21.__class__ is dict else lookup([v21], ('dateLastUpdated',)) if isinstance(v21, Mapping) else lookup([{'audit': v21}], ('audit', 'dateLastUpdated'))
-        if v21 is not None:
-            w(e(v21 if v21.__class__ is str else text(v21)))
-        w(' by ')
-        s = scopes[-1]
-        v22 = s.get('audit', M) if s.__class__ is dict else M
-        if v22 is M:
-            v22 = lookup(scopes, ('audit',))
-        if v22 is not None:
-            v22 = v22.get('lastUpdatedBy') if v22.__class__ is dict else lookup([v22], ('lastUpdatedBy',)) if isinstance(v22, Mapping) else lookup([{'audit': v22}], ('audit', 'lastUpdatedBy'))
-        if v22 is not None:
-            w(e(v22 if v22.__class__ is str else text(v22)))
-        w(' · active: ')
-        s = scopes[-1]
-        v23 = s.get('audit', M) if s.__class__ is dict else M
-        if v23 is M:
-            v23 = lookup(scopes, ('audit',))
-        if v23 is not None:
-            v23 = v23.get('active') if v23.__class__ is dict else lookup([v23], ('active',)) if isinstance(v23, Mapping) else lookup([{'audit': v23}], ('audit', 'active'))
-        if v23 is not None:
-            w(e(v23 if v23.__class__ is str else text(v23)))
-        w('\n\nBBWS (Pty) Ltd · KimmyAI WordPress Hosting\n3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa\nCompany reg. 2019/123456/07 · VAT 4123456789\nYou are receiving this email because it concerns your BBWS account or its orders. Questions? Write to support@bbws.co.za (mailto:support@bbws.co.za).\nUnsubscribe or manage email preferences (')
-        s = scopes[-1]
-        v24 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
-        if v24 is M:
-            v24 = lookup(scopes, ('unsubscribeUrl',))
-        if v24 is not None:
-            w(e(v24 if v24.__class__ is str else text(v24)))
-        w(') · Privacy policy (https://www.bbws.co.za/privacy)\n')
-    return render
+def text(scopes, out):
+    w = out.append
+    w('BBWS KimmyAI (https://www.bbws.co.za)\n\nWordPress site provisioned\n\nTenant  ')
+    s = scopes[-1]
+    v1 = s.get('tenant', M) if s.__class__ is dict else M
+    if v1 is M:
+        v1 = lookup(scopes, ('tenant',))
+    if v1 is not None:
+        v1 = v1.get('organization') if v1.__class__ is dict else lookup([v1], ('organization',)) if isinstance(v1, Mapping) else lookup([{'tenant': v1}], ('tenant', 'organization'))
+    if v1 is not None:
+        w(e(v1 if v1.__class__ is str else text(v1)))
+    w(' (')
+    s = scopes[-1]
+    v2 = s.get('tenant', M) if s.__class__ is dict else M
+    if v2 is M:
+        v2 = lookup(scopes, ('tenant',))
+    if v2 is not None:
+        v2 = v2.get('email') if v2.__class__ is dict else lookup([v2], ('email',)) if isinstance(v2, Mapping) else lookup([{'tenant': v2}], ('tenant', 'email'))
+    if v2 is not None:
+        w(e(v2 if v2.__class__ is str else text(v2)))
+    w(')\nTenant ID  ')
+    s = scopes[-1]
+    v3 = s.get('tenant', M) if s.__class__ is dict else M
+    if v3 is M:
+        v3 = lookup(scopes, ('tenant',))
+    if v3 is not None:
+        v3 = v3.get('tenantId') if v3.__class__ is dict else lookup([v3], ('tenantId',)) if isinstance(v3, Mapping) else lookup([{'tenant': v3}], ('tenant', 'tenantId'))
+    if v3 is not None:
+        w(e(v3 if v3.__class__ is str else text(v3)))
+    w('\nOrder  ')
+    s = scopes[-1]
+    v4 = s.get('orderNumber', M) if s.__class__ is dict else M
+    if v4 is M:
+        v4 = lookup(scopes, ('orderNumber',))
+    if v4 is not None:
+        w(e(v4 if v4.__class__ is str else text(v4)))
+    w('\nProduct  ')
+    s = scopes[-1]
+    v5 = s.get('product', M) if s.__class__ is dict else M
+    if v5 is M:
+        v5 = lookup(scopes, ('product',))
+    if v5 is not None:
+        v5 = v5.get('name') if v5.__class__ is dict else lookup([v5], ('name',)) if isinstance(v5, Mapping) else lookup([{'product': v5}], ('product', 'name'))
+    if v5 is not None:
+        w(e(v5 if v5.__class__ is str else text(v5)))
+    w(' (')
+    s = scopes[-1]
+    v6 = s.get('product', M) if s.__class__ is dict else M
+    if v6 is M:
+        v6 = lookup(scopes, ('product',))
+    if v6 is not None:
+        v6 = v6.get('productId') if v6.__class__ is dict else lookup([v6], ('productId',)) if isinstance(v6, Mapping) else lookup([{'product': v6}], ('product', 'productId'))
+    if v6 is not None:
+        w(e(v6 if v6.__class__ is str else text(v6)))
+    w(')\nSite ID  ')
+    s = scopes[-1]
+    v7 = s.get('site', M) if s.__class__ is dict else M
+    if v7 is M:
+        v7 = lookup(scopes, ('site',))
+    if v7 is not None:
+        v7 = v7.get('siteId') if v7.__class__ is dict else lookup([v7], ('siteId',)) if isinstance(v7, Mapping) else lookup([{'site': v7}], ('site', 'siteId'))
+    if v7 is not None:
+        w(e(v7 if v7.__class__ is str else text(v7)))
+    w('\nSite URL  ')
+    s = scopes[-1]
+    v8 = s.get('site', M) if s.__class__ is dict else M
+    if v8 is M:
+        v8 = lookup(scopes, ('site',))
+    if v8 is not None:
+        v8 = v8.get('siteUrl') if v8.__class__ is dict else lookup([v8], ('siteUrl',)) if isinstance(v8, Mapping) else lookup([{'site': v8}], ('site', 'siteUrl'))
+    if v8 is not None:
+        w(e(v8 if v8.__class__ is str else text(v8)))
+    w('\nAdmin username  ')
+    s = scopes[-1]
+    v9 = s.get('site', M) if s.__class__ is dict else M
+    if v9 is M:
+        v9 = lookup(scopes, ('site',))
+    if v9 is not None:
+        v9 = v9.get('username') if v9.__class__ is dict else lookup([v9], ('username',)) if isinstance(v9, Mapping) else lookup([{'site': v9}], ('site', 'username'))
+    if v9 is not None:
+        w(e(v9 if v9.__class__ is str else text(v9)))
+    w('\nRegion  ')
+    s = scopes[-1]
+    v10 = s.get('site', M) if s.__class__ is dict else M
+    if v10 is M:
+        v10 = lookup(scopes, ('site',))
+    if v10 is not None:
+        v10 = v10.get('region') if v10.__class__ is dict else lookup([v10], ('region',)) if isinstance(v10, Mapping) else lookup([{'site': v10}], ('site', 'region'))
+    if v10 is not None:
+        w(e(v10 if v10.__class__ is str else text(v10)))
+    w('\nWordPress / PHP  ')
+    s = scopes[-1]
+    v11 = s.get('site', M) if s.__class__ is dict else M
+    if v11 is M:
+        v11 = lookup(scopes, ('site',))
+    if v11 is not None:
+        v11 = v11.get('wordpressVersion') if v11.__class__ is dict else lookup([v11], ('wordpressVersion',)) if isinstance(v11, Mapping) else lookup([{'site': v11}], ('site', 'wordpressVersion'))
+    if v11 is not None:
+        w(e(v11 if v11.__class__ is str else text(v11)))
+    w(' / ')
+    s = scopes[-1]
+    v12 = s.get('site', M) if s.__class__ is dict else M
+    if v12 is M:
+        v12 = lookup(scopes, ('site',))
+    if v12 is not None:
+        v12 = v12.get('phpVersion') if v12.__class__ is dict else lookup([v12], ('phpVersion',)) if isinstance(v12, Mapping) else lookup([{'site': v12}], ('site', 'phpVersion'))
+    if v12 is not None:
+        w(e(v12 if v12.__class__ is str else text(v12)))
+    w('\nProvisioned at  ')
+    s = scopes[-1]
+    v13 = s.get('provisionedAt', M) if s.__class__ is dict else M
+    if v13 is M:
+        v13 = lookup(scopes, ('provisionedAt',))
+    if v13 is not None:
+        w(e(v13 if v13.__class__ is str else text(v13)))
+    w(' in ')
+    s = scopes[-1]
+    v14 = s.get('durationSeconds', M) if s.__class__ is dict else M
+    if v14 is M:
+        v14 = lookup(scopes, ('durationSeconds',))
+    if v14 is not None:
+        w(e(v14 if v14.__class__ is str else text(v14)))
+    w(' s\n\nWarnings\n')
+    s = scopes[-1]
+    v15 = s.get('warnings', M) if s.__class__ is dict else M
+    if v15 is M:
+        v15 = lookup(scopes, ('warnings',))
+    if v15:
+        for item in (v15 if v15.__class__ in (list, tuple) else (v15,)):
+            scopes.append(item)
+            w('- ')
+            v16 = scopes[-1]
+            if v16 is not None:
+                w(e(v16 if v16.__class__ is str else text(v16)))
+            w('\n')
+            scopes.pop()
+    s = scopes[-1]
+    v17 = s.get('warnings', M) if s.__class__ is dict else M
+    if v17 is M:
+        v17 = lookup(scopes, ('warnings',))
+    if not v17:
+        w('None: all provisioning checks passed.')
+    w('\n\nOpen site in admin (')
+    s = scopes[-1]
+    v18 = s.get('adminSiteUrl', M) if s.__class__ is dict else M
+    if v18 is M:
+        v18 = lookup(scopes, ('adminSiteUrl',))
+    if v18 is not None:
+        w(e(v18 if v18.__class__ is str else text(v18)))
+    w(')\n\nRecord ')
+    s = scopes[-1]
+    v19 = s.get('audit', M) if s.__class__ is dict else M
+    if v19 is M:
+        v19 = lookup(scopes, ('audit',))
+    if v19 is not None:
+        v19 = v19.get('id') if v19.__class__ is dict else lookup([v19], ('id',)) if isinstance(v19, Mapping) else lookup([{'audit': v19}], ('audit', 'id'))
+    if v19 is not None:
+        w(e(v19 if v19.__class__ is str else text(v19)))
+    w(' · created ')
+    s = scopes[-1]
+    v20 = s.get('audit', M) if s.__class__ is dict else M
+    if v20 is M:
+        v20 = lookup(scopes, ('audit',))
+    if v20 is not None:
+        v20 = v20.get('dateCreated') if v20.__class__ is dict else lookup([v20], ('dateCreated',)) if isinstance(v20, Mapping) else lookup([{'audit': v20}], ('audit', 'dateCreated'))
+    if v20 is not None:
+        w(e(v20 if v20.__class__ is str else text(v20)))
+    w(' · last updated ')
+    s = scopes[-1]
+    v21 = s.get('audit', M) if s.__class__ is dict else M
+    if v21 is M:
+        v21 = lookup(scopes, ('audit',))
+    if v21 is not None:
+        v21 = v21.get('dateLastUpdated') if v21.__class__ is dict else lookup([v21], ('dateLastUpdated',)) if isinstance(v21, Mapping) else lookup([{'audit': v21}], ('audit', 'dateLastUpdated'))
+    if v21 is not None:
+        w(e(v21 if v21.__class__ is str else text(v21)))
+    w(' by ')
+    s = scopes[-1]
+    v22 = s.get('audit', M) if s.__class__ is dict else M
+    if v22 is M:
+        v22 = lookup(scopes, ('audit',))
+    if v22 is not None:
+        v22 = v22.get('lastUpdatedBy') if v22.__class__ is dict else lookup([v22], ('lastUpdatedBy',)) if isinstance(v22, Mapping) else lookup([{'audit': v22}], ('audit', 'lastUpdatedBy'))
+    if v22 is not None:
+        w(e(v22 if v22.__class__ is str else text(v22)))
+    w(' · active: ')
+    s = scopes[-1]
+    v23 = s.get('audit', M) if s.__class__ is dict else M
+    if v23 is M:
+        v23 = lookup(scopes, ('audit',))
+    if v23 is not None:
+        v23 = v23.get('active') if v23.__class__ is dict else lookup([v23], ('active',)) if isinstance(v23, Mapping) else lookup([{'audit': v23}], ('audit', 'active'))
+    if v23 is not None:
+        w(e(v23 if v23.__class__ is str else text(v23)))
+    w('\n\nBBWS (Pty) Ltd · KimmyAI WordPress Hosting\n3rd Floor, The Foundry, 16 Ebenezer Road, Green Point, Cape Town, 8005, South Africa\nCompany reg. 2019/123456/07 · VAT 4123456789\nYou are receiving this email because it concerns your BBWS account or its orders. Questions? Write to support@bbws.co.za (mailto:support@bbws.co.za).\nUnsubscribe or manage email preferences (')
+    s = scopes[-1]
+    v24 = s.get('unsubscribeUrl', M) if s.__class__ is dict else M
+    if v24 is M:
+        v24 = lookup(scopes, ('unsubscribeUrl',))
+    if v24 is not None:
+        w(e(v24 if v24.__class__ is str else text(v24)))
+    w(') · Privacy policy (https://www.bbws.co.za/privacy)\n')
 
 
-def subject(M, lookup, text, e, Mapping, partial):
-    def render(scopes, out):
-        w = out.append
-        w('[Ops] Site ')
-        s = scopes[-1]
-        v1 = s.get('site', M) if s.__class__ is dict else M
-        if v1 is M:
-            v1 = lookup(scopes, ('site',))
-        if v1 is not None:
-            v1 = v1.get('siteId') if v1.__class__ is dict else lookup([v1], ('siteId',)) if isinstance(v1, Mapping) else lookup([{'site': v1}], ('site', 'siteId'))
-        if v1 is not None:
-            w(e(v1 if v1.__class__ is str else text(v1)))
-        w(' provisioned for ')
-        s = scopes[-1]
-        v2 = s.get('tenant', M) if s.__class__ is dict else M
-        if v2 is M:
-            v2 = lookup(scopes, ('tenant',))
-        if v2 is not None:
-            v2 = v2.get('organization') if v2.__class__ is dict else lookup([v2], ('organization',)) if isinstance(v2, Mapping) else lookup([{'tenant': v2}], ('tenant', 'organization'))
-        if v2 is not None:
-            w(e(v2 if v2.__class__ is str else text(v2)))
-    return render
+def subject(scopes, out):
+    w = out.append
+    w('[Ops] Site ')
+    s = scopes[-1]
+    v1 = s.get('site', M) if s.__class__ is dict else M
+    if v1 is M:
+        v1 = lookup(scopes, ('site',))
+    if v1 is not None:
+        v1 = v1.get('siteId') if v1.__class__ is dict else lookup([v1], ('siteId',)) if isinstance(v1, Mapping) else lookup([{'site': v1}], ('site', 'siteId'))
+    if v1 is not None:
+        w(e(v1 if v1.__class__ is str else text(v1)))
+    w(' provisioned for ')
+    s = scopes[-1]
+    v2 = s.get('tenant', M) if s.__class__ is dict else M
+    if v2 is M:
+        v2 = lookup(scopes, ('tenant',))
+    if v2 is not None:
+        v2 = v2.get('organization') if v2.__class__ is dict else lookup([v2], ('organization',)) if isinstance(v2, Mapping) else lookup([{'tenant': v2}], ('tenant', 'organization'))
+    if v2 is not None:
+        w(e(v2 if v2.__class__ is str else text(v2)))

@@ -150,7 +150,9 @@ def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> li
 
     for tpl in built:
         texts = {"html": tpl.html, "text": tpl.text, "subject": tpl.subject}
-        files[tpl.name + precompiled.SUFFIX] = precompiled.module_text(tpl.name, texts).encode()
+        code = precompiled.module_text(tpl.name, texts)
+        if code is not None:
+            files[tpl.name + precompiled.SUFFIX] = code.encode()
     changed = sorted(n for n, data in files.items()
                      if not (out_dir / n).is_file() or (out_dir / n).read_bytes() != data)
     stale = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name not in files) \
