@@ -29,9 +29,13 @@ def run(root: Path) -> None:
     except ImportError as exc:
         print(f"\n(S3 reader bench skipped: {exc})")
         return
+    import logging
+
     from bbws_mail import render
     from bbws_mail.s3source import S3Source, forget_readers
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+    logging.getLogger("bbws_mail.s3source").setLevel(logging.CRITICAL)  # the expected 503
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     data = json.loads((root / "schemas/examples" / f"{NAME}.json").read_text())
