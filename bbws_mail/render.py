@@ -78,14 +78,16 @@ class CompiledTemplate:
 
             made = load(code_dir, files.name,
                         {"html": files.html, "text": files.text, "subject": files.subject},
-                        {"html": html_escape, "text": no_escape, "subject": subject_escape})
+                        {"html": html_escape, "text": no_escape, "subject": subject_escape},
+                        _without_annotations(files.schema))
         if made is not None:
             self.html, self.text, self.subject = made["html"], made["text"], made["subject"]
         else:
             self.html = Template(files.html, escape=html_escape)
             self.text = Template(files.text, escape=no_escape)
             self.subject = Template(files.subject, escape=subject_escape)
-        self.validator = Validator(_without_annotations(files.schema))
+        validator = made.get("validator") if made else None
+        self.validator = validator or Validator(_without_annotations(files.schema))
 
 
 # Schema annotations that steer sending, not validation (bbws_mail.send reads them).

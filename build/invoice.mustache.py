@@ -518,3 +518,380 @@ def subject(scopes, out):
     if v2 is not None:
         w(e(v2 if v2.__class__ is str else text(v2)))
     w(')')
+
+
+CHECK = '51933d67f6c153c9a84b6e209e68e5c211083e04e8c017bc0a5543dd4ef61bd7'
+
+
+def check(v, path, problems):
+    if not (isinstance(v, dict)):
+        problems.append(P(path, 'expected object, got ' + tn(v)))
+    else:
+        if isinstance(v, dict):
+            pass
+            if 'customer' not in v:
+                problems.append(P((path + '.customer'), 'is required'))
+            if 'invoiceNumber' not in v:
+                problems.append(P((path + '.invoiceNumber'), 'is required'))
+            if 'billTo' not in v:
+                problems.append(P((path + '.billTo'), 'is required'))
+            if 'issueDate' not in v:
+                problems.append(P((path + '.issueDate'), 'is required'))
+            if 'dueDate' not in v:
+                problems.append(P((path + '.dueDate'), 'is required'))
+            if 'items' not in v:
+                problems.append(P((path + '.items'), 'is required'))
+            if 'totals' not in v:
+                problems.append(P((path + '.totals'), 'is required'))
+            if 'isPaid' not in v:
+                problems.append(P((path + '.isPaid'), 'is required'))
+            if 'payUrl' not in v:
+                problems.append(P((path + '.payUrl'), 'is required'))
+            if 'invoiceUrl' not in v:
+                problems.append(P((path + '.invoiceUrl'), 'is required'))
+            if 'unsubscribeUrl' not in v:
+                problems.append(P((path + '.unsubscribeUrl'), 'is required'))
+            o1 = v.get('billTo', P)
+            if o1 is not P:
+                if not (isinstance(o1, dict)):
+                    problems.append(P((path + '.billTo'), 'expected object, got ' + tn(o1)))
+                else:
+                    if isinstance(o1, dict):
+                        pass
+                        if 'organization' not in o1:
+                            problems.append(P(((path + '.billTo') + '.organization'), 'is required'))
+                        if 'addressLines' not in o1:
+                            problems.append(P(((path + '.billTo') + '.addressLines'), 'is required'))
+                        o2 = o1.get('addressLines', P)
+                        if o2 is not P:
+                            if not (isinstance(o2, list)):
+                                problems.append(P(((path + '.billTo') + '.addressLines'), 'expected array, got ' + tn(o2)))
+                            else:
+                                if isinstance(o2, list):
+                                    pass
+                                    if len(o2) > 6:
+                                        problems.append(P(((path + '.billTo') + '.addressLines'), 'must have at most 6 items'))
+                                    for i3, e4 in enumerate(o2):
+                                        if not (isinstance(e4, str)):
+                                            problems.append(P((((path + '.billTo') + '.addressLines') + '[' + str(i3) + ']'), 'expected string, got ' + tn(e4)))
+                                        else:
+                                            if isinstance(e4, str):
+                                                pass
+                                                if len(e4) < 1:
+                                                    problems.append(P((((path + '.billTo') + '.addressLines') + '[' + str(i3) + ']'), 'must be at least 1 character(s) long'))
+                                                if len(e4) > 120:
+                                                    problems.append(P((((path + '.billTo') + '.addressLines') + '[' + str(i3) + ']'), 'must be at most 120 characters long'))
+                        o5 = o1.get('organization', P)
+                        if o5 is not P:
+                            if not (isinstance(o5, str)):
+                                problems.append(P(((path + '.billTo') + '.organization'), 'expected string, got ' + tn(o5)))
+                            else:
+                                if isinstance(o5, str):
+                                    pass
+                                    if len(o5) < 1:
+                                        problems.append(P(((path + '.billTo') + '.organization'), 'must be at least 1 character(s) long'))
+                                    if len(o5) > 120:
+                                        problems.append(P(((path + '.billTo') + '.organization'), 'must be at most 120 characters long'))
+                        for k7, x8 in o1.items():
+                            if k7 not in c6:
+                                problems.append(P(((path + '.billTo') + '.' + k7 if isinstance(k7, str) and k7.isidentifier() else (path + '.billTo') + '[' + repr(k7) + ']'), 'is not a known field of this template'))
+            o9 = v.get('campaign', P)
+            if o9 is not P:
+                if not (isinstance(o9, dict)):
+                    problems.append(P((path + '.campaign'), 'expected object, got ' + tn(o9)))
+                else:
+                    if isinstance(o9, dict):
+                        pass
+                        if 'code' not in o9:
+                            problems.append(P(((path + '.campaign') + '.code'), 'is required'))
+                        if 'discountPercent' not in o9:
+                            problems.append(P(((path + '.campaign') + '.discountPercent'), 'is required'))
+                        o10 = o9.get('code', P)
+                        if o10 is not P:
+                            if not (isinstance(o10, str)):
+                                problems.append(P(((path + '.campaign') + '.code'), 'expected string, got ' + tn(o10)))
+                            else:
+                                if isinstance(o10, str):
+                                    pass
+                                    if not c11.search(o10):
+                                        problems.append(P(((path + '.campaign') + '.code'), "does not match pattern '^[A-Z0-9][A-Z0-9_-]{1,31}$'"))
+                        o12 = o9.get('discountPercent', P)
+                        if o12 is not P:
+                            if not ((isinstance(o12, int) and not isinstance(o12, bool) or isinstance(o12, float) and o12.is_integer())):
+                                problems.append(P(((path + '.campaign') + '.discountPercent'), 'expected integer, got ' + tn(o12)))
+                            else:
+                                if isinstance(o12, (int, float)) and not isinstance(o12, bool):
+                                    pass
+                                    if o12 < c13:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be >= 1'))
+                                    if o12 > c14:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be <= 100'))
+                        o15 = o9.get('fromDate', P)
+                        if o15 is not P:
+                            if not (isinstance(o15, str)):
+                                problems.append(P(((path + '.campaign') + '.fromDate'), 'expected string, got ' + tn(o15)))
+                            else:
+                                if isinstance(o15, str):
+                                    pass
+                                    w17 = c16(o15)
+                                    if w17:
+                                        problems.append(P(((path + '.campaign') + '.fromDate'), w17))
+                        o18 = o9.get('toDate', P)
+                        if o18 is not P:
+                            if not (isinstance(o18, str)):
+                                problems.append(P(((path + '.campaign') + '.toDate'), 'expected string, got ' + tn(o18)))
+                            else:
+                                if isinstance(o18, str):
+                                    pass
+                                    w20 = c19(o18)
+                                    if w20:
+                                        problems.append(P(((path + '.campaign') + '.toDate'), w20))
+                        for k22, x23 in o9.items():
+                            if k22 not in c21:
+                                problems.append(P(((path + '.campaign') + '.' + k22 if isinstance(k22, str) and k22.isidentifier() else (path + '.campaign') + '[' + repr(k22) + ']'), 'is not a known field of this template'))
+            o24 = v.get('customer', P)
+            if o24 is not P:
+                if not (isinstance(o24, dict)):
+                    problems.append(P((path + '.customer'), 'expected object, got ' + tn(o24)))
+                else:
+                    if isinstance(o24, dict):
+                        pass
+                        if 'firstName' not in o24:
+                            problems.append(P(((path + '.customer') + '.firstName'), 'is required'))
+                        o25 = o24.get('firstName', P)
+                        if o25 is not P:
+                            if not (isinstance(o25, str)):
+                                problems.append(P(((path + '.customer') + '.firstName'), 'expected string, got ' + tn(o25)))
+                            else:
+                                if isinstance(o25, str):
+                                    pass
+                                    if len(o25) < 1:
+                                        problems.append(P(((path + '.customer') + '.firstName'), 'must be at least 1 character(s) long'))
+                                    if len(o25) > 120:
+                                        problems.append(P(((path + '.customer') + '.firstName'), 'must be at most 120 characters long'))
+                        for k27, x28 in o24.items():
+                            if k27 not in c26:
+                                problems.append(P(((path + '.customer') + '.' + k27 if isinstance(k27, str) and k27.isidentifier() else (path + '.customer') + '[' + repr(k27) + ']'), 'is not a known field of this template'))
+            o29 = v.get('dueDate', P)
+            if o29 is not P:
+                if not (isinstance(o29, str)):
+                    problems.append(P((path + '.dueDate'), 'expected string, got ' + tn(o29)))
+                else:
+                    if isinstance(o29, str):
+                        pass
+                        if len(o29) < 1:
+                            problems.append(P((path + '.dueDate'), 'must be at least 1 character(s) long'))
+                        if len(o29) > 40:
+                            problems.append(P((path + '.dueDate'), 'must be at most 40 characters long'))
+            o30 = v.get('invoiceNumber', P)
+            if o30 is not P:
+                if not (isinstance(o30, str)):
+                    problems.append(P((path + '.invoiceNumber'), 'expected string, got ' + tn(o30)))
+                else:
+                    if isinstance(o30, str):
+                        pass
+                        if not c31.search(o30):
+                            problems.append(P((path + '.invoiceNumber'), "does not match pattern '^INV-\\\\d{4}-\\\\d{5}$'"))
+            o32 = v.get('invoiceUrl', P)
+            if o32 is not P:
+                if not (isinstance(o32, str)):
+                    problems.append(P((path + '.invoiceUrl'), 'expected string, got ' + tn(o32)))
+                else:
+                    if isinstance(o32, str):
+                        pass
+                        if len(o32) > 2000:
+                            problems.append(P((path + '.invoiceUrl'), 'must be at most 2000 characters long'))
+                        w34 = c33(o32)
+                        if w34:
+                            problems.append(P((path + '.invoiceUrl'), w34))
+            o35 = v.get('isPaid', P)
+            if o35 is not P:
+                if not (isinstance(o35, bool)):
+                    problems.append(P((path + '.isPaid'), 'expected boolean, got ' + tn(o35)))
+                else:
+                    pass
+            o36 = v.get('issueDate', P)
+            if o36 is not P:
+                if not (isinstance(o36, str)):
+                    problems.append(P((path + '.issueDate'), 'expected string, got ' + tn(o36)))
+                else:
+                    if isinstance(o36, str):
+                        pass
+                        if len(o36) < 1:
+                            problems.append(P((path + '.issueDate'), 'must be at least 1 character(s) long'))
+                        if len(o36) > 40:
+                            problems.append(P((path + '.issueDate'), 'must be at most 40 characters long'))
+            o37 = v.get('items', P)
+            if o37 is not P:
+                if not (isinstance(o37, list)):
+                    problems.append(P((path + '.items'), 'expected array, got ' + tn(o37)))
+                else:
+                    if isinstance(o37, list):
+                        pass
+                        if len(o37) < 1:
+                            problems.append(P((path + '.items'), 'must have at least 1 item(s)'))
+                        if len(o37) > 50:
+                            problems.append(P((path + '.items'), 'must have at most 50 items'))
+                        for i38, e39 in enumerate(o37):
+                            if not (isinstance(e39, dict)):
+                                problems.append(P(((path + '.items') + '[' + str(i38) + ']'), 'expected object, got ' + tn(e39)))
+                            else:
+                                if isinstance(e39, dict):
+                                    pass
+                                    if 'name' not in e39:
+                                        problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.name'), 'is required'))
+                                    if 'quantity' not in e39:
+                                        problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.quantity'), 'is required'))
+                                    if 'lineTotal' not in e39:
+                                        problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.lineTotal'), 'is required'))
+                                    if 'cycleLabel' not in e39:
+                                        problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.cycleLabel'), 'is required'))
+                                    if 'unitPrice' not in e39:
+                                        problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.unitPrice'), 'is required'))
+                                    o40 = e39.get('billingCycle', P)
+                                    if o40 is not P:
+                                        if not (isinstance(o40, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.billingCycle'), 'expected string, got ' + tn(o40)))
+                                        else:
+                                            if not (o40.__class__ is str and o40 in c41):
+                                                problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.billingCycle'), "must be one of 'MONTHLY', 'ANNUALLY', got " + repr(o40)))
+                                    o42 = e39.get('cycleLabel', P)
+                                    if o42 is not P:
+                                        if not (isinstance(o42, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.cycleLabel'), 'expected string, got ' + tn(o42)))
+                                        else:
+                                            if isinstance(o42, str):
+                                                pass
+                                                if len(o42) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.cycleLabel'), 'must be at least 1 character(s) long'))
+                                                if len(o42) > 40:
+                                                    problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.cycleLabel'), 'must be at most 40 characters long'))
+                                    o43 = e39.get('lineTotal', P)
+                                    if o43 is not P:
+                                        if not (isinstance(o43, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.lineTotal'), 'expected string, got ' + tn(o43)))
+                                        else:
+                                            if isinstance(o43, str):
+                                                pass
+                                                if not c44.search(o43):
+                                                    problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.lineTotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    o45 = e39.get('name', P)
+                                    if o45 is not P:
+                                        if not (isinstance(o45, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.name'), 'expected string, got ' + tn(o45)))
+                                        else:
+                                            if isinstance(o45, str):
+                                                pass
+                                                if len(o45) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.name'), 'must be at least 1 character(s) long'))
+                                                if len(o45) > 120:
+                                                    problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.name'), 'must be at most 120 characters long'))
+                                    o46 = e39.get('productId', P)
+                                    if o46 is not P:
+                                        if not (isinstance(o46, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.productId'), 'expected string, got ' + tn(o46)))
+                                        else:
+                                            if isinstance(o46, str):
+                                                pass
+                                                if not c47.search(o46):
+                                                    problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.productId'), "does not match pattern '^prod_[a-z0-9_]{2,40}$'"))
+                                    o48 = e39.get('quantity', P)
+                                    if o48 is not P:
+                                        if not ((isinstance(o48, int) and not isinstance(o48, bool) or isinstance(o48, float) and o48.is_integer())):
+                                            problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.quantity'), 'expected integer, got ' + tn(o48)))
+                                        else:
+                                            if isinstance(o48, (int, float)) and not isinstance(o48, bool):
+                                                pass
+                                                if o48 < c49:
+                                                    problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.quantity'), 'must be >= 1'))
+                                                if o48 > c50:
+                                                    problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.quantity'), 'must be <= 1000'))
+                                    o51 = e39.get('unitPrice', P)
+                                    if o51 is not P:
+                                        if not (isinstance(o51, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.unitPrice'), 'expected string, got ' + tn(o51)))
+                                        else:
+                                            if isinstance(o51, str):
+                                                pass
+                                                if not c52.search(o51):
+                                                    problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.unitPrice'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    for k54, x55 in e39.items():
+                                        if k54 not in c53:
+                                            problems.append(P((((path + '.items') + '[' + str(i38) + ']') + '.' + k54 if isinstance(k54, str) and k54.isidentifier() else ((path + '.items') + '[' + str(i38) + ']') + '[' + repr(k54) + ']'), 'is not a known field of this template'))
+            o56 = v.get('payUrl', P)
+            if o56 is not P:
+                if not (isinstance(o56, str)):
+                    problems.append(P((path + '.payUrl'), 'expected string, got ' + tn(o56)))
+                else:
+                    if isinstance(o56, str):
+                        pass
+                        if len(o56) > 2000:
+                            problems.append(P((path + '.payUrl'), 'must be at most 2000 characters long'))
+                        w58 = c57(o56)
+                        if w58:
+                            problems.append(P((path + '.payUrl'), w58))
+            o59 = v.get('totals', P)
+            if o59 is not P:
+                if not (isinstance(o59, dict)):
+                    problems.append(P((path + '.totals'), 'expected object, got ' + tn(o59)))
+                else:
+                    if isinstance(o59, dict):
+                        pass
+                        if 'subtotal' not in o59:
+                            problems.append(P(((path + '.totals') + '.subtotal'), 'is required'))
+                        if 'vat' not in o59:
+                            problems.append(P(((path + '.totals') + '.vat'), 'is required'))
+                        if 'total' not in o59:
+                            problems.append(P(((path + '.totals') + '.total'), 'is required'))
+                        o60 = o59.get('discount', P)
+                        if o60 is not P:
+                            if not (isinstance(o60, str)):
+                                problems.append(P(((path + '.totals') + '.discount'), 'expected string, got ' + tn(o60)))
+                            else:
+                                if isinstance(o60, str):
+                                    pass
+                                    if not c61.search(o60):
+                                        problems.append(P(((path + '.totals') + '.discount'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o62 = o59.get('subtotal', P)
+                        if o62 is not P:
+                            if not (isinstance(o62, str)):
+                                problems.append(P(((path + '.totals') + '.subtotal'), 'expected string, got ' + tn(o62)))
+                            else:
+                                if isinstance(o62, str):
+                                    pass
+                                    if not c63.search(o62):
+                                        problems.append(P(((path + '.totals') + '.subtotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o64 = o59.get('total', P)
+                        if o64 is not P:
+                            if not (isinstance(o64, str)):
+                                problems.append(P(((path + '.totals') + '.total'), 'expected string, got ' + tn(o64)))
+                            else:
+                                if isinstance(o64, str):
+                                    pass
+                                    if not c65.search(o64):
+                                        problems.append(P(((path + '.totals') + '.total'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o66 = o59.get('vat', P)
+                        if o66 is not P:
+                            if not (isinstance(o66, str)):
+                                problems.append(P(((path + '.totals') + '.vat'), 'expected string, got ' + tn(o66)))
+                            else:
+                                if isinstance(o66, str):
+                                    pass
+                                    if not c67.search(o66):
+                                        problems.append(P(((path + '.totals') + '.vat'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        for k69, x70 in o59.items():
+                            if k69 not in c68:
+                                problems.append(P(((path + '.totals') + '.' + k69 if isinstance(k69, str) and k69.isidentifier() else (path + '.totals') + '[' + repr(k69) + ']'), 'is not a known field of this template'))
+            o71 = v.get('unsubscribeUrl', P)
+            if o71 is not P:
+                if not (isinstance(o71, str)):
+                    problems.append(P((path + '.unsubscribeUrl'), 'expected string, got ' + tn(o71)))
+                else:
+                    if isinstance(o71, str):
+                        pass
+                        w73 = c72(o71)
+                        if w73:
+                            problems.append(P((path + '.unsubscribeUrl'), w73))
+            for k75, x76 in v.items():
+                if k75 not in c74:
+                    problems.append(P((path + '.' + k75 if isinstance(k75, str) and k75.isidentifier() else path + '[' + repr(k75) + ']'), 'is not a known field of this template'))

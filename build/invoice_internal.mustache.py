@@ -573,3 +573,407 @@ def subject(scopes, out):
         v3 = v3.get('total') if v3.__class__ is dict else lookup([v3], ('total',)) if isinstance(v3, Mapping) else lookup([{'totals': v3}], ('totals', 'total'))
     if v3 is not None:
         w(e(v3 if v3.__class__ is str else text(v3)))
+
+
+CHECK = '424b5d695507564723a81f5366d0a71ae1a23be40465583ed3cb33ae269a35dc'
+
+
+def check(v, path, problems):
+    if not (isinstance(v, dict)):
+        problems.append(P(path, 'expected object, got ' + tn(v)))
+    else:
+        if isinstance(v, dict):
+            pass
+            if 'isPaid' not in v:
+                problems.append(P((path + '.isPaid'), 'is required'))
+            if 'dueDate' not in v:
+                problems.append(P((path + '.dueDate'), 'is required'))
+            if 'invoiceNumber' not in v:
+                problems.append(P((path + '.invoiceNumber'), 'is required'))
+            if 'tenant' not in v:
+                problems.append(P((path + '.tenant'), 'is required'))
+            if 'orderNumber' not in v:
+                problems.append(P((path + '.orderNumber'), 'is required'))
+            if 'issueDate' not in v:
+                problems.append(P((path + '.issueDate'), 'is required'))
+            if 'items' not in v:
+                problems.append(P((path + '.items'), 'is required'))
+            if 'totals' not in v:
+                problems.append(P((path + '.totals'), 'is required'))
+            if 'adminInvoiceUrl' not in v:
+                problems.append(P((path + '.adminInvoiceUrl'), 'is required'))
+            if 'audit' not in v:
+                problems.append(P((path + '.audit'), 'is required'))
+            if 'unsubscribeUrl' not in v:
+                problems.append(P((path + '.unsubscribeUrl'), 'is required'))
+            o1 = v.get('adminInvoiceUrl', P)
+            if o1 is not P:
+                if not (isinstance(o1, str)):
+                    problems.append(P((path + '.adminInvoiceUrl'), 'expected string, got ' + tn(o1)))
+                else:
+                    if isinstance(o1, str):
+                        pass
+                        if len(o1) > 2000:
+                            problems.append(P((path + '.adminInvoiceUrl'), 'must be at most 2000 characters long'))
+                        w3 = c2(o1)
+                        if w3:
+                            problems.append(P((path + '.adminInvoiceUrl'), w3))
+            o4 = v.get('audit', P)
+            if o4 is not P:
+                if not (isinstance(o4, dict)):
+                    problems.append(P((path + '.audit'), 'expected object, got ' + tn(o4)))
+                else:
+                    if isinstance(o4, dict):
+                        pass
+                        if 'id' not in o4:
+                            problems.append(P(((path + '.audit') + '.id'), 'is required'))
+                        if 'dateCreated' not in o4:
+                            problems.append(P(((path + '.audit') + '.dateCreated'), 'is required'))
+                        if 'dateLastUpdated' not in o4:
+                            problems.append(P(((path + '.audit') + '.dateLastUpdated'), 'is required'))
+                        if 'lastUpdatedBy' not in o4:
+                            problems.append(P(((path + '.audit') + '.lastUpdatedBy'), 'is required'))
+                        if 'active' not in o4:
+                            problems.append(P(((path + '.audit') + '.active'), 'is required'))
+                        o5 = o4.get('active', P)
+                        if o5 is not P:
+                            if not (isinstance(o5, bool)):
+                                problems.append(P(((path + '.audit') + '.active'), 'expected boolean, got ' + tn(o5)))
+                            else:
+                                pass
+                        o6 = o4.get('dateCreated', P)
+                        if o6 is not P:
+                            if not (isinstance(o6, str)):
+                                problems.append(P(((path + '.audit') + '.dateCreated'), 'expected string, got ' + tn(o6)))
+                            else:
+                                if isinstance(o6, str):
+                                    pass
+                                    w8 = c7(o6)
+                                    if w8:
+                                        problems.append(P(((path + '.audit') + '.dateCreated'), w8))
+                        o9 = o4.get('dateLastUpdated', P)
+                        if o9 is not P:
+                            if not (isinstance(o9, str)):
+                                problems.append(P(((path + '.audit') + '.dateLastUpdated'), 'expected string, got ' + tn(o9)))
+                            else:
+                                if isinstance(o9, str):
+                                    pass
+                                    w11 = c10(o9)
+                                    if w11:
+                                        problems.append(P(((path + '.audit') + '.dateLastUpdated'), w11))
+                        o12 = o4.get('id', P)
+                        if o12 is not P:
+                            if not (isinstance(o12, str)):
+                                problems.append(P(((path + '.audit') + '.id'), 'expected string, got ' + tn(o12)))
+                            else:
+                                if isinstance(o12, str):
+                                    pass
+                                    if len(o12) < 1:
+                                        problems.append(P(((path + '.audit') + '.id'), 'must be at least 1 character(s) long'))
+                                    if len(o12) > 64:
+                                        problems.append(P(((path + '.audit') + '.id'), 'must be at most 64 characters long'))
+                        o13 = o4.get('lastUpdatedBy', P)
+                        if o13 is not P:
+                            if not (isinstance(o13, str)):
+                                problems.append(P(((path + '.audit') + '.lastUpdatedBy'), 'expected string, got ' + tn(o13)))
+                            else:
+                                if isinstance(o13, str):
+                                    pass
+                                    if len(o13) < 1:
+                                        problems.append(P(((path + '.audit') + '.lastUpdatedBy'), 'must be at least 1 character(s) long'))
+                                    if len(o13) > 120:
+                                        problems.append(P(((path + '.audit') + '.lastUpdatedBy'), 'must be at most 120 characters long'))
+                        for k15, x16 in o4.items():
+                            if k15 not in c14:
+                                problems.append(P(((path + '.audit') + '.' + k15 if isinstance(k15, str) and k15.isidentifier() else (path + '.audit') + '[' + repr(k15) + ']'), 'is not a known field of this template'))
+            o17 = v.get('dueDate', P)
+            if o17 is not P:
+                if not (isinstance(o17, str)):
+                    problems.append(P((path + '.dueDate'), 'expected string, got ' + tn(o17)))
+                else:
+                    if isinstance(o17, str):
+                        pass
+                        if len(o17) < 1:
+                            problems.append(P((path + '.dueDate'), 'must be at least 1 character(s) long'))
+                        if len(o17) > 40:
+                            problems.append(P((path + '.dueDate'), 'must be at most 40 characters long'))
+            o18 = v.get('invoiceNumber', P)
+            if o18 is not P:
+                if not (isinstance(o18, str)):
+                    problems.append(P((path + '.invoiceNumber'), 'expected string, got ' + tn(o18)))
+                else:
+                    if isinstance(o18, str):
+                        pass
+                        if not c19.search(o18):
+                            problems.append(P((path + '.invoiceNumber'), "does not match pattern '^INV-\\\\d{4}-\\\\d{5}$'"))
+            o20 = v.get('isPaid', P)
+            if o20 is not P:
+                if not (isinstance(o20, bool)):
+                    problems.append(P((path + '.isPaid'), 'expected boolean, got ' + tn(o20)))
+                else:
+                    pass
+            o21 = v.get('issueDate', P)
+            if o21 is not P:
+                if not (isinstance(o21, str)):
+                    problems.append(P((path + '.issueDate'), 'expected string, got ' + tn(o21)))
+                else:
+                    if isinstance(o21, str):
+                        pass
+                        if len(o21) < 1:
+                            problems.append(P((path + '.issueDate'), 'must be at least 1 character(s) long'))
+                        if len(o21) > 40:
+                            problems.append(P((path + '.issueDate'), 'must be at most 40 characters long'))
+            o22 = v.get('items', P)
+            if o22 is not P:
+                if not (isinstance(o22, list)):
+                    problems.append(P((path + '.items'), 'expected array, got ' + tn(o22)))
+                else:
+                    if isinstance(o22, list):
+                        pass
+                        if len(o22) < 1:
+                            problems.append(P((path + '.items'), 'must have at least 1 item(s)'))
+                        if len(o22) > 50:
+                            problems.append(P((path + '.items'), 'must have at most 50 items'))
+                        for i23, e24 in enumerate(o22):
+                            if not (isinstance(e24, dict)):
+                                problems.append(P(((path + '.items') + '[' + str(i23) + ']'), 'expected object, got ' + tn(e24)))
+                            else:
+                                if isinstance(e24, dict):
+                                    pass
+                                    if 'name' not in e24:
+                                        problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.name'), 'is required'))
+                                    if 'quantity' not in e24:
+                                        problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.quantity'), 'is required'))
+                                    if 'lineTotal' not in e24:
+                                        problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.lineTotal'), 'is required'))
+                                    if 'productId' not in e24:
+                                        problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.productId'), 'is required'))
+                                    if 'billingCycle' not in e24:
+                                        problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.billingCycle'), 'is required'))
+                                    o25 = e24.get('billingCycle', P)
+                                    if o25 is not P:
+                                        if not (isinstance(o25, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.billingCycle'), 'expected string, got ' + tn(o25)))
+                                        else:
+                                            if not (o25.__class__ is str and o25 in c26):
+                                                problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.billingCycle'), "must be one of 'MONTHLY', 'ANNUALLY', got " + repr(o25)))
+                                    o27 = e24.get('cycleLabel', P)
+                                    if o27 is not P:
+                                        if not (isinstance(o27, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.cycleLabel'), 'expected string, got ' + tn(o27)))
+                                        else:
+                                            if isinstance(o27, str):
+                                                pass
+                                                if len(o27) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.cycleLabel'), 'must be at least 1 character(s) long'))
+                                                if len(o27) > 40:
+                                                    problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.cycleLabel'), 'must be at most 40 characters long'))
+                                    o28 = e24.get('lineTotal', P)
+                                    if o28 is not P:
+                                        if not (isinstance(o28, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.lineTotal'), 'expected string, got ' + tn(o28)))
+                                        else:
+                                            if isinstance(o28, str):
+                                                pass
+                                                if not c29.search(o28):
+                                                    problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.lineTotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    o30 = e24.get('name', P)
+                                    if o30 is not P:
+                                        if not (isinstance(o30, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.name'), 'expected string, got ' + tn(o30)))
+                                        else:
+                                            if isinstance(o30, str):
+                                                pass
+                                                if len(o30) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.name'), 'must be at least 1 character(s) long'))
+                                                if len(o30) > 120:
+                                                    problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.name'), 'must be at most 120 characters long'))
+                                    o31 = e24.get('productId', P)
+                                    if o31 is not P:
+                                        if not (isinstance(o31, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.productId'), 'expected string, got ' + tn(o31)))
+                                        else:
+                                            if isinstance(o31, str):
+                                                pass
+                                                if not c32.search(o31):
+                                                    problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.productId'), "does not match pattern '^prod_[a-z0-9_]{2,40}$'"))
+                                    o33 = e24.get('quantity', P)
+                                    if o33 is not P:
+                                        if not ((isinstance(o33, int) and not isinstance(o33, bool) or isinstance(o33, float) and o33.is_integer())):
+                                            problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.quantity'), 'expected integer, got ' + tn(o33)))
+                                        else:
+                                            if isinstance(o33, (int, float)) and not isinstance(o33, bool):
+                                                pass
+                                                if o33 < c34:
+                                                    problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.quantity'), 'must be >= 1'))
+                                                if o33 > c35:
+                                                    problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.quantity'), 'must be <= 1000'))
+                                    o36 = e24.get('unitPrice', P)
+                                    if o36 is not P:
+                                        if not (isinstance(o36, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.unitPrice'), 'expected string, got ' + tn(o36)))
+                                        else:
+                                            if isinstance(o36, str):
+                                                pass
+                                                if not c37.search(o36):
+                                                    problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.unitPrice'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    for k39, x40 in e24.items():
+                                        if k39 not in c38:
+                                            problems.append(P((((path + '.items') + '[' + str(i23) + ']') + '.' + k39 if isinstance(k39, str) and k39.isidentifier() else ((path + '.items') + '[' + str(i23) + ']') + '[' + repr(k39) + ']'), 'is not a known field of this template'))
+            o41 = v.get('orderNumber', P)
+            if o41 is not P:
+                if not (isinstance(o41, str)):
+                    problems.append(P((path + '.orderNumber'), 'expected string, got ' + tn(o41)))
+                else:
+                    if isinstance(o41, str):
+                        pass
+                        if not c42.search(o41):
+                            problems.append(P((path + '.orderNumber'), "does not match pattern '^BB-\\\\d{4}-\\\\d{5}$'"))
+            o43 = v.get('tenant', P)
+            if o43 is not P:
+                if not (isinstance(o43, dict)):
+                    problems.append(P((path + '.tenant'), 'expected object, got ' + tn(o43)))
+                else:
+                    if isinstance(o43, dict):
+                        pass
+                        if 'tenantId' not in o43:
+                            problems.append(P(((path + '.tenant') + '.tenantId'), 'is required'))
+                        if 'organization' not in o43:
+                            problems.append(P(((path + '.tenant') + '.organization'), 'is required'))
+                        if 'email' not in o43:
+                            problems.append(P(((path + '.tenant') + '.email'), 'is required'))
+                        if 'status' not in o43:
+                            problems.append(P(((path + '.tenant') + '.status'), 'is required'))
+                        o44 = o43.get('contactName', P)
+                        if o44 is not P:
+                            if not (isinstance(o44, str)):
+                                problems.append(P(((path + '.tenant') + '.contactName'), 'expected string, got ' + tn(o44)))
+                            else:
+                                if isinstance(o44, str):
+                                    pass
+                                    if len(o44) < 1:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at least 1 character(s) long'))
+                                    if len(o44) > 120:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at most 120 characters long'))
+                        o45 = o43.get('destinationEmail', P)
+                        if o45 is not P:
+                            if not (isinstance(o45, str)):
+                                problems.append(P(((path + '.tenant') + '.destinationEmail'), 'expected string, got ' + tn(o45)))
+                            else:
+                                if isinstance(o45, str):
+                                    pass
+                                    if len(o45) > 254:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), 'must be at most 254 characters long'))
+                                    w47 = c46(o45)
+                                    if w47:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), w47))
+                        o48 = o43.get('email', P)
+                        if o48 is not P:
+                            if not (isinstance(o48, str)):
+                                problems.append(P(((path + '.tenant') + '.email'), 'expected string, got ' + tn(o48)))
+                            else:
+                                if isinstance(o48, str):
+                                    pass
+                                    if len(o48) > 254:
+                                        problems.append(P(((path + '.tenant') + '.email'), 'must be at most 254 characters long'))
+                                    w50 = c49(o48)
+                                    if w50:
+                                        problems.append(P(((path + '.tenant') + '.email'), w50))
+                        o51 = o43.get('organization', P)
+                        if o51 is not P:
+                            if not (isinstance(o51, str)):
+                                problems.append(P(((path + '.tenant') + '.organization'), 'expected string, got ' + tn(o51)))
+                            else:
+                                if isinstance(o51, str):
+                                    pass
+                                    if len(o51) < 1:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at least 1 character(s) long'))
+                                    if len(o51) > 120:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at most 120 characters long'))
+                        o52 = o43.get('status', P)
+                        if o52 is not P:
+                            if not (isinstance(o52, str)):
+                                problems.append(P(((path + '.tenant') + '.status'), 'expected string, got ' + tn(o52)))
+                            else:
+                                if not (o52.__class__ is str and o52 in c53):
+                                    problems.append(P(((path + '.tenant') + '.status'), "must be one of 'UNVALIDATED', 'VALIDATED', 'REGISTERED', 'SUSPENDED', got " + repr(o52)))
+                        o54 = o43.get('tenantId', P)
+                        if o54 is not P:
+                            if not (isinstance(o54, str)):
+                                problems.append(P(((path + '.tenant') + '.tenantId'), 'expected string, got ' + tn(o54)))
+                            else:
+                                if isinstance(o54, str):
+                                    pass
+                                    w56 = c55(o54)
+                                    if w56:
+                                        problems.append(P(((path + '.tenant') + '.tenantId'), w56))
+                        for k58, x59 in o43.items():
+                            if k58 not in c57:
+                                problems.append(P(((path + '.tenant') + '.' + k58 if isinstance(k58, str) and k58.isidentifier() else (path + '.tenant') + '[' + repr(k58) + ']'), 'is not a known field of this template'))
+            o60 = v.get('totals', P)
+            if o60 is not P:
+                if not (isinstance(o60, dict)):
+                    problems.append(P((path + '.totals'), 'expected object, got ' + tn(o60)))
+                else:
+                    if isinstance(o60, dict):
+                        pass
+                        if 'subtotal' not in o60:
+                            problems.append(P(((path + '.totals') + '.subtotal'), 'is required'))
+                        if 'discount' not in o60:
+                            problems.append(P(((path + '.totals') + '.discount'), 'is required'))
+                        if 'vat' not in o60:
+                            problems.append(P(((path + '.totals') + '.vat'), 'is required'))
+                        if 'total' not in o60:
+                            problems.append(P(((path + '.totals') + '.total'), 'is required'))
+                        o61 = o60.get('discount', P)
+                        if o61 is not P:
+                            if not (isinstance(o61, str)):
+                                problems.append(P(((path + '.totals') + '.discount'), 'expected string, got ' + tn(o61)))
+                            else:
+                                if isinstance(o61, str):
+                                    pass
+                                    if not c62.search(o61):
+                                        problems.append(P(((path + '.totals') + '.discount'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o63 = o60.get('subtotal', P)
+                        if o63 is not P:
+                            if not (isinstance(o63, str)):
+                                problems.append(P(((path + '.totals') + '.subtotal'), 'expected string, got ' + tn(o63)))
+                            else:
+                                if isinstance(o63, str):
+                                    pass
+                                    if not c64.search(o63):
+                                        problems.append(P(((path + '.totals') + '.subtotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o65 = o60.get('total', P)
+                        if o65 is not P:
+                            if not (isinstance(o65, str)):
+                                problems.append(P(((path + '.totals') + '.total'), 'expected string, got ' + tn(o65)))
+                            else:
+                                if isinstance(o65, str):
+                                    pass
+                                    if not c66.search(o65):
+                                        problems.append(P(((path + '.totals') + '.total'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o67 = o60.get('vat', P)
+                        if o67 is not P:
+                            if not (isinstance(o67, str)):
+                                problems.append(P(((path + '.totals') + '.vat'), 'expected string, got ' + tn(o67)))
+                            else:
+                                if isinstance(o67, str):
+                                    pass
+                                    if not c68.search(o67):
+                                        problems.append(P(((path + '.totals') + '.vat'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        for k70, x71 in o60.items():
+                            if k70 not in c69:
+                                problems.append(P(((path + '.totals') + '.' + k70 if isinstance(k70, str) and k70.isidentifier() else (path + '.totals') + '[' + repr(k70) + ']'), 'is not a known field of this template'))
+            o72 = v.get('unsubscribeUrl', P)
+            if o72 is not P:
+                if not (isinstance(o72, str)):
+                    problems.append(P((path + '.unsubscribeUrl'), 'expected string, got ' + tn(o72)))
+                else:
+                    if isinstance(o72, str):
+                        pass
+                        w74 = c73(o72)
+                        if w74:
+                            problems.append(P((path + '.unsubscribeUrl'), w74))
+            for k76, x77 in v.items():
+                if k76 not in c75:
+                    problems.append(P((path + '.' + k76 if isinstance(k76, str) and k76.isidentifier() else path + '[' + repr(k76) + ']'), 'is not a known field of this template'))

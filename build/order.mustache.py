@@ -368,3 +368,311 @@ def subject(scopes, out):
     if v1 is not None:
         w(e(v1 if v1.__class__ is str else text(v1)))
     w(' received: complete your payment')
+
+
+CHECK = '1462370fa81aa6165297152e0d9c5238a8a3511ca2cf2604ba3321369dc526c2'
+
+
+def check(v, path, problems):
+    if not (isinstance(v, dict)):
+        problems.append(P(path, 'expected object, got ' + tn(v)))
+    else:
+        if isinstance(v, dict):
+            pass
+            if 'customer' not in v:
+                problems.append(P((path + '.customer'), 'is required'))
+            if 'orderNumber' not in v:
+                problems.append(P((path + '.orderNumber'), 'is required'))
+            if 'orderDate' not in v:
+                problems.append(P((path + '.orderDate'), 'is required'))
+            if 'items' not in v:
+                problems.append(P((path + '.items'), 'is required'))
+            if 'totals' not in v:
+                problems.append(P((path + '.totals'), 'is required'))
+            if 'payUrl' not in v:
+                problems.append(P((path + '.payUrl'), 'is required'))
+            if 'orderUrl' not in v:
+                problems.append(P((path + '.orderUrl'), 'is required'))
+            if 'unsubscribeUrl' not in v:
+                problems.append(P((path + '.unsubscribeUrl'), 'is required'))
+            o1 = v.get('campaign', P)
+            if o1 is not P:
+                if not (isinstance(o1, dict)):
+                    problems.append(P((path + '.campaign'), 'expected object, got ' + tn(o1)))
+                else:
+                    if isinstance(o1, dict):
+                        pass
+                        if 'code' not in o1:
+                            problems.append(P(((path + '.campaign') + '.code'), 'is required'))
+                        if 'discountPercent' not in o1:
+                            problems.append(P(((path + '.campaign') + '.discountPercent'), 'is required'))
+                        o2 = o1.get('code', P)
+                        if o2 is not P:
+                            if not (isinstance(o2, str)):
+                                problems.append(P(((path + '.campaign') + '.code'), 'expected string, got ' + tn(o2)))
+                            else:
+                                if isinstance(o2, str):
+                                    pass
+                                    if not c3.search(o2):
+                                        problems.append(P(((path + '.campaign') + '.code'), "does not match pattern '^[A-Z0-9][A-Z0-9_-]{1,31}$'"))
+                        o4 = o1.get('discountPercent', P)
+                        if o4 is not P:
+                            if not ((isinstance(o4, int) and not isinstance(o4, bool) or isinstance(o4, float) and o4.is_integer())):
+                                problems.append(P(((path + '.campaign') + '.discountPercent'), 'expected integer, got ' + tn(o4)))
+                            else:
+                                if isinstance(o4, (int, float)) and not isinstance(o4, bool):
+                                    pass
+                                    if o4 < c5:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be >= 1'))
+                                    if o4 > c6:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be <= 100'))
+                        o7 = o1.get('fromDate', P)
+                        if o7 is not P:
+                            if not (isinstance(o7, str)):
+                                problems.append(P(((path + '.campaign') + '.fromDate'), 'expected string, got ' + tn(o7)))
+                            else:
+                                if isinstance(o7, str):
+                                    pass
+                                    w9 = c8(o7)
+                                    if w9:
+                                        problems.append(P(((path + '.campaign') + '.fromDate'), w9))
+                        o10 = o1.get('toDate', P)
+                        if o10 is not P:
+                            if not (isinstance(o10, str)):
+                                problems.append(P(((path + '.campaign') + '.toDate'), 'expected string, got ' + tn(o10)))
+                            else:
+                                if isinstance(o10, str):
+                                    pass
+                                    w12 = c11(o10)
+                                    if w12:
+                                        problems.append(P(((path + '.campaign') + '.toDate'), w12))
+                        for k14, x15 in o1.items():
+                            if k14 not in c13:
+                                problems.append(P(((path + '.campaign') + '.' + k14 if isinstance(k14, str) and k14.isidentifier() else (path + '.campaign') + '[' + repr(k14) + ']'), 'is not a known field of this template'))
+            o16 = v.get('customer', P)
+            if o16 is not P:
+                if not (isinstance(o16, dict)):
+                    problems.append(P((path + '.customer'), 'expected object, got ' + tn(o16)))
+                else:
+                    if isinstance(o16, dict):
+                        pass
+                        if 'firstName' not in o16:
+                            problems.append(P(((path + '.customer') + '.firstName'), 'is required'))
+                        o17 = o16.get('firstName', P)
+                        if o17 is not P:
+                            if not (isinstance(o17, str)):
+                                problems.append(P(((path + '.customer') + '.firstName'), 'expected string, got ' + tn(o17)))
+                            else:
+                                if isinstance(o17, str):
+                                    pass
+                                    if len(o17) < 1:
+                                        problems.append(P(((path + '.customer') + '.firstName'), 'must be at least 1 character(s) long'))
+                                    if len(o17) > 120:
+                                        problems.append(P(((path + '.customer') + '.firstName'), 'must be at most 120 characters long'))
+                        for k19, x20 in o16.items():
+                            if k19 not in c18:
+                                problems.append(P(((path + '.customer') + '.' + k19 if isinstance(k19, str) and k19.isidentifier() else (path + '.customer') + '[' + repr(k19) + ']'), 'is not a known field of this template'))
+            o21 = v.get('items', P)
+            if o21 is not P:
+                if not (isinstance(o21, list)):
+                    problems.append(P((path + '.items'), 'expected array, got ' + tn(o21)))
+                else:
+                    if isinstance(o21, list):
+                        pass
+                        if len(o21) < 1:
+                            problems.append(P((path + '.items'), 'must have at least 1 item(s)'))
+                        if len(o21) > 50:
+                            problems.append(P((path + '.items'), 'must have at most 50 items'))
+                        for i22, e23 in enumerate(o21):
+                            if not (isinstance(e23, dict)):
+                                problems.append(P(((path + '.items') + '[' + str(i22) + ']'), 'expected object, got ' + tn(e23)))
+                            else:
+                                if isinstance(e23, dict):
+                                    pass
+                                    if 'name' not in e23:
+                                        problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.name'), 'is required'))
+                                    if 'quantity' not in e23:
+                                        problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.quantity'), 'is required'))
+                                    if 'lineTotal' not in e23:
+                                        problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.lineTotal'), 'is required'))
+                                    if 'cycleLabel' not in e23:
+                                        problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.cycleLabel'), 'is required'))
+                                    o24 = e23.get('billingCycle', P)
+                                    if o24 is not P:
+                                        if not (isinstance(o24, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.billingCycle'), 'expected string, got ' + tn(o24)))
+                                        else:
+                                            if not (o24.__class__ is str and o24 in c25):
+                                                problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.billingCycle'), "must be one of 'MONTHLY', 'ANNUALLY', got " + repr(o24)))
+                                    o26 = e23.get('cycleLabel', P)
+                                    if o26 is not P:
+                                        if not (isinstance(o26, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.cycleLabel'), 'expected string, got ' + tn(o26)))
+                                        else:
+                                            if isinstance(o26, str):
+                                                pass
+                                                if len(o26) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.cycleLabel'), 'must be at least 1 character(s) long'))
+                                                if len(o26) > 40:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.cycleLabel'), 'must be at most 40 characters long'))
+                                    o27 = e23.get('lineTotal', P)
+                                    if o27 is not P:
+                                        if not (isinstance(o27, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.lineTotal'), 'expected string, got ' + tn(o27)))
+                                        else:
+                                            if isinstance(o27, str):
+                                                pass
+                                                if not c28.search(o27):
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.lineTotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    o29 = e23.get('name', P)
+                                    if o29 is not P:
+                                        if not (isinstance(o29, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.name'), 'expected string, got ' + tn(o29)))
+                                        else:
+                                            if isinstance(o29, str):
+                                                pass
+                                                if len(o29) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.name'), 'must be at least 1 character(s) long'))
+                                                if len(o29) > 120:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.name'), 'must be at most 120 characters long'))
+                                    o30 = e23.get('productId', P)
+                                    if o30 is not P:
+                                        if not (isinstance(o30, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.productId'), 'expected string, got ' + tn(o30)))
+                                        else:
+                                            if isinstance(o30, str):
+                                                pass
+                                                if not c31.search(o30):
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.productId'), "does not match pattern '^prod_[a-z0-9_]{2,40}$'"))
+                                    o32 = e23.get('quantity', P)
+                                    if o32 is not P:
+                                        if not ((isinstance(o32, int) and not isinstance(o32, bool) or isinstance(o32, float) and o32.is_integer())):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.quantity'), 'expected integer, got ' + tn(o32)))
+                                        else:
+                                            if isinstance(o32, (int, float)) and not isinstance(o32, bool):
+                                                pass
+                                                if o32 < c33:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.quantity'), 'must be >= 1'))
+                                                if o32 > c34:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.quantity'), 'must be <= 1000'))
+                                    o35 = e23.get('unitPrice', P)
+                                    if o35 is not P:
+                                        if not (isinstance(o35, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.unitPrice'), 'expected string, got ' + tn(o35)))
+                                        else:
+                                            if isinstance(o35, str):
+                                                pass
+                                                if not c36.search(o35):
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.unitPrice'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    for k38, x39 in e23.items():
+                                        if k38 not in c37:
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.' + k38 if isinstance(k38, str) and k38.isidentifier() else ((path + '.items') + '[' + str(i22) + ']') + '[' + repr(k38) + ']'), 'is not a known field of this template'))
+            o40 = v.get('orderDate', P)
+            if o40 is not P:
+                if not (isinstance(o40, str)):
+                    problems.append(P((path + '.orderDate'), 'expected string, got ' + tn(o40)))
+                else:
+                    if isinstance(o40, str):
+                        pass
+                        if len(o40) < 1:
+                            problems.append(P((path + '.orderDate'), 'must be at least 1 character(s) long'))
+                        if len(o40) > 40:
+                            problems.append(P((path + '.orderDate'), 'must be at most 40 characters long'))
+            o41 = v.get('orderNumber', P)
+            if o41 is not P:
+                if not (isinstance(o41, str)):
+                    problems.append(P((path + '.orderNumber'), 'expected string, got ' + tn(o41)))
+                else:
+                    if isinstance(o41, str):
+                        pass
+                        if not c42.search(o41):
+                            problems.append(P((path + '.orderNumber'), "does not match pattern '^BB-\\\\d{4}-\\\\d{5}$'"))
+            o43 = v.get('orderUrl', P)
+            if o43 is not P:
+                if not (isinstance(o43, str)):
+                    problems.append(P((path + '.orderUrl'), 'expected string, got ' + tn(o43)))
+                else:
+                    if isinstance(o43, str):
+                        pass
+                        if len(o43) > 2000:
+                            problems.append(P((path + '.orderUrl'), 'must be at most 2000 characters long'))
+                        w45 = c44(o43)
+                        if w45:
+                            problems.append(P((path + '.orderUrl'), w45))
+            o46 = v.get('payUrl', P)
+            if o46 is not P:
+                if not (isinstance(o46, str)):
+                    problems.append(P((path + '.payUrl'), 'expected string, got ' + tn(o46)))
+                else:
+                    if isinstance(o46, str):
+                        pass
+                        if len(o46) > 2000:
+                            problems.append(P((path + '.payUrl'), 'must be at most 2000 characters long'))
+                        w48 = c47(o46)
+                        if w48:
+                            problems.append(P((path + '.payUrl'), w48))
+            o49 = v.get('totals', P)
+            if o49 is not P:
+                if not (isinstance(o49, dict)):
+                    problems.append(P((path + '.totals'), 'expected object, got ' + tn(o49)))
+                else:
+                    if isinstance(o49, dict):
+                        pass
+                        if 'subtotal' not in o49:
+                            problems.append(P(((path + '.totals') + '.subtotal'), 'is required'))
+                        if 'vat' not in o49:
+                            problems.append(P(((path + '.totals') + '.vat'), 'is required'))
+                        if 'total' not in o49:
+                            problems.append(P(((path + '.totals') + '.total'), 'is required'))
+                        o50 = o49.get('discount', P)
+                        if o50 is not P:
+                            if not (isinstance(o50, str)):
+                                problems.append(P(((path + '.totals') + '.discount'), 'expected string, got ' + tn(o50)))
+                            else:
+                                if isinstance(o50, str):
+                                    pass
+                                    if not c51.search(o50):
+                                        problems.append(P(((path + '.totals') + '.discount'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o52 = o49.get('subtotal', P)
+                        if o52 is not P:
+                            if not (isinstance(o52, str)):
+                                problems.append(P(((path + '.totals') + '.subtotal'), 'expected string, got ' + tn(o52)))
+                            else:
+                                if isinstance(o52, str):
+                                    pass
+                                    if not c53.search(o52):
+                                        problems.append(P(((path + '.totals') + '.subtotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o54 = o49.get('total', P)
+                        if o54 is not P:
+                            if not (isinstance(o54, str)):
+                                problems.append(P(((path + '.totals') + '.total'), 'expected string, got ' + tn(o54)))
+                            else:
+                                if isinstance(o54, str):
+                                    pass
+                                    if not c55.search(o54):
+                                        problems.append(P(((path + '.totals') + '.total'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o56 = o49.get('vat', P)
+                        if o56 is not P:
+                            if not (isinstance(o56, str)):
+                                problems.append(P(((path + '.totals') + '.vat'), 'expected string, got ' + tn(o56)))
+                            else:
+                                if isinstance(o56, str):
+                                    pass
+                                    if not c57.search(o56):
+                                        problems.append(P(((path + '.totals') + '.vat'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        for k59, x60 in o49.items():
+                            if k59 not in c58:
+                                problems.append(P(((path + '.totals') + '.' + k59 if isinstance(k59, str) and k59.isidentifier() else (path + '.totals') + '[' + repr(k59) + ']'), 'is not a known field of this template'))
+            o61 = v.get('unsubscribeUrl', P)
+            if o61 is not P:
+                if not (isinstance(o61, str)):
+                    problems.append(P((path + '.unsubscribeUrl'), 'expected string, got ' + tn(o61)))
+                else:
+                    if isinstance(o61, str):
+                        pass
+                        w63 = c62(o61)
+                        if w63:
+                            problems.append(P((path + '.unsubscribeUrl'), w63))
+            for k65, x66 in v.items():
+                if k65 not in c64:
+                    problems.append(P((path + '.' + k65 if isinstance(k65, str) and k65.isidentifier() else path + '[' + repr(k65) + ']'), 'is not a known field of this template'))

@@ -376,3 +376,449 @@ def subject(scopes, out):
     if v1 is not None:
         w(e(v1 if v1.__class__ is str else text(v1)))
     w(' confirmed: your WordPress site is on its way')
+
+
+CHECK = '983f5104b80104d5897ac6d9fd42496c8d189f286008bc6a0996eb395780105f'
+
+
+def check(v, path, problems):
+    if not (isinstance(v, dict)):
+        problems.append(P(path, 'expected object, got ' + tn(v)))
+    else:
+        if isinstance(v, dict):
+            pass
+            if 'orderNumber' not in v:
+                problems.append(P((path + '.orderNumber'), 'is required'))
+            if 'customer' not in v:
+                problems.append(P((path + '.customer'), 'is required'))
+            if 'tenant' not in v:
+                problems.append(P((path + '.tenant'), 'is required'))
+            if 'items' not in v:
+                problems.append(P((path + '.items'), 'is required'))
+            if 'totals' not in v:
+                problems.append(P((path + '.totals'), 'is required'))
+            if 'orderUrl' not in v:
+                problems.append(P((path + '.orderUrl'), 'is required'))
+            if 'payment' not in v:
+                problems.append(P((path + '.payment'), 'is required'))
+            if 'unsubscribeUrl' not in v:
+                problems.append(P((path + '.unsubscribeUrl'), 'is required'))
+            o1 = v.get('campaign', P)
+            if o1 is not P:
+                if not (isinstance(o1, dict)):
+                    problems.append(P((path + '.campaign'), 'expected object, got ' + tn(o1)))
+                else:
+                    if isinstance(o1, dict):
+                        pass
+                        if 'code' not in o1:
+                            problems.append(P(((path + '.campaign') + '.code'), 'is required'))
+                        if 'discountPercent' not in o1:
+                            problems.append(P(((path + '.campaign') + '.discountPercent'), 'is required'))
+                        o2 = o1.get('code', P)
+                        if o2 is not P:
+                            if not (isinstance(o2, str)):
+                                problems.append(P(((path + '.campaign') + '.code'), 'expected string, got ' + tn(o2)))
+                            else:
+                                if isinstance(o2, str):
+                                    pass
+                                    if not c3.search(o2):
+                                        problems.append(P(((path + '.campaign') + '.code'), "does not match pattern '^[A-Z0-9][A-Z0-9_-]{1,31}$'"))
+                        o4 = o1.get('discountPercent', P)
+                        if o4 is not P:
+                            if not ((isinstance(o4, int) and not isinstance(o4, bool) or isinstance(o4, float) and o4.is_integer())):
+                                problems.append(P(((path + '.campaign') + '.discountPercent'), 'expected integer, got ' + tn(o4)))
+                            else:
+                                if isinstance(o4, (int, float)) and not isinstance(o4, bool):
+                                    pass
+                                    if o4 < c5:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be >= 1'))
+                                    if o4 > c6:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be <= 100'))
+                        o7 = o1.get('fromDate', P)
+                        if o7 is not P:
+                            if not (isinstance(o7, str)):
+                                problems.append(P(((path + '.campaign') + '.fromDate'), 'expected string, got ' + tn(o7)))
+                            else:
+                                if isinstance(o7, str):
+                                    pass
+                                    w9 = c8(o7)
+                                    if w9:
+                                        problems.append(P(((path + '.campaign') + '.fromDate'), w9))
+                        o10 = o1.get('toDate', P)
+                        if o10 is not P:
+                            if not (isinstance(o10, str)):
+                                problems.append(P(((path + '.campaign') + '.toDate'), 'expected string, got ' + tn(o10)))
+                            else:
+                                if isinstance(o10, str):
+                                    pass
+                                    w12 = c11(o10)
+                                    if w12:
+                                        problems.append(P(((path + '.campaign') + '.toDate'), w12))
+                        for k14, x15 in o1.items():
+                            if k14 not in c13:
+                                problems.append(P(((path + '.campaign') + '.' + k14 if isinstance(k14, str) and k14.isidentifier() else (path + '.campaign') + '[' + repr(k14) + ']'), 'is not a known field of this template'))
+            o16 = v.get('customer', P)
+            if o16 is not P:
+                if not (isinstance(o16, dict)):
+                    problems.append(P((path + '.customer'), 'expected object, got ' + tn(o16)))
+                else:
+                    if isinstance(o16, dict):
+                        pass
+                        if 'firstName' not in o16:
+                            problems.append(P(((path + '.customer') + '.firstName'), 'is required'))
+                        o17 = o16.get('firstName', P)
+                        if o17 is not P:
+                            if not (isinstance(o17, str)):
+                                problems.append(P(((path + '.customer') + '.firstName'), 'expected string, got ' + tn(o17)))
+                            else:
+                                if isinstance(o17, str):
+                                    pass
+                                    if len(o17) < 1:
+                                        problems.append(P(((path + '.customer') + '.firstName'), 'must be at least 1 character(s) long'))
+                                    if len(o17) > 120:
+                                        problems.append(P(((path + '.customer') + '.firstName'), 'must be at most 120 characters long'))
+                        for k19, x20 in o16.items():
+                            if k19 not in c18:
+                                problems.append(P(((path + '.customer') + '.' + k19 if isinstance(k19, str) and k19.isidentifier() else (path + '.customer') + '[' + repr(k19) + ']'), 'is not a known field of this template'))
+            o21 = v.get('items', P)
+            if o21 is not P:
+                if not (isinstance(o21, list)):
+                    problems.append(P((path + '.items'), 'expected array, got ' + tn(o21)))
+                else:
+                    if isinstance(o21, list):
+                        pass
+                        if len(o21) < 1:
+                            problems.append(P((path + '.items'), 'must have at least 1 item(s)'))
+                        if len(o21) > 50:
+                            problems.append(P((path + '.items'), 'must have at most 50 items'))
+                        for i22, e23 in enumerate(o21):
+                            if not (isinstance(e23, dict)):
+                                problems.append(P(((path + '.items') + '[' + str(i22) + ']'), 'expected object, got ' + tn(e23)))
+                            else:
+                                if isinstance(e23, dict):
+                                    pass
+                                    if 'name' not in e23:
+                                        problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.name'), 'is required'))
+                                    if 'quantity' not in e23:
+                                        problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.quantity'), 'is required'))
+                                    if 'lineTotal' not in e23:
+                                        problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.lineTotal'), 'is required'))
+                                    o24 = e23.get('billingCycle', P)
+                                    if o24 is not P:
+                                        if not (isinstance(o24, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.billingCycle'), 'expected string, got ' + tn(o24)))
+                                        else:
+                                            if not (o24.__class__ is str and o24 in c25):
+                                                problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.billingCycle'), "must be one of 'MONTHLY', 'ANNUALLY', got " + repr(o24)))
+                                    o26 = e23.get('cycleLabel', P)
+                                    if o26 is not P:
+                                        if not (isinstance(o26, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.cycleLabel'), 'expected string, got ' + tn(o26)))
+                                        else:
+                                            if isinstance(o26, str):
+                                                pass
+                                                if len(o26) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.cycleLabel'), 'must be at least 1 character(s) long'))
+                                                if len(o26) > 40:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.cycleLabel'), 'must be at most 40 characters long'))
+                                    o27 = e23.get('lineTotal', P)
+                                    if o27 is not P:
+                                        if not (isinstance(o27, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.lineTotal'), 'expected string, got ' + tn(o27)))
+                                        else:
+                                            if isinstance(o27, str):
+                                                pass
+                                                if not c28.search(o27):
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.lineTotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    o29 = e23.get('name', P)
+                                    if o29 is not P:
+                                        if not (isinstance(o29, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.name'), 'expected string, got ' + tn(o29)))
+                                        else:
+                                            if isinstance(o29, str):
+                                                pass
+                                                if len(o29) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.name'), 'must be at least 1 character(s) long'))
+                                                if len(o29) > 120:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.name'), 'must be at most 120 characters long'))
+                                    o30 = e23.get('productId', P)
+                                    if o30 is not P:
+                                        if not (isinstance(o30, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.productId'), 'expected string, got ' + tn(o30)))
+                                        else:
+                                            if isinstance(o30, str):
+                                                pass
+                                                if not c31.search(o30):
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.productId'), "does not match pattern '^prod_[a-z0-9_]{2,40}$'"))
+                                    o32 = e23.get('quantity', P)
+                                    if o32 is not P:
+                                        if not ((isinstance(o32, int) and not isinstance(o32, bool) or isinstance(o32, float) and o32.is_integer())):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.quantity'), 'expected integer, got ' + tn(o32)))
+                                        else:
+                                            if isinstance(o32, (int, float)) and not isinstance(o32, bool):
+                                                pass
+                                                if o32 < c33:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.quantity'), 'must be >= 1'))
+                                                if o32 > c34:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.quantity'), 'must be <= 1000'))
+                                    o35 = e23.get('unitPrice', P)
+                                    if o35 is not P:
+                                        if not (isinstance(o35, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.unitPrice'), 'expected string, got ' + tn(o35)))
+                                        else:
+                                            if isinstance(o35, str):
+                                                pass
+                                                if not c36.search(o35):
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.unitPrice'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    for k38, x39 in e23.items():
+                                        if k38 not in c37:
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.' + k38 if isinstance(k38, str) and k38.isidentifier() else ((path + '.items') + '[' + str(i22) + ']') + '[' + repr(k38) + ']'), 'is not a known field of this template'))
+            o40 = v.get('orderNumber', P)
+            if o40 is not P:
+                if not (isinstance(o40, str)):
+                    problems.append(P((path + '.orderNumber'), 'expected string, got ' + tn(o40)))
+                else:
+                    if isinstance(o40, str):
+                        pass
+                        if not c41.search(o40):
+                            problems.append(P((path + '.orderNumber'), "does not match pattern '^BB-\\\\d{4}-\\\\d{5}$'"))
+            o42 = v.get('orderUrl', P)
+            if o42 is not P:
+                if not (isinstance(o42, str)):
+                    problems.append(P((path + '.orderUrl'), 'expected string, got ' + tn(o42)))
+                else:
+                    if isinstance(o42, str):
+                        pass
+                        if len(o42) > 2000:
+                            problems.append(P((path + '.orderUrl'), 'must be at most 2000 characters long'))
+                        w44 = c43(o42)
+                        if w44:
+                            problems.append(P((path + '.orderUrl'), w44))
+            o45 = v.get('payment', P)
+            if o45 is not P:
+                if not (isinstance(o45, dict)):
+                    problems.append(P((path + '.payment'), 'expected object, got ' + tn(o45)))
+                else:
+                    if isinstance(o45, dict):
+                        pass
+                        if 'paidAt' not in o45:
+                            problems.append(P(((path + '.payment') + '.paidAt'), 'is required'))
+                        if 'pfPaymentId' not in o45:
+                            problems.append(P(((path + '.payment') + '.pfPaymentId'), 'is required'))
+                        o46 = o45.get('amountFee', P)
+                        if o46 is not P:
+                            if not (isinstance(o46, str)):
+                                problems.append(P(((path + '.payment') + '.amountFee'), 'expected string, got ' + tn(o46)))
+                            else:
+                                if isinstance(o46, str):
+                                    pass
+                                    if not c47.search(o46):
+                                        problems.append(P(((path + '.payment') + '.amountFee'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o48 = o45.get('amountGross', P)
+                        if o48 is not P:
+                            if not (isinstance(o48, str)):
+                                problems.append(P(((path + '.payment') + '.amountGross'), 'expected string, got ' + tn(o48)))
+                            else:
+                                if isinstance(o48, str):
+                                    pass
+                                    if not c49.search(o48):
+                                        problems.append(P(((path + '.payment') + '.amountGross'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o50 = o45.get('amountNet', P)
+                        if o50 is not P:
+                            if not (isinstance(o50, str)):
+                                problems.append(P(((path + '.payment') + '.amountNet'), 'expected string, got ' + tn(o50)))
+                            else:
+                                if isinstance(o50, str):
+                                    pass
+                                    if not c51.search(o50):
+                                        problems.append(P(((path + '.payment') + '.amountNet'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o52 = o45.get('merchantReference', P)
+                        if o52 is not P:
+                            if not (isinstance(o52, str)):
+                                problems.append(P(((path + '.payment') + '.merchantReference'), 'expected string, got ' + tn(o52)))
+                            else:
+                                if isinstance(o52, str):
+                                    pass
+                                    if not c53.search(o52):
+                                        problems.append(P(((path + '.payment') + '.merchantReference'), "does not match pattern '^[A-Za-z0-9_-]{3,100}$'"))
+                        o54 = o45.get('method', P)
+                        if o54 is not P:
+                            if not (isinstance(o54, str)):
+                                problems.append(P(((path + '.payment') + '.method'), 'expected string, got ' + tn(o54)))
+                            else:
+                                if isinstance(o54, str):
+                                    pass
+                                    if len(o54) < 1:
+                                        problems.append(P(((path + '.payment') + '.method'), 'must be at least 1 character(s) long'))
+                                    if len(o54) > 40:
+                                        problems.append(P(((path + '.payment') + '.method'), 'must be at most 40 characters long'))
+                        o55 = o45.get('paidAt', P)
+                        if o55 is not P:
+                            if not (isinstance(o55, str)):
+                                problems.append(P(((path + '.payment') + '.paidAt'), 'expected string, got ' + tn(o55)))
+                            else:
+                                if isinstance(o55, str):
+                                    pass
+                                    if len(o55) < 1:
+                                        problems.append(P(((path + '.payment') + '.paidAt'), 'must be at least 1 character(s) long'))
+                                    if len(o55) > 40:
+                                        problems.append(P(((path + '.payment') + '.paidAt'), 'must be at most 40 characters long'))
+                        o56 = o45.get('paymentStatus', P)
+                        if o56 is not P:
+                            if not (isinstance(o56, str)):
+                                problems.append(P(((path + '.payment') + '.paymentStatus'), 'expected string, got ' + tn(o56)))
+                            else:
+                                if not (o56.__class__ is str and o56 in c57):
+                                    problems.append(P(((path + '.payment') + '.paymentStatus'), "must be one of 'COMPLETE', 'FAILED', 'PENDING', got " + repr(o56)))
+                        o58 = o45.get('pfPaymentId', P)
+                        if o58 is not P:
+                            if not (isinstance(o58, str)):
+                                problems.append(P(((path + '.payment') + '.pfPaymentId'), 'expected string, got ' + tn(o58)))
+                            else:
+                                if isinstance(o58, str):
+                                    pass
+                                    if not c59.search(o58):
+                                        problems.append(P(((path + '.payment') + '.pfPaymentId'), "does not match pattern '^\\\\d{5,12}$'"))
+                        for k61, x62 in o45.items():
+                            if k61 not in c60:
+                                problems.append(P(((path + '.payment') + '.' + k61 if isinstance(k61, str) and k61.isidentifier() else (path + '.payment') + '[' + repr(k61) + ']'), 'is not a known field of this template'))
+            o63 = v.get('tenant', P)
+            if o63 is not P:
+                if not (isinstance(o63, dict)):
+                    problems.append(P((path + '.tenant'), 'expected object, got ' + tn(o63)))
+                else:
+                    if isinstance(o63, dict):
+                        pass
+                        if 'organization' not in o63:
+                            problems.append(P(((path + '.tenant') + '.organization'), 'is required'))
+                        o64 = o63.get('contactName', P)
+                        if o64 is not P:
+                            if not (isinstance(o64, str)):
+                                problems.append(P(((path + '.tenant') + '.contactName'), 'expected string, got ' + tn(o64)))
+                            else:
+                                if isinstance(o64, str):
+                                    pass
+                                    if len(o64) < 1:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at least 1 character(s) long'))
+                                    if len(o64) > 120:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at most 120 characters long'))
+                        o65 = o63.get('destinationEmail', P)
+                        if o65 is not P:
+                            if not (isinstance(o65, str)):
+                                problems.append(P(((path + '.tenant') + '.destinationEmail'), 'expected string, got ' + tn(o65)))
+                            else:
+                                if isinstance(o65, str):
+                                    pass
+                                    if len(o65) > 254:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), 'must be at most 254 characters long'))
+                                    w67 = c66(o65)
+                                    if w67:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), w67))
+                        o68 = o63.get('email', P)
+                        if o68 is not P:
+                            if not (isinstance(o68, str)):
+                                problems.append(P(((path + '.tenant') + '.email'), 'expected string, got ' + tn(o68)))
+                            else:
+                                if isinstance(o68, str):
+                                    pass
+                                    if len(o68) > 254:
+                                        problems.append(P(((path + '.tenant') + '.email'), 'must be at most 254 characters long'))
+                                    w70 = c69(o68)
+                                    if w70:
+                                        problems.append(P(((path + '.tenant') + '.email'), w70))
+                        o71 = o63.get('organization', P)
+                        if o71 is not P:
+                            if not (isinstance(o71, str)):
+                                problems.append(P(((path + '.tenant') + '.organization'), 'expected string, got ' + tn(o71)))
+                            else:
+                                if isinstance(o71, str):
+                                    pass
+                                    if len(o71) < 1:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at least 1 character(s) long'))
+                                    if len(o71) > 120:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at most 120 characters long'))
+                        o72 = o63.get('status', P)
+                        if o72 is not P:
+                            if not (isinstance(o72, str)):
+                                problems.append(P(((path + '.tenant') + '.status'), 'expected string, got ' + tn(o72)))
+                            else:
+                                if not (o72.__class__ is str and o72 in c73):
+                                    problems.append(P(((path + '.tenant') + '.status'), "must be one of 'UNVALIDATED', 'VALIDATED', 'REGISTERED', 'SUSPENDED', got " + repr(o72)))
+                        o74 = o63.get('tenantId', P)
+                        if o74 is not P:
+                            if not (isinstance(o74, str)):
+                                problems.append(P(((path + '.tenant') + '.tenantId'), 'expected string, got ' + tn(o74)))
+                            else:
+                                if isinstance(o74, str):
+                                    pass
+                                    w76 = c75(o74)
+                                    if w76:
+                                        problems.append(P(((path + '.tenant') + '.tenantId'), w76))
+                        for k78, x79 in o63.items():
+                            if k78 not in c77:
+                                problems.append(P(((path + '.tenant') + '.' + k78 if isinstance(k78, str) and k78.isidentifier() else (path + '.tenant') + '[' + repr(k78) + ']'), 'is not a known field of this template'))
+            o80 = v.get('totals', P)
+            if o80 is not P:
+                if not (isinstance(o80, dict)):
+                    problems.append(P((path + '.totals'), 'expected object, got ' + tn(o80)))
+                else:
+                    if isinstance(o80, dict):
+                        pass
+                        if 'subtotal' not in o80:
+                            problems.append(P(((path + '.totals') + '.subtotal'), 'is required'))
+                        if 'vat' not in o80:
+                            problems.append(P(((path + '.totals') + '.vat'), 'is required'))
+                        if 'total' not in o80:
+                            problems.append(P(((path + '.totals') + '.total'), 'is required'))
+                        o81 = o80.get('discount', P)
+                        if o81 is not P:
+                            if not (isinstance(o81, str)):
+                                problems.append(P(((path + '.totals') + '.discount'), 'expected string, got ' + tn(o81)))
+                            else:
+                                if isinstance(o81, str):
+                                    pass
+                                    if not c82.search(o81):
+                                        problems.append(P(((path + '.totals') + '.discount'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o83 = o80.get('subtotal', P)
+                        if o83 is not P:
+                            if not (isinstance(o83, str)):
+                                problems.append(P(((path + '.totals') + '.subtotal'), 'expected string, got ' + tn(o83)))
+                            else:
+                                if isinstance(o83, str):
+                                    pass
+                                    if not c84.search(o83):
+                                        problems.append(P(((path + '.totals') + '.subtotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o85 = o80.get('total', P)
+                        if o85 is not P:
+                            if not (isinstance(o85, str)):
+                                problems.append(P(((path + '.totals') + '.total'), 'expected string, got ' + tn(o85)))
+                            else:
+                                if isinstance(o85, str):
+                                    pass
+                                    if not c86.search(o85):
+                                        problems.append(P(((path + '.totals') + '.total'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o87 = o80.get('vat', P)
+                        if o87 is not P:
+                            if not (isinstance(o87, str)):
+                                problems.append(P(((path + '.totals') + '.vat'), 'expected string, got ' + tn(o87)))
+                            else:
+                                if isinstance(o87, str):
+                                    pass
+                                    if not c88.search(o87):
+                                        problems.append(P(((path + '.totals') + '.vat'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        for k90, x91 in o80.items():
+                            if k90 not in c89:
+                                problems.append(P(((path + '.totals') + '.' + k90 if isinstance(k90, str) and k90.isidentifier() else (path + '.totals') + '[' + repr(k90) + ']'), 'is not a known field of this template'))
+            o92 = v.get('unsubscribeUrl', P)
+            if o92 is not P:
+                if not (isinstance(o92, str)):
+                    problems.append(P((path + '.unsubscribeUrl'), 'expected string, got ' + tn(o92)))
+                else:
+                    if isinstance(o92, str):
+                        pass
+                        w94 = c93(o92)
+                        if w94:
+                            problems.append(P((path + '.unsubscribeUrl'), w94))
+            for k96, x97 in v.items():
+                if k96 not in c95:
+                    problems.append(P((path + '.' + k96 if isinstance(k96, str) and k96.isidentifier() else path + '[' + repr(k96) + ']'), 'is not a known field of this template'))

@@ -438,3 +438,405 @@ def subject(scopes, out):
         v2 = v2.get('organization') if v2.__class__ is dict else lookup([v2], ('organization',)) if isinstance(v2, Mapping) else lookup([{'tenant': v2}], ('tenant', 'organization'))
     if v2 is not None:
         w(e(v2 if v2.__class__ is str else text(v2)))
+
+
+CHECK = 'f3879ff0ab8116994986a155762137225f255666831606d56529a92e94c8d5b5'
+
+
+def check(v, path, problems):
+    if not (isinstance(v, dict)):
+        problems.append(P(path, 'expected object, got ' + tn(v)))
+    else:
+        if isinstance(v, dict):
+            pass
+            if 'tenant' not in v:
+                problems.append(P((path + '.tenant'), 'is required'))
+            if 'orderId' not in v:
+                problems.append(P((path + '.orderId'), 'is required'))
+            if 'orderNumber' not in v:
+                problems.append(P((path + '.orderNumber'), 'is required'))
+            if 'payment' not in v:
+                problems.append(P((path + '.payment'), 'is required'))
+            if 'provisioningJobId' not in v:
+                problems.append(P((path + '.provisioningJobId'), 'is required'))
+            if 'items' not in v:
+                problems.append(P((path + '.items'), 'is required'))
+            if 'adminOrderUrl' not in v:
+                problems.append(P((path + '.adminOrderUrl'), 'is required'))
+            if 'unsubscribeUrl' not in v:
+                problems.append(P((path + '.unsubscribeUrl'), 'is required'))
+            o1 = v.get('adminOrderUrl', P)
+            if o1 is not P:
+                if not (isinstance(o1, str)):
+                    problems.append(P((path + '.adminOrderUrl'), 'expected string, got ' + tn(o1)))
+                else:
+                    if isinstance(o1, str):
+                        pass
+                        if len(o1) > 2000:
+                            problems.append(P((path + '.adminOrderUrl'), 'must be at most 2000 characters long'))
+                        w3 = c2(o1)
+                        if w3:
+                            problems.append(P((path + '.adminOrderUrl'), w3))
+            o4 = v.get('campaign', P)
+            if o4 is not P:
+                if not (isinstance(o4, dict)):
+                    problems.append(P((path + '.campaign'), 'expected object, got ' + tn(o4)))
+                else:
+                    if isinstance(o4, dict):
+                        pass
+                        if 'code' not in o4:
+                            problems.append(P(((path + '.campaign') + '.code'), 'is required'))
+                        if 'discountPercent' not in o4:
+                            problems.append(P(((path + '.campaign') + '.discountPercent'), 'is required'))
+                        o5 = o4.get('code', P)
+                        if o5 is not P:
+                            if not (isinstance(o5, str)):
+                                problems.append(P(((path + '.campaign') + '.code'), 'expected string, got ' + tn(o5)))
+                            else:
+                                if isinstance(o5, str):
+                                    pass
+                                    if not c6.search(o5):
+                                        problems.append(P(((path + '.campaign') + '.code'), "does not match pattern '^[A-Z0-9][A-Z0-9_-]{1,31}$'"))
+                        o7 = o4.get('discountPercent', P)
+                        if o7 is not P:
+                            if not ((isinstance(o7, int) and not isinstance(o7, bool) or isinstance(o7, float) and o7.is_integer())):
+                                problems.append(P(((path + '.campaign') + '.discountPercent'), 'expected integer, got ' + tn(o7)))
+                            else:
+                                if isinstance(o7, (int, float)) and not isinstance(o7, bool):
+                                    pass
+                                    if o7 < c8:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be >= 1'))
+                                    if o7 > c9:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be <= 100'))
+                        o10 = o4.get('fromDate', P)
+                        if o10 is not P:
+                            if not (isinstance(o10, str)):
+                                problems.append(P(((path + '.campaign') + '.fromDate'), 'expected string, got ' + tn(o10)))
+                            else:
+                                if isinstance(o10, str):
+                                    pass
+                                    w12 = c11(o10)
+                                    if w12:
+                                        problems.append(P(((path + '.campaign') + '.fromDate'), w12))
+                        o13 = o4.get('toDate', P)
+                        if o13 is not P:
+                            if not (isinstance(o13, str)):
+                                problems.append(P(((path + '.campaign') + '.toDate'), 'expected string, got ' + tn(o13)))
+                            else:
+                                if isinstance(o13, str):
+                                    pass
+                                    w15 = c14(o13)
+                                    if w15:
+                                        problems.append(P(((path + '.campaign') + '.toDate'), w15))
+                        for k17, x18 in o4.items():
+                            if k17 not in c16:
+                                problems.append(P(((path + '.campaign') + '.' + k17 if isinstance(k17, str) and k17.isidentifier() else (path + '.campaign') + '[' + repr(k17) + ']'), 'is not a known field of this template'))
+            o19 = v.get('items', P)
+            if o19 is not P:
+                if not (isinstance(o19, list)):
+                    problems.append(P((path + '.items'), 'expected array, got ' + tn(o19)))
+                else:
+                    if isinstance(o19, list):
+                        pass
+                        if len(o19) < 1:
+                            problems.append(P((path + '.items'), 'must have at least 1 item(s)'))
+                        if len(o19) > 50:
+                            problems.append(P((path + '.items'), 'must have at most 50 items'))
+                        for i20, e21 in enumerate(o19):
+                            if not (isinstance(e21, dict)):
+                                problems.append(P(((path + '.items') + '[' + str(i20) + ']'), 'expected object, got ' + tn(e21)))
+                            else:
+                                if isinstance(e21, dict):
+                                    pass
+                                    if 'name' not in e21:
+                                        problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.name'), 'is required'))
+                                    if 'quantity' not in e21:
+                                        problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.quantity'), 'is required'))
+                                    if 'lineTotal' not in e21:
+                                        problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.lineTotal'), 'is required'))
+                                    if 'productId' not in e21:
+                                        problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.productId'), 'is required'))
+                                    if 'billingCycle' not in e21:
+                                        problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.billingCycle'), 'is required'))
+                                    o22 = e21.get('billingCycle', P)
+                                    if o22 is not P:
+                                        if not (isinstance(o22, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.billingCycle'), 'expected string, got ' + tn(o22)))
+                                        else:
+                                            if not (o22.__class__ is str and o22 in c23):
+                                                problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.billingCycle'), "must be one of 'MONTHLY', 'ANNUALLY', got " + repr(o22)))
+                                    o24 = e21.get('cycleLabel', P)
+                                    if o24 is not P:
+                                        if not (isinstance(o24, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.cycleLabel'), 'expected string, got ' + tn(o24)))
+                                        else:
+                                            if isinstance(o24, str):
+                                                pass
+                                                if len(o24) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.cycleLabel'), 'must be at least 1 character(s) long'))
+                                                if len(o24) > 40:
+                                                    problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.cycleLabel'), 'must be at most 40 characters long'))
+                                    o25 = e21.get('lineTotal', P)
+                                    if o25 is not P:
+                                        if not (isinstance(o25, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.lineTotal'), 'expected string, got ' + tn(o25)))
+                                        else:
+                                            if isinstance(o25, str):
+                                                pass
+                                                if not c26.search(o25):
+                                                    problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.lineTotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    o27 = e21.get('name', P)
+                                    if o27 is not P:
+                                        if not (isinstance(o27, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.name'), 'expected string, got ' + tn(o27)))
+                                        else:
+                                            if isinstance(o27, str):
+                                                pass
+                                                if len(o27) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.name'), 'must be at least 1 character(s) long'))
+                                                if len(o27) > 120:
+                                                    problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.name'), 'must be at most 120 characters long'))
+                                    o28 = e21.get('productId', P)
+                                    if o28 is not P:
+                                        if not (isinstance(o28, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.productId'), 'expected string, got ' + tn(o28)))
+                                        else:
+                                            if isinstance(o28, str):
+                                                pass
+                                                if not c29.search(o28):
+                                                    problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.productId'), "does not match pattern '^prod_[a-z0-9_]{2,40}$'"))
+                                    o30 = e21.get('quantity', P)
+                                    if o30 is not P:
+                                        if not ((isinstance(o30, int) and not isinstance(o30, bool) or isinstance(o30, float) and o30.is_integer())):
+                                            problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.quantity'), 'expected integer, got ' + tn(o30)))
+                                        else:
+                                            if isinstance(o30, (int, float)) and not isinstance(o30, bool):
+                                                pass
+                                                if o30 < c31:
+                                                    problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.quantity'), 'must be >= 1'))
+                                                if o30 > c32:
+                                                    problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.quantity'), 'must be <= 1000'))
+                                    o33 = e21.get('unitPrice', P)
+                                    if o33 is not P:
+                                        if not (isinstance(o33, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.unitPrice'), 'expected string, got ' + tn(o33)))
+                                        else:
+                                            if isinstance(o33, str):
+                                                pass
+                                                if not c34.search(o33):
+                                                    problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.unitPrice'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    for k36, x37 in e21.items():
+                                        if k36 not in c35:
+                                            problems.append(P((((path + '.items') + '[' + str(i20) + ']') + '.' + k36 if isinstance(k36, str) and k36.isidentifier() else ((path + '.items') + '[' + str(i20) + ']') + '[' + repr(k36) + ']'), 'is not a known field of this template'))
+            o38 = v.get('orderId', P)
+            if o38 is not P:
+                if not (isinstance(o38, str)):
+                    problems.append(P((path + '.orderId'), 'expected string, got ' + tn(o38)))
+                else:
+                    if isinstance(o38, str):
+                        pass
+                        w40 = c39(o38)
+                        if w40:
+                            problems.append(P((path + '.orderId'), w40))
+            o41 = v.get('orderNumber', P)
+            if o41 is not P:
+                if not (isinstance(o41, str)):
+                    problems.append(P((path + '.orderNumber'), 'expected string, got ' + tn(o41)))
+                else:
+                    if isinstance(o41, str):
+                        pass
+                        if not c42.search(o41):
+                            problems.append(P((path + '.orderNumber'), "does not match pattern '^BB-\\\\d{4}-\\\\d{5}$'"))
+            o43 = v.get('payment', P)
+            if o43 is not P:
+                if not (isinstance(o43, dict)):
+                    problems.append(P((path + '.payment'), 'expected object, got ' + tn(o43)))
+                else:
+                    if isinstance(o43, dict):
+                        pass
+                        if 'pfPaymentId' not in o43:
+                            problems.append(P(((path + '.payment') + '.pfPaymentId'), 'is required'))
+                        if 'merchantReference' not in o43:
+                            problems.append(P(((path + '.payment') + '.merchantReference'), 'is required'))
+                        if 'amountGross' not in o43:
+                            problems.append(P(((path + '.payment') + '.amountGross'), 'is required'))
+                        if 'paidAt' not in o43:
+                            problems.append(P(((path + '.payment') + '.paidAt'), 'is required'))
+                        o44 = o43.get('amountFee', P)
+                        if o44 is not P:
+                            if not (isinstance(o44, str)):
+                                problems.append(P(((path + '.payment') + '.amountFee'), 'expected string, got ' + tn(o44)))
+                            else:
+                                if isinstance(o44, str):
+                                    pass
+                                    if not c45.search(o44):
+                                        problems.append(P(((path + '.payment') + '.amountFee'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o46 = o43.get('amountGross', P)
+                        if o46 is not P:
+                            if not (isinstance(o46, str)):
+                                problems.append(P(((path + '.payment') + '.amountGross'), 'expected string, got ' + tn(o46)))
+                            else:
+                                if isinstance(o46, str):
+                                    pass
+                                    if not c47.search(o46):
+                                        problems.append(P(((path + '.payment') + '.amountGross'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o48 = o43.get('amountNet', P)
+                        if o48 is not P:
+                            if not (isinstance(o48, str)):
+                                problems.append(P(((path + '.payment') + '.amountNet'), 'expected string, got ' + tn(o48)))
+                            else:
+                                if isinstance(o48, str):
+                                    pass
+                                    if not c49.search(o48):
+                                        problems.append(P(((path + '.payment') + '.amountNet'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o50 = o43.get('merchantReference', P)
+                        if o50 is not P:
+                            if not (isinstance(o50, str)):
+                                problems.append(P(((path + '.payment') + '.merchantReference'), 'expected string, got ' + tn(o50)))
+                            else:
+                                if isinstance(o50, str):
+                                    pass
+                                    if not c51.search(o50):
+                                        problems.append(P(((path + '.payment') + '.merchantReference'), "does not match pattern '^[A-Za-z0-9_-]{3,100}$'"))
+                        o52 = o43.get('method', P)
+                        if o52 is not P:
+                            if not (isinstance(o52, str)):
+                                problems.append(P(((path + '.payment') + '.method'), 'expected string, got ' + tn(o52)))
+                            else:
+                                if isinstance(o52, str):
+                                    pass
+                                    if len(o52) < 1:
+                                        problems.append(P(((path + '.payment') + '.method'), 'must be at least 1 character(s) long'))
+                                    if len(o52) > 40:
+                                        problems.append(P(((path + '.payment') + '.method'), 'must be at most 40 characters long'))
+                        o53 = o43.get('paidAt', P)
+                        if o53 is not P:
+                            if not (isinstance(o53, str)):
+                                problems.append(P(((path + '.payment') + '.paidAt'), 'expected string, got ' + tn(o53)))
+                            else:
+                                if isinstance(o53, str):
+                                    pass
+                                    if len(o53) < 1:
+                                        problems.append(P(((path + '.payment') + '.paidAt'), 'must be at least 1 character(s) long'))
+                                    if len(o53) > 40:
+                                        problems.append(P(((path + '.payment') + '.paidAt'), 'must be at most 40 characters long'))
+                        o54 = o43.get('paymentStatus', P)
+                        if o54 is not P:
+                            if not (isinstance(o54, str)):
+                                problems.append(P(((path + '.payment') + '.paymentStatus'), 'expected string, got ' + tn(o54)))
+                            else:
+                                if not (o54.__class__ is str and o54 in c55):
+                                    problems.append(P(((path + '.payment') + '.paymentStatus'), "must be one of 'COMPLETE', 'FAILED', 'PENDING', got " + repr(o54)))
+                        o56 = o43.get('pfPaymentId', P)
+                        if o56 is not P:
+                            if not (isinstance(o56, str)):
+                                problems.append(P(((path + '.payment') + '.pfPaymentId'), 'expected string, got ' + tn(o56)))
+                            else:
+                                if isinstance(o56, str):
+                                    pass
+                                    if not c57.search(o56):
+                                        problems.append(P(((path + '.payment') + '.pfPaymentId'), "does not match pattern '^\\\\d{5,12}$'"))
+                        for k59, x60 in o43.items():
+                            if k59 not in c58:
+                                problems.append(P(((path + '.payment') + '.' + k59 if isinstance(k59, str) and k59.isidentifier() else (path + '.payment') + '[' + repr(k59) + ']'), 'is not a known field of this template'))
+            o61 = v.get('provisioningJobId', P)
+            if o61 is not P:
+                if not (isinstance(o61, str)):
+                    problems.append(P((path + '.provisioningJobId'), 'expected string, got ' + tn(o61)))
+                else:
+                    if isinstance(o61, str):
+                        pass
+                        if not c62.search(o61):
+                            problems.append(P((path + '.provisioningJobId'), "does not match pattern '^job_[a-z0-9]{6,32}$'"))
+            o63 = v.get('tenant', P)
+            if o63 is not P:
+                if not (isinstance(o63, dict)):
+                    problems.append(P((path + '.tenant'), 'expected object, got ' + tn(o63)))
+                else:
+                    if isinstance(o63, dict):
+                        pass
+                        if 'tenantId' not in o63:
+                            problems.append(P(((path + '.tenant') + '.tenantId'), 'is required'))
+                        if 'organization' not in o63:
+                            problems.append(P(((path + '.tenant') + '.organization'), 'is required'))
+                        if 'email' not in o63:
+                            problems.append(P(((path + '.tenant') + '.email'), 'is required'))
+                        o64 = o63.get('contactName', P)
+                        if o64 is not P:
+                            if not (isinstance(o64, str)):
+                                problems.append(P(((path + '.tenant') + '.contactName'), 'expected string, got ' + tn(o64)))
+                            else:
+                                if isinstance(o64, str):
+                                    pass
+                                    if len(o64) < 1:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at least 1 character(s) long'))
+                                    if len(o64) > 120:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at most 120 characters long'))
+                        o65 = o63.get('destinationEmail', P)
+                        if o65 is not P:
+                            if not (isinstance(o65, str)):
+                                problems.append(P(((path + '.tenant') + '.destinationEmail'), 'expected string, got ' + tn(o65)))
+                            else:
+                                if isinstance(o65, str):
+                                    pass
+                                    if len(o65) > 254:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), 'must be at most 254 characters long'))
+                                    w67 = c66(o65)
+                                    if w67:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), w67))
+                        o68 = o63.get('email', P)
+                        if o68 is not P:
+                            if not (isinstance(o68, str)):
+                                problems.append(P(((path + '.tenant') + '.email'), 'expected string, got ' + tn(o68)))
+                            else:
+                                if isinstance(o68, str):
+                                    pass
+                                    if len(o68) > 254:
+                                        problems.append(P(((path + '.tenant') + '.email'), 'must be at most 254 characters long'))
+                                    w70 = c69(o68)
+                                    if w70:
+                                        problems.append(P(((path + '.tenant') + '.email'), w70))
+                        o71 = o63.get('organization', P)
+                        if o71 is not P:
+                            if not (isinstance(o71, str)):
+                                problems.append(P(((path + '.tenant') + '.organization'), 'expected string, got ' + tn(o71)))
+                            else:
+                                if isinstance(o71, str):
+                                    pass
+                                    if len(o71) < 1:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at least 1 character(s) long'))
+                                    if len(o71) > 120:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at most 120 characters long'))
+                        o72 = o63.get('status', P)
+                        if o72 is not P:
+                            if not (isinstance(o72, str)):
+                                problems.append(P(((path + '.tenant') + '.status'), 'expected string, got ' + tn(o72)))
+                            else:
+                                if not (o72.__class__ is str and o72 in c73):
+                                    problems.append(P(((path + '.tenant') + '.status'), "must be one of 'UNVALIDATED', 'VALIDATED', 'REGISTERED', 'SUSPENDED', got " + repr(o72)))
+                        o74 = o63.get('tenantId', P)
+                        if o74 is not P:
+                            if not (isinstance(o74, str)):
+                                problems.append(P(((path + '.tenant') + '.tenantId'), 'expected string, got ' + tn(o74)))
+                            else:
+                                if isinstance(o74, str):
+                                    pass
+                                    w76 = c75(o74)
+                                    if w76:
+                                        problems.append(P(((path + '.tenant') + '.tenantId'), w76))
+                        for k78, x79 in o63.items():
+                            if k78 not in c77:
+                                problems.append(P(((path + '.tenant') + '.' + k78 if isinstance(k78, str) and k78.isidentifier() else (path + '.tenant') + '[' + repr(k78) + ']'), 'is not a known field of this template'))
+            o80 = v.get('unsubscribeUrl', P)
+            if o80 is not P:
+                if not (isinstance(o80, str)):
+                    problems.append(P((path + '.unsubscribeUrl'), 'expected string, got ' + tn(o80)))
+                else:
+                    if isinstance(o80, str):
+                        pass
+                        w82 = c81(o80)
+                        if w82:
+                            problems.append(P((path + '.unsubscribeUrl'), w82))
+            for k84, x85 in v.items():
+                if k84 not in c83:
+                    problems.append(P((path + '.' + k84 if isinstance(k84, str) and k84.isidentifier() else path + '[' + repr(k84) + ']'), 'is not a known field of this template'))

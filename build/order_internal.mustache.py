@@ -577,3 +577,432 @@ def subject(scopes, out):
     if v3 is not None:
         w(e(v3 if v3.__class__ is str else text(v3)))
     w(')')
+
+
+CHECK = '119b896f673c416e993e717635390a5da149548726692320f86cdc63ded3ef2b'
+
+
+def check(v, path, problems):
+    if not (isinstance(v, dict)):
+        problems.append(P(path, 'expected object, got ' + tn(v)))
+    else:
+        if isinstance(v, dict):
+            pass
+            if 'tenant' not in v:
+                problems.append(P((path + '.tenant'), 'is required'))
+            if 'orderId' not in v:
+                problems.append(P((path + '.orderId'), 'is required'))
+            if 'orderNumber' not in v:
+                problems.append(P((path + '.orderNumber'), 'is required'))
+            if 'items' not in v:
+                problems.append(P((path + '.items'), 'is required'))
+            if 'totals' not in v:
+                problems.append(P((path + '.totals'), 'is required'))
+            if 'adminOrderUrl' not in v:
+                problems.append(P((path + '.adminOrderUrl'), 'is required'))
+            if 'audit' not in v:
+                problems.append(P((path + '.audit'), 'is required'))
+            if 'unsubscribeUrl' not in v:
+                problems.append(P((path + '.unsubscribeUrl'), 'is required'))
+            o1 = v.get('adminOrderUrl', P)
+            if o1 is not P:
+                if not (isinstance(o1, str)):
+                    problems.append(P((path + '.adminOrderUrl'), 'expected string, got ' + tn(o1)))
+                else:
+                    if isinstance(o1, str):
+                        pass
+                        if len(o1) > 2000:
+                            problems.append(P((path + '.adminOrderUrl'), 'must be at most 2000 characters long'))
+                        w3 = c2(o1)
+                        if w3:
+                            problems.append(P((path + '.adminOrderUrl'), w3))
+            o4 = v.get('audit', P)
+            if o4 is not P:
+                if not (isinstance(o4, dict)):
+                    problems.append(P((path + '.audit'), 'expected object, got ' + tn(o4)))
+                else:
+                    if isinstance(o4, dict):
+                        pass
+                        if 'id' not in o4:
+                            problems.append(P(((path + '.audit') + '.id'), 'is required'))
+                        if 'dateCreated' not in o4:
+                            problems.append(P(((path + '.audit') + '.dateCreated'), 'is required'))
+                        if 'dateLastUpdated' not in o4:
+                            problems.append(P(((path + '.audit') + '.dateLastUpdated'), 'is required'))
+                        if 'lastUpdatedBy' not in o4:
+                            problems.append(P(((path + '.audit') + '.lastUpdatedBy'), 'is required'))
+                        if 'active' not in o4:
+                            problems.append(P(((path + '.audit') + '.active'), 'is required'))
+                        o5 = o4.get('active', P)
+                        if o5 is not P:
+                            if not (isinstance(o5, bool)):
+                                problems.append(P(((path + '.audit') + '.active'), 'expected boolean, got ' + tn(o5)))
+                            else:
+                                pass
+                        o6 = o4.get('dateCreated', P)
+                        if o6 is not P:
+                            if not (isinstance(o6, str)):
+                                problems.append(P(((path + '.audit') + '.dateCreated'), 'expected string, got ' + tn(o6)))
+                            else:
+                                if isinstance(o6, str):
+                                    pass
+                                    w8 = c7(o6)
+                                    if w8:
+                                        problems.append(P(((path + '.audit') + '.dateCreated'), w8))
+                        o9 = o4.get('dateLastUpdated', P)
+                        if o9 is not P:
+                            if not (isinstance(o9, str)):
+                                problems.append(P(((path + '.audit') + '.dateLastUpdated'), 'expected string, got ' + tn(o9)))
+                            else:
+                                if isinstance(o9, str):
+                                    pass
+                                    w11 = c10(o9)
+                                    if w11:
+                                        problems.append(P(((path + '.audit') + '.dateLastUpdated'), w11))
+                        o12 = o4.get('id', P)
+                        if o12 is not P:
+                            if not (isinstance(o12, str)):
+                                problems.append(P(((path + '.audit') + '.id'), 'expected string, got ' + tn(o12)))
+                            else:
+                                if isinstance(o12, str):
+                                    pass
+                                    if len(o12) < 1:
+                                        problems.append(P(((path + '.audit') + '.id'), 'must be at least 1 character(s) long'))
+                                    if len(o12) > 64:
+                                        problems.append(P(((path + '.audit') + '.id'), 'must be at most 64 characters long'))
+                        o13 = o4.get('lastUpdatedBy', P)
+                        if o13 is not P:
+                            if not (isinstance(o13, str)):
+                                problems.append(P(((path + '.audit') + '.lastUpdatedBy'), 'expected string, got ' + tn(o13)))
+                            else:
+                                if isinstance(o13, str):
+                                    pass
+                                    if len(o13) < 1:
+                                        problems.append(P(((path + '.audit') + '.lastUpdatedBy'), 'must be at least 1 character(s) long'))
+                                    if len(o13) > 120:
+                                        problems.append(P(((path + '.audit') + '.lastUpdatedBy'), 'must be at most 120 characters long'))
+                        for k15, x16 in o4.items():
+                            if k15 not in c14:
+                                problems.append(P(((path + '.audit') + '.' + k15 if isinstance(k15, str) and k15.isidentifier() else (path + '.audit') + '[' + repr(k15) + ']'), 'is not a known field of this template'))
+            o17 = v.get('campaign', P)
+            if o17 is not P:
+                if not (isinstance(o17, dict)):
+                    problems.append(P((path + '.campaign'), 'expected object, got ' + tn(o17)))
+                else:
+                    if isinstance(o17, dict):
+                        pass
+                        if 'code' not in o17:
+                            problems.append(P(((path + '.campaign') + '.code'), 'is required'))
+                        if 'discountPercent' not in o17:
+                            problems.append(P(((path + '.campaign') + '.discountPercent'), 'is required'))
+                        if 'fromDate' not in o17:
+                            problems.append(P(((path + '.campaign') + '.fromDate'), 'is required'))
+                        if 'toDate' not in o17:
+                            problems.append(P(((path + '.campaign') + '.toDate'), 'is required'))
+                        o18 = o17.get('code', P)
+                        if o18 is not P:
+                            if not (isinstance(o18, str)):
+                                problems.append(P(((path + '.campaign') + '.code'), 'expected string, got ' + tn(o18)))
+                            else:
+                                if isinstance(o18, str):
+                                    pass
+                                    if not c19.search(o18):
+                                        problems.append(P(((path + '.campaign') + '.code'), "does not match pattern '^[A-Z0-9][A-Z0-9_-]{1,31}$'"))
+                        o20 = o17.get('discountPercent', P)
+                        if o20 is not P:
+                            if not ((isinstance(o20, int) and not isinstance(o20, bool) or isinstance(o20, float) and o20.is_integer())):
+                                problems.append(P(((path + '.campaign') + '.discountPercent'), 'expected integer, got ' + tn(o20)))
+                            else:
+                                if isinstance(o20, (int, float)) and not isinstance(o20, bool):
+                                    pass
+                                    if o20 < c21:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be >= 1'))
+                                    if o20 > c22:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be <= 100'))
+                        o23 = o17.get('fromDate', P)
+                        if o23 is not P:
+                            if not (isinstance(o23, str)):
+                                problems.append(P(((path + '.campaign') + '.fromDate'), 'expected string, got ' + tn(o23)))
+                            else:
+                                if isinstance(o23, str):
+                                    pass
+                                    w25 = c24(o23)
+                                    if w25:
+                                        problems.append(P(((path + '.campaign') + '.fromDate'), w25))
+                        o26 = o17.get('toDate', P)
+                        if o26 is not P:
+                            if not (isinstance(o26, str)):
+                                problems.append(P(((path + '.campaign') + '.toDate'), 'expected string, got ' + tn(o26)))
+                            else:
+                                if isinstance(o26, str):
+                                    pass
+                                    w28 = c27(o26)
+                                    if w28:
+                                        problems.append(P(((path + '.campaign') + '.toDate'), w28))
+                        for k30, x31 in o17.items():
+                            if k30 not in c29:
+                                problems.append(P(((path + '.campaign') + '.' + k30 if isinstance(k30, str) and k30.isidentifier() else (path + '.campaign') + '[' + repr(k30) + ']'), 'is not a known field of this template'))
+            o32 = v.get('items', P)
+            if o32 is not P:
+                if not (isinstance(o32, list)):
+                    problems.append(P((path + '.items'), 'expected array, got ' + tn(o32)))
+                else:
+                    if isinstance(o32, list):
+                        pass
+                        if len(o32) < 1:
+                            problems.append(P((path + '.items'), 'must have at least 1 item(s)'))
+                        if len(o32) > 50:
+                            problems.append(P((path + '.items'), 'must have at most 50 items'))
+                        for i33, e34 in enumerate(o32):
+                            if not (isinstance(e34, dict)):
+                                problems.append(P(((path + '.items') + '[' + str(i33) + ']'), 'expected object, got ' + tn(e34)))
+                            else:
+                                if isinstance(e34, dict):
+                                    pass
+                                    if 'name' not in e34:
+                                        problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.name'), 'is required'))
+                                    if 'quantity' not in e34:
+                                        problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.quantity'), 'is required'))
+                                    if 'lineTotal' not in e34:
+                                        problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.lineTotal'), 'is required'))
+                                    if 'productId' not in e34:
+                                        problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.productId'), 'is required'))
+                                    if 'billingCycle' not in e34:
+                                        problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.billingCycle'), 'is required'))
+                                    o35 = e34.get('billingCycle', P)
+                                    if o35 is not P:
+                                        if not (isinstance(o35, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.billingCycle'), 'expected string, got ' + tn(o35)))
+                                        else:
+                                            if not (o35.__class__ is str and o35 in c36):
+                                                problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.billingCycle'), "must be one of 'MONTHLY', 'ANNUALLY', got " + repr(o35)))
+                                    o37 = e34.get('cycleLabel', P)
+                                    if o37 is not P:
+                                        if not (isinstance(o37, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.cycleLabel'), 'expected string, got ' + tn(o37)))
+                                        else:
+                                            if isinstance(o37, str):
+                                                pass
+                                                if len(o37) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.cycleLabel'), 'must be at least 1 character(s) long'))
+                                                if len(o37) > 40:
+                                                    problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.cycleLabel'), 'must be at most 40 characters long'))
+                                    o38 = e34.get('lineTotal', P)
+                                    if o38 is not P:
+                                        if not (isinstance(o38, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.lineTotal'), 'expected string, got ' + tn(o38)))
+                                        else:
+                                            if isinstance(o38, str):
+                                                pass
+                                                if not c39.search(o38):
+                                                    problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.lineTotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    o40 = e34.get('name', P)
+                                    if o40 is not P:
+                                        if not (isinstance(o40, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.name'), 'expected string, got ' + tn(o40)))
+                                        else:
+                                            if isinstance(o40, str):
+                                                pass
+                                                if len(o40) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.name'), 'must be at least 1 character(s) long'))
+                                                if len(o40) > 120:
+                                                    problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.name'), 'must be at most 120 characters long'))
+                                    o41 = e34.get('productId', P)
+                                    if o41 is not P:
+                                        if not (isinstance(o41, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.productId'), 'expected string, got ' + tn(o41)))
+                                        else:
+                                            if isinstance(o41, str):
+                                                pass
+                                                if not c42.search(o41):
+                                                    problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.productId'), "does not match pattern '^prod_[a-z0-9_]{2,40}$'"))
+                                    o43 = e34.get('quantity', P)
+                                    if o43 is not P:
+                                        if not ((isinstance(o43, int) and not isinstance(o43, bool) or isinstance(o43, float) and o43.is_integer())):
+                                            problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.quantity'), 'expected integer, got ' + tn(o43)))
+                                        else:
+                                            if isinstance(o43, (int, float)) and not isinstance(o43, bool):
+                                                pass
+                                                if o43 < c44:
+                                                    problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.quantity'), 'must be >= 1'))
+                                                if o43 > c45:
+                                                    problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.quantity'), 'must be <= 1000'))
+                                    o46 = e34.get('unitPrice', P)
+                                    if o46 is not P:
+                                        if not (isinstance(o46, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.unitPrice'), 'expected string, got ' + tn(o46)))
+                                        else:
+                                            if isinstance(o46, str):
+                                                pass
+                                                if not c47.search(o46):
+                                                    problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.unitPrice'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    for k49, x50 in e34.items():
+                                        if k49 not in c48:
+                                            problems.append(P((((path + '.items') + '[' + str(i33) + ']') + '.' + k49 if isinstance(k49, str) and k49.isidentifier() else ((path + '.items') + '[' + str(i33) + ']') + '[' + repr(k49) + ']'), 'is not a known field of this template'))
+            o51 = v.get('orderId', P)
+            if o51 is not P:
+                if not (isinstance(o51, str)):
+                    problems.append(P((path + '.orderId'), 'expected string, got ' + tn(o51)))
+                else:
+                    if isinstance(o51, str):
+                        pass
+                        w53 = c52(o51)
+                        if w53:
+                            problems.append(P((path + '.orderId'), w53))
+            o54 = v.get('orderNumber', P)
+            if o54 is not P:
+                if not (isinstance(o54, str)):
+                    problems.append(P((path + '.orderNumber'), 'expected string, got ' + tn(o54)))
+                else:
+                    if isinstance(o54, str):
+                        pass
+                        if not c55.search(o54):
+                            problems.append(P((path + '.orderNumber'), "does not match pattern '^BB-\\\\d{4}-\\\\d{5}$'"))
+            o56 = v.get('tenant', P)
+            if o56 is not P:
+                if not (isinstance(o56, dict)):
+                    problems.append(P((path + '.tenant'), 'expected object, got ' + tn(o56)))
+                else:
+                    if isinstance(o56, dict):
+                        pass
+                        if 'tenantId' not in o56:
+                            problems.append(P(((path + '.tenant') + '.tenantId'), 'is required'))
+                        if 'organization' not in o56:
+                            problems.append(P(((path + '.tenant') + '.organization'), 'is required'))
+                        if 'email' not in o56:
+                            problems.append(P(((path + '.tenant') + '.email'), 'is required'))
+                        if 'status' not in o56:
+                            problems.append(P(((path + '.tenant') + '.status'), 'is required'))
+                        o57 = o56.get('contactName', P)
+                        if o57 is not P:
+                            if not (isinstance(o57, str)):
+                                problems.append(P(((path + '.tenant') + '.contactName'), 'expected string, got ' + tn(o57)))
+                            else:
+                                if isinstance(o57, str):
+                                    pass
+                                    if len(o57) < 1:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at least 1 character(s) long'))
+                                    if len(o57) > 120:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at most 120 characters long'))
+                        o58 = o56.get('destinationEmail', P)
+                        if o58 is not P:
+                            if not (isinstance(o58, str)):
+                                problems.append(P(((path + '.tenant') + '.destinationEmail'), 'expected string, got ' + tn(o58)))
+                            else:
+                                if isinstance(o58, str):
+                                    pass
+                                    if len(o58) > 254:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), 'must be at most 254 characters long'))
+                                    w60 = c59(o58)
+                                    if w60:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), w60))
+                        o61 = o56.get('email', P)
+                        if o61 is not P:
+                            if not (isinstance(o61, str)):
+                                problems.append(P(((path + '.tenant') + '.email'), 'expected string, got ' + tn(o61)))
+                            else:
+                                if isinstance(o61, str):
+                                    pass
+                                    if len(o61) > 254:
+                                        problems.append(P(((path + '.tenant') + '.email'), 'must be at most 254 characters long'))
+                                    w63 = c62(o61)
+                                    if w63:
+                                        problems.append(P(((path + '.tenant') + '.email'), w63))
+                        o64 = o56.get('organization', P)
+                        if o64 is not P:
+                            if not (isinstance(o64, str)):
+                                problems.append(P(((path + '.tenant') + '.organization'), 'expected string, got ' + tn(o64)))
+                            else:
+                                if isinstance(o64, str):
+                                    pass
+                                    if len(o64) < 1:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at least 1 character(s) long'))
+                                    if len(o64) > 120:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at most 120 characters long'))
+                        o65 = o56.get('status', P)
+                        if o65 is not P:
+                            if not (isinstance(o65, str)):
+                                problems.append(P(((path + '.tenant') + '.status'), 'expected string, got ' + tn(o65)))
+                            else:
+                                if not (o65.__class__ is str and o65 in c66):
+                                    problems.append(P(((path + '.tenant') + '.status'), "must be one of 'UNVALIDATED', 'VALIDATED', 'REGISTERED', 'SUSPENDED', got " + repr(o65)))
+                        o67 = o56.get('tenantId', P)
+                        if o67 is not P:
+                            if not (isinstance(o67, str)):
+                                problems.append(P(((path + '.tenant') + '.tenantId'), 'expected string, got ' + tn(o67)))
+                            else:
+                                if isinstance(o67, str):
+                                    pass
+                                    w69 = c68(o67)
+                                    if w69:
+                                        problems.append(P(((path + '.tenant') + '.tenantId'), w69))
+                        for k71, x72 in o56.items():
+                            if k71 not in c70:
+                                problems.append(P(((path + '.tenant') + '.' + k71 if isinstance(k71, str) and k71.isidentifier() else (path + '.tenant') + '[' + repr(k71) + ']'), 'is not a known field of this template'))
+            o73 = v.get('totals', P)
+            if o73 is not P:
+                if not (isinstance(o73, dict)):
+                    problems.append(P((path + '.totals'), 'expected object, got ' + tn(o73)))
+                else:
+                    if isinstance(o73, dict):
+                        pass
+                        if 'subtotal' not in o73:
+                            problems.append(P(((path + '.totals') + '.subtotal'), 'is required'))
+                        if 'discount' not in o73:
+                            problems.append(P(((path + '.totals') + '.discount'), 'is required'))
+                        if 'vat' not in o73:
+                            problems.append(P(((path + '.totals') + '.vat'), 'is required'))
+                        if 'total' not in o73:
+                            problems.append(P(((path + '.totals') + '.total'), 'is required'))
+                        o74 = o73.get('discount', P)
+                        if o74 is not P:
+                            if not (isinstance(o74, str)):
+                                problems.append(P(((path + '.totals') + '.discount'), 'expected string, got ' + tn(o74)))
+                            else:
+                                if isinstance(o74, str):
+                                    pass
+                                    if not c75.search(o74):
+                                        problems.append(P(((path + '.totals') + '.discount'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o76 = o73.get('subtotal', P)
+                        if o76 is not P:
+                            if not (isinstance(o76, str)):
+                                problems.append(P(((path + '.totals') + '.subtotal'), 'expected string, got ' + tn(o76)))
+                            else:
+                                if isinstance(o76, str):
+                                    pass
+                                    if not c77.search(o76):
+                                        problems.append(P(((path + '.totals') + '.subtotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o78 = o73.get('total', P)
+                        if o78 is not P:
+                            if not (isinstance(o78, str)):
+                                problems.append(P(((path + '.totals') + '.total'), 'expected string, got ' + tn(o78)))
+                            else:
+                                if isinstance(o78, str):
+                                    pass
+                                    if not c79.search(o78):
+                                        problems.append(P(((path + '.totals') + '.total'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o80 = o73.get('vat', P)
+                        if o80 is not P:
+                            if not (isinstance(o80, str)):
+                                problems.append(P(((path + '.totals') + '.vat'), 'expected string, got ' + tn(o80)))
+                            else:
+                                if isinstance(o80, str):
+                                    pass
+                                    if not c81.search(o80):
+                                        problems.append(P(((path + '.totals') + '.vat'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        for k83, x84 in o73.items():
+                            if k83 not in c82:
+                                problems.append(P(((path + '.totals') + '.' + k83 if isinstance(k83, str) and k83.isidentifier() else (path + '.totals') + '[' + repr(k83) + ']'), 'is not a known field of this template'))
+            o85 = v.get('unsubscribeUrl', P)
+            if o85 is not P:
+                if not (isinstance(o85, str)):
+                    problems.append(P((path + '.unsubscribeUrl'), 'expected string, got ' + tn(o85)))
+                else:
+                    if isinstance(o85, str):
+                        pass
+                        w87 = c86(o85)
+                        if w87:
+                            problems.append(P((path + '.unsubscribeUrl'), w87))
+            for k89, x90 in v.items():
+                if k89 not in c88:
+                    problems.append(P((path + '.' + k89 if isinstance(k89, str) and k89.isidentifier() else path + '[' + repr(k89) + ']'), 'is not a known field of this template'))

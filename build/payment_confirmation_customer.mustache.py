@@ -298,3 +298,261 @@ def subject(scopes, out):
     if v1 is not None:
         w(e(v1 if v1.__class__ is str else text(v1)))
     w(' received, thank you')
+
+
+CHECK = '16ab6d4eea7ea35193674afa82b7eaa99acc23668f95673880ddb421d70ed63e'
+
+
+def check(v, path, problems):
+    if not (isinstance(v, dict)):
+        problems.append(P(path, 'expected object, got ' + tn(v)))
+    else:
+        if isinstance(v, dict):
+            pass
+            if 'customer' not in v:
+                problems.append(P((path + '.customer'), 'is required'))
+            if 'orderNumber' not in v:
+                problems.append(P((path + '.orderNumber'), 'is required'))
+            if 'payment' not in v:
+                problems.append(P((path + '.payment'), 'is required'))
+            if 'receiptUrl' not in v:
+                problems.append(P((path + '.receiptUrl'), 'is required'))
+            if 'unsubscribeUrl' not in v:
+                problems.append(P((path + '.unsubscribeUrl'), 'is required'))
+            o1 = v.get('campaign', P)
+            if o1 is not P:
+                if not (isinstance(o1, dict)):
+                    problems.append(P((path + '.campaign'), 'expected object, got ' + tn(o1)))
+                else:
+                    if isinstance(o1, dict):
+                        pass
+                        if 'code' not in o1:
+                            problems.append(P(((path + '.campaign') + '.code'), 'is required'))
+                        if 'discountPercent' not in o1:
+                            problems.append(P(((path + '.campaign') + '.discountPercent'), 'is required'))
+                        o2 = o1.get('code', P)
+                        if o2 is not P:
+                            if not (isinstance(o2, str)):
+                                problems.append(P(((path + '.campaign') + '.code'), 'expected string, got ' + tn(o2)))
+                            else:
+                                if isinstance(o2, str):
+                                    pass
+                                    if not c3.search(o2):
+                                        problems.append(P(((path + '.campaign') + '.code'), "does not match pattern '^[A-Z0-9][A-Z0-9_-]{1,31}$'"))
+                        o4 = o1.get('discountPercent', P)
+                        if o4 is not P:
+                            if not ((isinstance(o4, int) and not isinstance(o4, bool) or isinstance(o4, float) and o4.is_integer())):
+                                problems.append(P(((path + '.campaign') + '.discountPercent'), 'expected integer, got ' + tn(o4)))
+                            else:
+                                if isinstance(o4, (int, float)) and not isinstance(o4, bool):
+                                    pass
+                                    if o4 < c5:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be >= 1'))
+                                    if o4 > c6:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be <= 100'))
+                        o7 = o1.get('fromDate', P)
+                        if o7 is not P:
+                            if not (isinstance(o7, str)):
+                                problems.append(P(((path + '.campaign') + '.fromDate'), 'expected string, got ' + tn(o7)))
+                            else:
+                                if isinstance(o7, str):
+                                    pass
+                                    w9 = c8(o7)
+                                    if w9:
+                                        problems.append(P(((path + '.campaign') + '.fromDate'), w9))
+                        o10 = o1.get('toDate', P)
+                        if o10 is not P:
+                            if not (isinstance(o10, str)):
+                                problems.append(P(((path + '.campaign') + '.toDate'), 'expected string, got ' + tn(o10)))
+                            else:
+                                if isinstance(o10, str):
+                                    pass
+                                    w12 = c11(o10)
+                                    if w12:
+                                        problems.append(P(((path + '.campaign') + '.toDate'), w12))
+                        for k14, x15 in o1.items():
+                            if k14 not in c13:
+                                problems.append(P(((path + '.campaign') + '.' + k14 if isinstance(k14, str) and k14.isidentifier() else (path + '.campaign') + '[' + repr(k14) + ']'), 'is not a known field of this template'))
+            o16 = v.get('customer', P)
+            if o16 is not P:
+                if not (isinstance(o16, dict)):
+                    problems.append(P((path + '.customer'), 'expected object, got ' + tn(o16)))
+                else:
+                    if isinstance(o16, dict):
+                        pass
+                        if 'firstName' not in o16:
+                            problems.append(P(((path + '.customer') + '.firstName'), 'is required'))
+                        o17 = o16.get('firstName', P)
+                        if o17 is not P:
+                            if not (isinstance(o17, str)):
+                                problems.append(P(((path + '.customer') + '.firstName'), 'expected string, got ' + tn(o17)))
+                            else:
+                                if isinstance(o17, str):
+                                    pass
+                                    if len(o17) < 1:
+                                        problems.append(P(((path + '.customer') + '.firstName'), 'must be at least 1 character(s) long'))
+                                    if len(o17) > 120:
+                                        problems.append(P(((path + '.customer') + '.firstName'), 'must be at most 120 characters long'))
+                        for k19, x20 in o16.items():
+                            if k19 not in c18:
+                                problems.append(P(((path + '.customer') + '.' + k19 if isinstance(k19, str) and k19.isidentifier() else (path + '.customer') + '[' + repr(k19) + ']'), 'is not a known field of this template'))
+            o21 = v.get('nextBilling', P)
+            if o21 is not P:
+                if not (isinstance(o21, dict)):
+                    problems.append(P((path + '.nextBilling'), 'expected object, got ' + tn(o21)))
+                else:
+                    if isinstance(o21, dict):
+                        pass
+                        if 'amount' not in o21:
+                            problems.append(P(((path + '.nextBilling') + '.amount'), 'is required'))
+                        if 'date' not in o21:
+                            problems.append(P(((path + '.nextBilling') + '.date'), 'is required'))
+                        o22 = o21.get('amount', P)
+                        if o22 is not P:
+                            if not (isinstance(o22, str)):
+                                problems.append(P(((path + '.nextBilling') + '.amount'), 'expected string, got ' + tn(o22)))
+                            else:
+                                if isinstance(o22, str):
+                                    pass
+                                    if not c23.search(o22):
+                                        problems.append(P(((path + '.nextBilling') + '.amount'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o24 = o21.get('date', P)
+                        if o24 is not P:
+                            if not (isinstance(o24, str)):
+                                problems.append(P(((path + '.nextBilling') + '.date'), 'expected string, got ' + tn(o24)))
+                            else:
+                                if isinstance(o24, str):
+                                    pass
+                                    if len(o24) < 1:
+                                        problems.append(P(((path + '.nextBilling') + '.date'), 'must be at least 1 character(s) long'))
+                                    if len(o24) > 40:
+                                        problems.append(P(((path + '.nextBilling') + '.date'), 'must be at most 40 characters long'))
+                        for k26, x27 in o21.items():
+                            if k26 not in c25:
+                                problems.append(P(((path + '.nextBilling') + '.' + k26 if isinstance(k26, str) and k26.isidentifier() else (path + '.nextBilling') + '[' + repr(k26) + ']'), 'is not a known field of this template'))
+            o28 = v.get('orderNumber', P)
+            if o28 is not P:
+                if not (isinstance(o28, str)):
+                    problems.append(P((path + '.orderNumber'), 'expected string, got ' + tn(o28)))
+                else:
+                    if isinstance(o28, str):
+                        pass
+                        if not c29.search(o28):
+                            problems.append(P((path + '.orderNumber'), "does not match pattern '^BB-\\\\d{4}-\\\\d{5}$'"))
+            o30 = v.get('payment', P)
+            if o30 is not P:
+                if not (isinstance(o30, dict)):
+                    problems.append(P((path + '.payment'), 'expected object, got ' + tn(o30)))
+                else:
+                    if isinstance(o30, dict):
+                        pass
+                        if 'amountGross' not in o30:
+                            problems.append(P(((path + '.payment') + '.amountGross'), 'is required'))
+                        if 'paidAt' not in o30:
+                            problems.append(P(((path + '.payment') + '.paidAt'), 'is required'))
+                        if 'method' not in o30:
+                            problems.append(P(((path + '.payment') + '.method'), 'is required'))
+                        if 'pfPaymentId' not in o30:
+                            problems.append(P(((path + '.payment') + '.pfPaymentId'), 'is required'))
+                        o31 = o30.get('amountFee', P)
+                        if o31 is not P:
+                            if not (isinstance(o31, str)):
+                                problems.append(P(((path + '.payment') + '.amountFee'), 'expected string, got ' + tn(o31)))
+                            else:
+                                if isinstance(o31, str):
+                                    pass
+                                    if not c32.search(o31):
+                                        problems.append(P(((path + '.payment') + '.amountFee'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o33 = o30.get('amountGross', P)
+                        if o33 is not P:
+                            if not (isinstance(o33, str)):
+                                problems.append(P(((path + '.payment') + '.amountGross'), 'expected string, got ' + tn(o33)))
+                            else:
+                                if isinstance(o33, str):
+                                    pass
+                                    if not c34.search(o33):
+                                        problems.append(P(((path + '.payment') + '.amountGross'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o35 = o30.get('amountNet', P)
+                        if o35 is not P:
+                            if not (isinstance(o35, str)):
+                                problems.append(P(((path + '.payment') + '.amountNet'), 'expected string, got ' + tn(o35)))
+                            else:
+                                if isinstance(o35, str):
+                                    pass
+                                    if not c36.search(o35):
+                                        problems.append(P(((path + '.payment') + '.amountNet'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o37 = o30.get('merchantReference', P)
+                        if o37 is not P:
+                            if not (isinstance(o37, str)):
+                                problems.append(P(((path + '.payment') + '.merchantReference'), 'expected string, got ' + tn(o37)))
+                            else:
+                                if isinstance(o37, str):
+                                    pass
+                                    if not c38.search(o37):
+                                        problems.append(P(((path + '.payment') + '.merchantReference'), "does not match pattern '^[A-Za-z0-9_-]{3,100}$'"))
+                        o39 = o30.get('method', P)
+                        if o39 is not P:
+                            if not (isinstance(o39, str)):
+                                problems.append(P(((path + '.payment') + '.method'), 'expected string, got ' + tn(o39)))
+                            else:
+                                if isinstance(o39, str):
+                                    pass
+                                    if len(o39) < 1:
+                                        problems.append(P(((path + '.payment') + '.method'), 'must be at least 1 character(s) long'))
+                                    if len(o39) > 40:
+                                        problems.append(P(((path + '.payment') + '.method'), 'must be at most 40 characters long'))
+                        o40 = o30.get('paidAt', P)
+                        if o40 is not P:
+                            if not (isinstance(o40, str)):
+                                problems.append(P(((path + '.payment') + '.paidAt'), 'expected string, got ' + tn(o40)))
+                            else:
+                                if isinstance(o40, str):
+                                    pass
+                                    if len(o40) < 1:
+                                        problems.append(P(((path + '.payment') + '.paidAt'), 'must be at least 1 character(s) long'))
+                                    if len(o40) > 40:
+                                        problems.append(P(((path + '.payment') + '.paidAt'), 'must be at most 40 characters long'))
+                        o41 = o30.get('paymentStatus', P)
+                        if o41 is not P:
+                            if not (isinstance(o41, str)):
+                                problems.append(P(((path + '.payment') + '.paymentStatus'), 'expected string, got ' + tn(o41)))
+                            else:
+                                if not (o41.__class__ is str and o41 in c42):
+                                    problems.append(P(((path + '.payment') + '.paymentStatus'), "must be one of 'COMPLETE', 'FAILED', 'PENDING', got " + repr(o41)))
+                        o43 = o30.get('pfPaymentId', P)
+                        if o43 is not P:
+                            if not (isinstance(o43, str)):
+                                problems.append(P(((path + '.payment') + '.pfPaymentId'), 'expected string, got ' + tn(o43)))
+                            else:
+                                if isinstance(o43, str):
+                                    pass
+                                    if not c44.search(o43):
+                                        problems.append(P(((path + '.payment') + '.pfPaymentId'), "does not match pattern '^\\\\d{5,12}$'"))
+                        for k46, x47 in o30.items():
+                            if k46 not in c45:
+                                problems.append(P(((path + '.payment') + '.' + k46 if isinstance(k46, str) and k46.isidentifier() else (path + '.payment') + '[' + repr(k46) + ']'), 'is not a known field of this template'))
+            o48 = v.get('receiptUrl', P)
+            if o48 is not P:
+                if not (isinstance(o48, str)):
+                    problems.append(P((path + '.receiptUrl'), 'expected string, got ' + tn(o48)))
+                else:
+                    if isinstance(o48, str):
+                        pass
+                        if len(o48) > 2000:
+                            problems.append(P((path + '.receiptUrl'), 'must be at most 2000 characters long'))
+                        w50 = c49(o48)
+                        if w50:
+                            problems.append(P((path + '.receiptUrl'), w50))
+            o51 = v.get('unsubscribeUrl', P)
+            if o51 is not P:
+                if not (isinstance(o51, str)):
+                    problems.append(P((path + '.unsubscribeUrl'), 'expected string, got ' + tn(o51)))
+                else:
+                    if isinstance(o51, str):
+                        pass
+                        w53 = c52(o51)
+                        if w53:
+                            problems.append(P((path + '.unsubscribeUrl'), w53))
+            for k55, x56 in v.items():
+                if k55 not in c54:
+                    problems.append(P((path + '.' + k55 if isinstance(k55, str) and k55.isidentifier() else path + '[' + repr(k55) + ']'), 'is not a known field of this template'))

@@ -450,3 +450,309 @@ def subject(scopes, out):
         v3 = v3.get('amountGross') if v3.__class__ is dict else lookup([v3], ('amountGross',)) if isinstance(v3, Mapping) else lookup([{'payment': v3}], ('payment', 'amountGross'))
     if v3 is not None:
         w(e(v3 if v3.__class__ is str else text(v3)))
+
+
+CHECK = '9bef180ecbcd52ee5feff7f9c7a62ad7db2d6703229bfa4cce6ebd1e5d65395b'
+
+
+def check(v, path, problems):
+    if not (isinstance(v, dict)):
+        problems.append(P(path, 'expected object, got ' + tn(v)))
+    else:
+        if isinstance(v, dict):
+            pass
+            if 'itnVerified' not in v:
+                problems.append(P((path + '.itnVerified'), 'is required'))
+            if 'payment' not in v:
+                problems.append(P((path + '.payment'), 'is required'))
+            if 'tenant' not in v:
+                problems.append(P((path + '.tenant'), 'is required'))
+            if 'orderNumber' not in v:
+                problems.append(P((path + '.orderNumber'), 'is required'))
+            if 'orderId' not in v:
+                problems.append(P((path + '.orderId'), 'is required'))
+            if 'adminPaymentUrl' not in v:
+                problems.append(P((path + '.adminPaymentUrl'), 'is required'))
+            if 'unsubscribeUrl' not in v:
+                problems.append(P((path + '.unsubscribeUrl'), 'is required'))
+            o1 = v.get('adminPaymentUrl', P)
+            if o1 is not P:
+                if not (isinstance(o1, str)):
+                    problems.append(P((path + '.adminPaymentUrl'), 'expected string, got ' + tn(o1)))
+                else:
+                    if isinstance(o1, str):
+                        pass
+                        if len(o1) > 2000:
+                            problems.append(P((path + '.adminPaymentUrl'), 'must be at most 2000 characters long'))
+                        w3 = c2(o1)
+                        if w3:
+                            problems.append(P((path + '.adminPaymentUrl'), w3))
+            o4 = v.get('campaign', P)
+            if o4 is not P:
+                if not (isinstance(o4, dict)):
+                    problems.append(P((path + '.campaign'), 'expected object, got ' + tn(o4)))
+                else:
+                    if isinstance(o4, dict):
+                        pass
+                        if 'code' not in o4:
+                            problems.append(P(((path + '.campaign') + '.code'), 'is required'))
+                        if 'discountPercent' not in o4:
+                            problems.append(P(((path + '.campaign') + '.discountPercent'), 'is required'))
+                        o5 = o4.get('code', P)
+                        if o5 is not P:
+                            if not (isinstance(o5, str)):
+                                problems.append(P(((path + '.campaign') + '.code'), 'expected string, got ' + tn(o5)))
+                            else:
+                                if isinstance(o5, str):
+                                    pass
+                                    if not c6.search(o5):
+                                        problems.append(P(((path + '.campaign') + '.code'), "does not match pattern '^[A-Z0-9][A-Z0-9_-]{1,31}$'"))
+                        o7 = o4.get('discountPercent', P)
+                        if o7 is not P:
+                            if not ((isinstance(o7, int) and not isinstance(o7, bool) or isinstance(o7, float) and o7.is_integer())):
+                                problems.append(P(((path + '.campaign') + '.discountPercent'), 'expected integer, got ' + tn(o7)))
+                            else:
+                                if isinstance(o7, (int, float)) and not isinstance(o7, bool):
+                                    pass
+                                    if o7 < c8:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be >= 1'))
+                                    if o7 > c9:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be <= 100'))
+                        o10 = o4.get('fromDate', P)
+                        if o10 is not P:
+                            if not (isinstance(o10, str)):
+                                problems.append(P(((path + '.campaign') + '.fromDate'), 'expected string, got ' + tn(o10)))
+                            else:
+                                if isinstance(o10, str):
+                                    pass
+                                    w12 = c11(o10)
+                                    if w12:
+                                        problems.append(P(((path + '.campaign') + '.fromDate'), w12))
+                        o13 = o4.get('toDate', P)
+                        if o13 is not P:
+                            if not (isinstance(o13, str)):
+                                problems.append(P(((path + '.campaign') + '.toDate'), 'expected string, got ' + tn(o13)))
+                            else:
+                                if isinstance(o13, str):
+                                    pass
+                                    w15 = c14(o13)
+                                    if w15:
+                                        problems.append(P(((path + '.campaign') + '.toDate'), w15))
+                        for k17, x18 in o4.items():
+                            if k17 not in c16:
+                                problems.append(P(((path + '.campaign') + '.' + k17 if isinstance(k17, str) and k17.isidentifier() else (path + '.campaign') + '[' + repr(k17) + ']'), 'is not a known field of this template'))
+            o19 = v.get('itnVerified', P)
+            if o19 is not P:
+                if not (isinstance(o19, bool)):
+                    problems.append(P((path + '.itnVerified'), 'expected boolean, got ' + tn(o19)))
+                else:
+                    pass
+            o20 = v.get('orderId', P)
+            if o20 is not P:
+                if not (isinstance(o20, str)):
+                    problems.append(P((path + '.orderId'), 'expected string, got ' + tn(o20)))
+                else:
+                    if isinstance(o20, str):
+                        pass
+                        w22 = c21(o20)
+                        if w22:
+                            problems.append(P((path + '.orderId'), w22))
+            o23 = v.get('orderNumber', P)
+            if o23 is not P:
+                if not (isinstance(o23, str)):
+                    problems.append(P((path + '.orderNumber'), 'expected string, got ' + tn(o23)))
+                else:
+                    if isinstance(o23, str):
+                        pass
+                        if not c24.search(o23):
+                            problems.append(P((path + '.orderNumber'), "does not match pattern '^BB-\\\\d{4}-\\\\d{5}$'"))
+            o25 = v.get('payment', P)
+            if o25 is not P:
+                if not (isinstance(o25, dict)):
+                    problems.append(P((path + '.payment'), 'expected object, got ' + tn(o25)))
+                else:
+                    if isinstance(o25, dict):
+                        pass
+                        if 'paymentStatus' not in o25:
+                            problems.append(P(((path + '.payment') + '.paymentStatus'), 'is required'))
+                        if 'pfPaymentId' not in o25:
+                            problems.append(P(((path + '.payment') + '.pfPaymentId'), 'is required'))
+                        if 'merchantReference' not in o25:
+                            problems.append(P(((path + '.payment') + '.merchantReference'), 'is required'))
+                        if 'method' not in o25:
+                            problems.append(P(((path + '.payment') + '.method'), 'is required'))
+                        if 'amountGross' not in o25:
+                            problems.append(P(((path + '.payment') + '.amountGross'), 'is required'))
+                        if 'amountFee' not in o25:
+                            problems.append(P(((path + '.payment') + '.amountFee'), 'is required'))
+                        if 'amountNet' not in o25:
+                            problems.append(P(((path + '.payment') + '.amountNet'), 'is required'))
+                        if 'paidAt' not in o25:
+                            problems.append(P(((path + '.payment') + '.paidAt'), 'is required'))
+                        o26 = o25.get('amountFee', P)
+                        if o26 is not P:
+                            if not (isinstance(o26, str)):
+                                problems.append(P(((path + '.payment') + '.amountFee'), 'expected string, got ' + tn(o26)))
+                            else:
+                                if isinstance(o26, str):
+                                    pass
+                                    if not c27.search(o26):
+                                        problems.append(P(((path + '.payment') + '.amountFee'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o28 = o25.get('amountGross', P)
+                        if o28 is not P:
+                            if not (isinstance(o28, str)):
+                                problems.append(P(((path + '.payment') + '.amountGross'), 'expected string, got ' + tn(o28)))
+                            else:
+                                if isinstance(o28, str):
+                                    pass
+                                    if not c29.search(o28):
+                                        problems.append(P(((path + '.payment') + '.amountGross'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o30 = o25.get('amountNet', P)
+                        if o30 is not P:
+                            if not (isinstance(o30, str)):
+                                problems.append(P(((path + '.payment') + '.amountNet'), 'expected string, got ' + tn(o30)))
+                            else:
+                                if isinstance(o30, str):
+                                    pass
+                                    if not c31.search(o30):
+                                        problems.append(P(((path + '.payment') + '.amountNet'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o32 = o25.get('merchantReference', P)
+                        if o32 is not P:
+                            if not (isinstance(o32, str)):
+                                problems.append(P(((path + '.payment') + '.merchantReference'), 'expected string, got ' + tn(o32)))
+                            else:
+                                if isinstance(o32, str):
+                                    pass
+                                    if not c33.search(o32):
+                                        problems.append(P(((path + '.payment') + '.merchantReference'), "does not match pattern '^[A-Za-z0-9_-]{3,100}$'"))
+                        o34 = o25.get('method', P)
+                        if o34 is not P:
+                            if not (isinstance(o34, str)):
+                                problems.append(P(((path + '.payment') + '.method'), 'expected string, got ' + tn(o34)))
+                            else:
+                                if isinstance(o34, str):
+                                    pass
+                                    if len(o34) < 1:
+                                        problems.append(P(((path + '.payment') + '.method'), 'must be at least 1 character(s) long'))
+                                    if len(o34) > 40:
+                                        problems.append(P(((path + '.payment') + '.method'), 'must be at most 40 characters long'))
+                        o35 = o25.get('paidAt', P)
+                        if o35 is not P:
+                            if not (isinstance(o35, str)):
+                                problems.append(P(((path + '.payment') + '.paidAt'), 'expected string, got ' + tn(o35)))
+                            else:
+                                if isinstance(o35, str):
+                                    pass
+                                    if len(o35) < 1:
+                                        problems.append(P(((path + '.payment') + '.paidAt'), 'must be at least 1 character(s) long'))
+                                    if len(o35) > 40:
+                                        problems.append(P(((path + '.payment') + '.paidAt'), 'must be at most 40 characters long'))
+                        o36 = o25.get('paymentStatus', P)
+                        if o36 is not P:
+                            if not (isinstance(o36, str)):
+                                problems.append(P(((path + '.payment') + '.paymentStatus'), 'expected string, got ' + tn(o36)))
+                            else:
+                                if not (o36.__class__ is str and o36 in c37):
+                                    problems.append(P(((path + '.payment') + '.paymentStatus'), "must be one of 'COMPLETE', 'FAILED', 'PENDING', got " + repr(o36)))
+                        o38 = o25.get('pfPaymentId', P)
+                        if o38 is not P:
+                            if not (isinstance(o38, str)):
+                                problems.append(P(((path + '.payment') + '.pfPaymentId'), 'expected string, got ' + tn(o38)))
+                            else:
+                                if isinstance(o38, str):
+                                    pass
+                                    if not c39.search(o38):
+                                        problems.append(P(((path + '.payment') + '.pfPaymentId'), "does not match pattern '^\\\\d{5,12}$'"))
+                        for k41, x42 in o25.items():
+                            if k41 not in c40:
+                                problems.append(P(((path + '.payment') + '.' + k41 if isinstance(k41, str) and k41.isidentifier() else (path + '.payment') + '[' + repr(k41) + ']'), 'is not a known field of this template'))
+            o43 = v.get('tenant', P)
+            if o43 is not P:
+                if not (isinstance(o43, dict)):
+                    problems.append(P((path + '.tenant'), 'expected object, got ' + tn(o43)))
+                else:
+                    if isinstance(o43, dict):
+                        pass
+                        if 'tenantId' not in o43:
+                            problems.append(P(((path + '.tenant') + '.tenantId'), 'is required'))
+                        if 'organization' not in o43:
+                            problems.append(P(((path + '.tenant') + '.organization'), 'is required'))
+                        o44 = o43.get('contactName', P)
+                        if o44 is not P:
+                            if not (isinstance(o44, str)):
+                                problems.append(P(((path + '.tenant') + '.contactName'), 'expected string, got ' + tn(o44)))
+                            else:
+                                if isinstance(o44, str):
+                                    pass
+                                    if len(o44) < 1:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at least 1 character(s) long'))
+                                    if len(o44) > 120:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at most 120 characters long'))
+                        o45 = o43.get('destinationEmail', P)
+                        if o45 is not P:
+                            if not (isinstance(o45, str)):
+                                problems.append(P(((path + '.tenant') + '.destinationEmail'), 'expected string, got ' + tn(o45)))
+                            else:
+                                if isinstance(o45, str):
+                                    pass
+                                    if len(o45) > 254:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), 'must be at most 254 characters long'))
+                                    w47 = c46(o45)
+                                    if w47:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), w47))
+                        o48 = o43.get('email', P)
+                        if o48 is not P:
+                            if not (isinstance(o48, str)):
+                                problems.append(P(((path + '.tenant') + '.email'), 'expected string, got ' + tn(o48)))
+                            else:
+                                if isinstance(o48, str):
+                                    pass
+                                    if len(o48) > 254:
+                                        problems.append(P(((path + '.tenant') + '.email'), 'must be at most 254 characters long'))
+                                    w50 = c49(o48)
+                                    if w50:
+                                        problems.append(P(((path + '.tenant') + '.email'), w50))
+                        o51 = o43.get('organization', P)
+                        if o51 is not P:
+                            if not (isinstance(o51, str)):
+                                problems.append(P(((path + '.tenant') + '.organization'), 'expected string, got ' + tn(o51)))
+                            else:
+                                if isinstance(o51, str):
+                                    pass
+                                    if len(o51) < 1:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at least 1 character(s) long'))
+                                    if len(o51) > 120:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at most 120 characters long'))
+                        o52 = o43.get('status', P)
+                        if o52 is not P:
+                            if not (isinstance(o52, str)):
+                                problems.append(P(((path + '.tenant') + '.status'), 'expected string, got ' + tn(o52)))
+                            else:
+                                if not (o52.__class__ is str and o52 in c53):
+                                    problems.append(P(((path + '.tenant') + '.status'), "must be one of 'UNVALIDATED', 'VALIDATED', 'REGISTERED', 'SUSPENDED', got " + repr(o52)))
+                        o54 = o43.get('tenantId', P)
+                        if o54 is not P:
+                            if not (isinstance(o54, str)):
+                                problems.append(P(((path + '.tenant') + '.tenantId'), 'expected string, got ' + tn(o54)))
+                            else:
+                                if isinstance(o54, str):
+                                    pass
+                                    w56 = c55(o54)
+                                    if w56:
+                                        problems.append(P(((path + '.tenant') + '.tenantId'), w56))
+                        for k58, x59 in o43.items():
+                            if k58 not in c57:
+                                problems.append(P(((path + '.tenant') + '.' + k58 if isinstance(k58, str) and k58.isidentifier() else (path + '.tenant') + '[' + repr(k58) + ']'), 'is not a known field of this template'))
+            o60 = v.get('unsubscribeUrl', P)
+            if o60 is not P:
+                if not (isinstance(o60, str)):
+                    problems.append(P((path + '.unsubscribeUrl'), 'expected string, got ' + tn(o60)))
+                else:
+                    if isinstance(o60, str):
+                        pass
+                        w62 = c61(o60)
+                        if w62:
+                            problems.append(P((path + '.unsubscribeUrl'), w62))
+            for k64, x65 in v.items():
+                if k64 not in c63:
+                    problems.append(P((path + '.' + k64 if isinstance(k64, str) and k64.isidentifier() else path + '[' + repr(k64) + ']'), 'is not a known field of this template'))

@@ -423,3 +423,464 @@ def subject(scopes, out):
         v1 = lookup(scopes, ('receiptNumber',))
     if v1 is not None:
         w(e(v1 if v1.__class__ is str else text(v1)))
+
+
+CHECK = 'eda12486fac3f10f465cd697894b433558069c8a111acc102cdb2e2355c792f1'
+
+
+def check(v, path, problems):
+    if not (isinstance(v, dict)):
+        problems.append(P(path, 'expected object, got ' + tn(v)))
+    else:
+        if isinstance(v, dict):
+            pass
+            if 'customer' not in v:
+                problems.append(P((path + '.customer'), 'is required'))
+            if 'tenant' not in v:
+                problems.append(P((path + '.tenant'), 'is required'))
+            if 'receiptNumber' not in v:
+                problems.append(P((path + '.receiptNumber'), 'is required'))
+            if 'orderNumber' not in v:
+                problems.append(P((path + '.orderNumber'), 'is required'))
+            if 'payment' not in v:
+                problems.append(P((path + '.payment'), 'is required'))
+            if 'items' not in v:
+                problems.append(P((path + '.items'), 'is required'))
+            if 'totals' not in v:
+                problems.append(P((path + '.totals'), 'is required'))
+            if 'receiptUrl' not in v:
+                problems.append(P((path + '.receiptUrl'), 'is required'))
+            if 'unsubscribeUrl' not in v:
+                problems.append(P((path + '.unsubscribeUrl'), 'is required'))
+            o1 = v.get('campaign', P)
+            if o1 is not P:
+                if not (isinstance(o1, dict)):
+                    problems.append(P((path + '.campaign'), 'expected object, got ' + tn(o1)))
+                else:
+                    if isinstance(o1, dict):
+                        pass
+                        if 'code' not in o1:
+                            problems.append(P(((path + '.campaign') + '.code'), 'is required'))
+                        if 'discountPercent' not in o1:
+                            problems.append(P(((path + '.campaign') + '.discountPercent'), 'is required'))
+                        o2 = o1.get('code', P)
+                        if o2 is not P:
+                            if not (isinstance(o2, str)):
+                                problems.append(P(((path + '.campaign') + '.code'), 'expected string, got ' + tn(o2)))
+                            else:
+                                if isinstance(o2, str):
+                                    pass
+                                    if not c3.search(o2):
+                                        problems.append(P(((path + '.campaign') + '.code'), "does not match pattern '^[A-Z0-9][A-Z0-9_-]{1,31}$'"))
+                        o4 = o1.get('discountPercent', P)
+                        if o4 is not P:
+                            if not ((isinstance(o4, int) and not isinstance(o4, bool) or isinstance(o4, float) and o4.is_integer())):
+                                problems.append(P(((path + '.campaign') + '.discountPercent'), 'expected integer, got ' + tn(o4)))
+                            else:
+                                if isinstance(o4, (int, float)) and not isinstance(o4, bool):
+                                    pass
+                                    if o4 < c5:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be >= 1'))
+                                    if o4 > c6:
+                                        problems.append(P(((path + '.campaign') + '.discountPercent'), 'must be <= 100'))
+                        o7 = o1.get('fromDate', P)
+                        if o7 is not P:
+                            if not (isinstance(o7, str)):
+                                problems.append(P(((path + '.campaign') + '.fromDate'), 'expected string, got ' + tn(o7)))
+                            else:
+                                if isinstance(o7, str):
+                                    pass
+                                    w9 = c8(o7)
+                                    if w9:
+                                        problems.append(P(((path + '.campaign') + '.fromDate'), w9))
+                        o10 = o1.get('toDate', P)
+                        if o10 is not P:
+                            if not (isinstance(o10, str)):
+                                problems.append(P(((path + '.campaign') + '.toDate'), 'expected string, got ' + tn(o10)))
+                            else:
+                                if isinstance(o10, str):
+                                    pass
+                                    w12 = c11(o10)
+                                    if w12:
+                                        problems.append(P(((path + '.campaign') + '.toDate'), w12))
+                        for k14, x15 in o1.items():
+                            if k14 not in c13:
+                                problems.append(P(((path + '.campaign') + '.' + k14 if isinstance(k14, str) and k14.isidentifier() else (path + '.campaign') + '[' + repr(k14) + ']'), 'is not a known field of this template'))
+            o16 = v.get('customer', P)
+            if o16 is not P:
+                if not (isinstance(o16, dict)):
+                    problems.append(P((path + '.customer'), 'expected object, got ' + tn(o16)))
+                else:
+                    if isinstance(o16, dict):
+                        pass
+                        if 'firstName' not in o16:
+                            problems.append(P(((path + '.customer') + '.firstName'), 'is required'))
+                        o17 = o16.get('firstName', P)
+                        if o17 is not P:
+                            if not (isinstance(o17, str)):
+                                problems.append(P(((path + '.customer') + '.firstName'), 'expected string, got ' + tn(o17)))
+                            else:
+                                if isinstance(o17, str):
+                                    pass
+                                    if len(o17) < 1:
+                                        problems.append(P(((path + '.customer') + '.firstName'), 'must be at least 1 character(s) long'))
+                                    if len(o17) > 120:
+                                        problems.append(P(((path + '.customer') + '.firstName'), 'must be at most 120 characters long'))
+                        for k19, x20 in o16.items():
+                            if k19 not in c18:
+                                problems.append(P(((path + '.customer') + '.' + k19 if isinstance(k19, str) and k19.isidentifier() else (path + '.customer') + '[' + repr(k19) + ']'), 'is not a known field of this template'))
+            o21 = v.get('items', P)
+            if o21 is not P:
+                if not (isinstance(o21, list)):
+                    problems.append(P((path + '.items'), 'expected array, got ' + tn(o21)))
+                else:
+                    if isinstance(o21, list):
+                        pass
+                        if len(o21) < 1:
+                            problems.append(P((path + '.items'), 'must have at least 1 item(s)'))
+                        if len(o21) > 50:
+                            problems.append(P((path + '.items'), 'must have at most 50 items'))
+                        for i22, e23 in enumerate(o21):
+                            if not (isinstance(e23, dict)):
+                                problems.append(P(((path + '.items') + '[' + str(i22) + ']'), 'expected object, got ' + tn(e23)))
+                            else:
+                                if isinstance(e23, dict):
+                                    pass
+                                    if 'name' not in e23:
+                                        problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.name'), 'is required'))
+                                    if 'quantity' not in e23:
+                                        problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.quantity'), 'is required'))
+                                    if 'lineTotal' not in e23:
+                                        problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.lineTotal'), 'is required'))
+                                    if 'cycleLabel' not in e23:
+                                        problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.cycleLabel'), 'is required'))
+                                    o24 = e23.get('billingCycle', P)
+                                    if o24 is not P:
+                                        if not (isinstance(o24, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.billingCycle'), 'expected string, got ' + tn(o24)))
+                                        else:
+                                            if not (o24.__class__ is str and o24 in c25):
+                                                problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.billingCycle'), "must be one of 'MONTHLY', 'ANNUALLY', got " + repr(o24)))
+                                    o26 = e23.get('cycleLabel', P)
+                                    if o26 is not P:
+                                        if not (isinstance(o26, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.cycleLabel'), 'expected string, got ' + tn(o26)))
+                                        else:
+                                            if isinstance(o26, str):
+                                                pass
+                                                if len(o26) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.cycleLabel'), 'must be at least 1 character(s) long'))
+                                                if len(o26) > 40:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.cycleLabel'), 'must be at most 40 characters long'))
+                                    o27 = e23.get('lineTotal', P)
+                                    if o27 is not P:
+                                        if not (isinstance(o27, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.lineTotal'), 'expected string, got ' + tn(o27)))
+                                        else:
+                                            if isinstance(o27, str):
+                                                pass
+                                                if not c28.search(o27):
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.lineTotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    o29 = e23.get('name', P)
+                                    if o29 is not P:
+                                        if not (isinstance(o29, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.name'), 'expected string, got ' + tn(o29)))
+                                        else:
+                                            if isinstance(o29, str):
+                                                pass
+                                                if len(o29) < 1:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.name'), 'must be at least 1 character(s) long'))
+                                                if len(o29) > 120:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.name'), 'must be at most 120 characters long'))
+                                    o30 = e23.get('productId', P)
+                                    if o30 is not P:
+                                        if not (isinstance(o30, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.productId'), 'expected string, got ' + tn(o30)))
+                                        else:
+                                            if isinstance(o30, str):
+                                                pass
+                                                if not c31.search(o30):
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.productId'), "does not match pattern '^prod_[a-z0-9_]{2,40}$'"))
+                                    o32 = e23.get('quantity', P)
+                                    if o32 is not P:
+                                        if not ((isinstance(o32, int) and not isinstance(o32, bool) or isinstance(o32, float) and o32.is_integer())):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.quantity'), 'expected integer, got ' + tn(o32)))
+                                        else:
+                                            if isinstance(o32, (int, float)) and not isinstance(o32, bool):
+                                                pass
+                                                if o32 < c33:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.quantity'), 'must be >= 1'))
+                                                if o32 > c34:
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.quantity'), 'must be <= 1000'))
+                                    o35 = e23.get('unitPrice', P)
+                                    if o35 is not P:
+                                        if not (isinstance(o35, str)):
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.unitPrice'), 'expected string, got ' + tn(o35)))
+                                        else:
+                                            if isinstance(o35, str):
+                                                pass
+                                                if not c36.search(o35):
+                                                    problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.unitPrice'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                                    for k38, x39 in e23.items():
+                                        if k38 not in c37:
+                                            problems.append(P((((path + '.items') + '[' + str(i22) + ']') + '.' + k38 if isinstance(k38, str) and k38.isidentifier() else ((path + '.items') + '[' + str(i22) + ']') + '[' + repr(k38) + ']'), 'is not a known field of this template'))
+            o40 = v.get('orderNumber', P)
+            if o40 is not P:
+                if not (isinstance(o40, str)):
+                    problems.append(P((path + '.orderNumber'), 'expected string, got ' + tn(o40)))
+                else:
+                    if isinstance(o40, str):
+                        pass
+                        if not c41.search(o40):
+                            problems.append(P((path + '.orderNumber'), "does not match pattern '^BB-\\\\d{4}-\\\\d{5}$'"))
+            o42 = v.get('payment', P)
+            if o42 is not P:
+                if not (isinstance(o42, dict)):
+                    problems.append(P((path + '.payment'), 'expected object, got ' + tn(o42)))
+                else:
+                    if isinstance(o42, dict):
+                        pass
+                        if 'paidAt' not in o42:
+                            problems.append(P(((path + '.payment') + '.paidAt'), 'is required'))
+                        if 'method' not in o42:
+                            problems.append(P(((path + '.payment') + '.method'), 'is required'))
+                        if 'pfPaymentId' not in o42:
+                            problems.append(P(((path + '.payment') + '.pfPaymentId'), 'is required'))
+                        if 'amountGross' not in o42:
+                            problems.append(P(((path + '.payment') + '.amountGross'), 'is required'))
+                        o43 = o42.get('amountFee', P)
+                        if o43 is not P:
+                            if not (isinstance(o43, str)):
+                                problems.append(P(((path + '.payment') + '.amountFee'), 'expected string, got ' + tn(o43)))
+                            else:
+                                if isinstance(o43, str):
+                                    pass
+                                    if not c44.search(o43):
+                                        problems.append(P(((path + '.payment') + '.amountFee'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o45 = o42.get('amountGross', P)
+                        if o45 is not P:
+                            if not (isinstance(o45, str)):
+                                problems.append(P(((path + '.payment') + '.amountGross'), 'expected string, got ' + tn(o45)))
+                            else:
+                                if isinstance(o45, str):
+                                    pass
+                                    if not c46.search(o45):
+                                        problems.append(P(((path + '.payment') + '.amountGross'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o47 = o42.get('amountNet', P)
+                        if o47 is not P:
+                            if not (isinstance(o47, str)):
+                                problems.append(P(((path + '.payment') + '.amountNet'), 'expected string, got ' + tn(o47)))
+                            else:
+                                if isinstance(o47, str):
+                                    pass
+                                    if not c48.search(o47):
+                                        problems.append(P(((path + '.payment') + '.amountNet'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o49 = o42.get('merchantReference', P)
+                        if o49 is not P:
+                            if not (isinstance(o49, str)):
+                                problems.append(P(((path + '.payment') + '.merchantReference'), 'expected string, got ' + tn(o49)))
+                            else:
+                                if isinstance(o49, str):
+                                    pass
+                                    if not c50.search(o49):
+                                        problems.append(P(((path + '.payment') + '.merchantReference'), "does not match pattern '^[A-Za-z0-9_-]{3,100}$'"))
+                        o51 = o42.get('method', P)
+                        if o51 is not P:
+                            if not (isinstance(o51, str)):
+                                problems.append(P(((path + '.payment') + '.method'), 'expected string, got ' + tn(o51)))
+                            else:
+                                if isinstance(o51, str):
+                                    pass
+                                    if len(o51) < 1:
+                                        problems.append(P(((path + '.payment') + '.method'), 'must be at least 1 character(s) long'))
+                                    if len(o51) > 40:
+                                        problems.append(P(((path + '.payment') + '.method'), 'must be at most 40 characters long'))
+                        o52 = o42.get('paidAt', P)
+                        if o52 is not P:
+                            if not (isinstance(o52, str)):
+                                problems.append(P(((path + '.payment') + '.paidAt'), 'expected string, got ' + tn(o52)))
+                            else:
+                                if isinstance(o52, str):
+                                    pass
+                                    if len(o52) < 1:
+                                        problems.append(P(((path + '.payment') + '.paidAt'), 'must be at least 1 character(s) long'))
+                                    if len(o52) > 40:
+                                        problems.append(P(((path + '.payment') + '.paidAt'), 'must be at most 40 characters long'))
+                        o53 = o42.get('paymentStatus', P)
+                        if o53 is not P:
+                            if not (isinstance(o53, str)):
+                                problems.append(P(((path + '.payment') + '.paymentStatus'), 'expected string, got ' + tn(o53)))
+                            else:
+                                if not (o53.__class__ is str and o53 in c54):
+                                    problems.append(P(((path + '.payment') + '.paymentStatus'), "must be one of 'COMPLETE', 'FAILED', 'PENDING', got " + repr(o53)))
+                        o55 = o42.get('pfPaymentId', P)
+                        if o55 is not P:
+                            if not (isinstance(o55, str)):
+                                problems.append(P(((path + '.payment') + '.pfPaymentId'), 'expected string, got ' + tn(o55)))
+                            else:
+                                if isinstance(o55, str):
+                                    pass
+                                    if not c56.search(o55):
+                                        problems.append(P(((path + '.payment') + '.pfPaymentId'), "does not match pattern '^\\\\d{5,12}$'"))
+                        for k58, x59 in o42.items():
+                            if k58 not in c57:
+                                problems.append(P(((path + '.payment') + '.' + k58 if isinstance(k58, str) and k58.isidentifier() else (path + '.payment') + '[' + repr(k58) + ']'), 'is not a known field of this template'))
+            o60 = v.get('receiptNumber', P)
+            if o60 is not P:
+                if not (isinstance(o60, str)):
+                    problems.append(P((path + '.receiptNumber'), 'expected string, got ' + tn(o60)))
+                else:
+                    if isinstance(o60, str):
+                        pass
+                        if not c61.search(o60):
+                            problems.append(P((path + '.receiptNumber'), "does not match pattern '^RCT-\\\\d{4}-\\\\d{5}$'"))
+            o62 = v.get('receiptUrl', P)
+            if o62 is not P:
+                if not (isinstance(o62, str)):
+                    problems.append(P((path + '.receiptUrl'), 'expected string, got ' + tn(o62)))
+                else:
+                    if isinstance(o62, str):
+                        pass
+                        if len(o62) > 2000:
+                            problems.append(P((path + '.receiptUrl'), 'must be at most 2000 characters long'))
+                        w64 = c63(o62)
+                        if w64:
+                            problems.append(P((path + '.receiptUrl'), w64))
+            o65 = v.get('tenant', P)
+            if o65 is not P:
+                if not (isinstance(o65, dict)):
+                    problems.append(P((path + '.tenant'), 'expected object, got ' + tn(o65)))
+                else:
+                    if isinstance(o65, dict):
+                        pass
+                        if 'organization' not in o65:
+                            problems.append(P(((path + '.tenant') + '.organization'), 'is required'))
+                        o66 = o65.get('contactName', P)
+                        if o66 is not P:
+                            if not (isinstance(o66, str)):
+                                problems.append(P(((path + '.tenant') + '.contactName'), 'expected string, got ' + tn(o66)))
+                            else:
+                                if isinstance(o66, str):
+                                    pass
+                                    if len(o66) < 1:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at least 1 character(s) long'))
+                                    if len(o66) > 120:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at most 120 characters long'))
+                        o67 = o65.get('destinationEmail', P)
+                        if o67 is not P:
+                            if not (isinstance(o67, str)):
+                                problems.append(P(((path + '.tenant') + '.destinationEmail'), 'expected string, got ' + tn(o67)))
+                            else:
+                                if isinstance(o67, str):
+                                    pass
+                                    if len(o67) > 254:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), 'must be at most 254 characters long'))
+                                    w69 = c68(o67)
+                                    if w69:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), w69))
+                        o70 = o65.get('email', P)
+                        if o70 is not P:
+                            if not (isinstance(o70, str)):
+                                problems.append(P(((path + '.tenant') + '.email'), 'expected string, got ' + tn(o70)))
+                            else:
+                                if isinstance(o70, str):
+                                    pass
+                                    if len(o70) > 254:
+                                        problems.append(P(((path + '.tenant') + '.email'), 'must be at most 254 characters long'))
+                                    w72 = c71(o70)
+                                    if w72:
+                                        problems.append(P(((path + '.tenant') + '.email'), w72))
+                        o73 = o65.get('organization', P)
+                        if o73 is not P:
+                            if not (isinstance(o73, str)):
+                                problems.append(P(((path + '.tenant') + '.organization'), 'expected string, got ' + tn(o73)))
+                            else:
+                                if isinstance(o73, str):
+                                    pass
+                                    if len(o73) < 1:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at least 1 character(s) long'))
+                                    if len(o73) > 120:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at most 120 characters long'))
+                        o74 = o65.get('status', P)
+                        if o74 is not P:
+                            if not (isinstance(o74, str)):
+                                problems.append(P(((path + '.tenant') + '.status'), 'expected string, got ' + tn(o74)))
+                            else:
+                                if not (o74.__class__ is str and o74 in c75):
+                                    problems.append(P(((path + '.tenant') + '.status'), "must be one of 'UNVALIDATED', 'VALIDATED', 'REGISTERED', 'SUSPENDED', got " + repr(o74)))
+                        o76 = o65.get('tenantId', P)
+                        if o76 is not P:
+                            if not (isinstance(o76, str)):
+                                problems.append(P(((path + '.tenant') + '.tenantId'), 'expected string, got ' + tn(o76)))
+                            else:
+                                if isinstance(o76, str):
+                                    pass
+                                    w78 = c77(o76)
+                                    if w78:
+                                        problems.append(P(((path + '.tenant') + '.tenantId'), w78))
+                        for k80, x81 in o65.items():
+                            if k80 not in c79:
+                                problems.append(P(((path + '.tenant') + '.' + k80 if isinstance(k80, str) and k80.isidentifier() else (path + '.tenant') + '[' + repr(k80) + ']'), 'is not a known field of this template'))
+            o82 = v.get('totals', P)
+            if o82 is not P:
+                if not (isinstance(o82, dict)):
+                    problems.append(P((path + '.totals'), 'expected object, got ' + tn(o82)))
+                else:
+                    if isinstance(o82, dict):
+                        pass
+                        if 'subtotal' not in o82:
+                            problems.append(P(((path + '.totals') + '.subtotal'), 'is required'))
+                        if 'vat' not in o82:
+                            problems.append(P(((path + '.totals') + '.vat'), 'is required'))
+                        o83 = o82.get('discount', P)
+                        if o83 is not P:
+                            if not (isinstance(o83, str)):
+                                problems.append(P(((path + '.totals') + '.discount'), 'expected string, got ' + tn(o83)))
+                            else:
+                                if isinstance(o83, str):
+                                    pass
+                                    if not c84.search(o83):
+                                        problems.append(P(((path + '.totals') + '.discount'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o85 = o82.get('subtotal', P)
+                        if o85 is not P:
+                            if not (isinstance(o85, str)):
+                                problems.append(P(((path + '.totals') + '.subtotal'), 'expected string, got ' + tn(o85)))
+                            else:
+                                if isinstance(o85, str):
+                                    pass
+                                    if not c86.search(o85):
+                                        problems.append(P(((path + '.totals') + '.subtotal'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o87 = o82.get('total', P)
+                        if o87 is not P:
+                            if not (isinstance(o87, str)):
+                                problems.append(P(((path + '.totals') + '.total'), 'expected string, got ' + tn(o87)))
+                            else:
+                                if isinstance(o87, str):
+                                    pass
+                                    if not c88.search(o87):
+                                        problems.append(P(((path + '.totals') + '.total'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o89 = o82.get('vat', P)
+                        if o89 is not P:
+                            if not (isinstance(o89, str)):
+                                problems.append(P(((path + '.totals') + '.vat'), 'expected string, got ' + tn(o89)))
+                            else:
+                                if isinstance(o89, str):
+                                    pass
+                                    if not c90.search(o89):
+                                        problems.append(P(((path + '.totals') + '.vat'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        for k92, x93 in o82.items():
+                            if k92 not in c91:
+                                problems.append(P(((path + '.totals') + '.' + k92 if isinstance(k92, str) and k92.isidentifier() else (path + '.totals') + '[' + repr(k92) + ']'), 'is not a known field of this template'))
+            o94 = v.get('unsubscribeUrl', P)
+            if o94 is not P:
+                if not (isinstance(o94, str)):
+                    problems.append(P((path + '.unsubscribeUrl'), 'expected string, got ' + tn(o94)))
+                else:
+                    if isinstance(o94, str):
+                        pass
+                        w96 = c95(o94)
+                        if w96:
+                            problems.append(P((path + '.unsubscribeUrl'), w96))
+            for k98, x99 in v.items():
+                if k98 not in c97:
+                    problems.append(P((path + '.' + k98 if isinstance(k98, str) and k98.isidentifier() else path + '[' + repr(k98) + ']'), 'is not a known field of this template'))

@@ -318,3 +318,260 @@ def subject(scopes, out):
         v1 = v1.get('firstName') if v1.__class__ is dict else lookup([v1], ('firstName',)) if isinstance(v1, Mapping) else lookup([{'customer': v1}], ('customer', 'firstName'))
     if v1 is not None:
         w(e(v1 if v1.__class__ is str else text(v1)))
+
+
+CHECK = '654d848def921654065df29249662b02864d905cc66859c433661f25644323e4'
+
+
+def check(v, path, problems):
+    if not (isinstance(v, dict)):
+        problems.append(P(path, 'expected object, got ' + tn(v)))
+    else:
+        if isinstance(v, dict):
+            pass
+            if 'customer' not in v:
+                problems.append(P((path + '.customer'), 'is required'))
+            if 'product' not in v:
+                problems.append(P((path + '.product'), 'is required'))
+            if 'site' not in v:
+                problems.append(P((path + '.site'), 'is required'))
+            if 'setPasswordUrl' not in v:
+                problems.append(P((path + '.setPasswordUrl'), 'is required'))
+            if 'unsubscribeUrl' not in v:
+                problems.append(P((path + '.unsubscribeUrl'), 'is required'))
+            o1 = v.get('customDomain', P)
+            if o1 is not P:
+                if not (isinstance(o1, dict)):
+                    problems.append(P((path + '.customDomain'), 'expected object, got ' + tn(o1)))
+                else:
+                    if isinstance(o1, dict):
+                        pass
+                        if 'name' not in o1:
+                            problems.append(P(((path + '.customDomain') + '.name'), 'is required'))
+                        if 'target' not in o1:
+                            problems.append(P(((path + '.customDomain') + '.target'), 'is required'))
+                        o2 = o1.get('name', P)
+                        if o2 is not P:
+                            if not (isinstance(o2, str)):
+                                problems.append(P(((path + '.customDomain') + '.name'), 'expected string, got ' + tn(o2)))
+                            else:
+                                if isinstance(o2, str):
+                                    pass
+                                    if len(o2) > 253:
+                                        problems.append(P(((path + '.customDomain') + '.name'), 'must be at most 253 characters long'))
+                                    if not c3.search(o2):
+                                        problems.append(P(((path + '.customDomain') + '.name'), "does not match pattern '^([a-z0-9-]+\\\\.)+[a-z]{2,}$'"))
+                        o4 = o1.get('target', P)
+                        if o4 is not P:
+                            if not (isinstance(o4, str)):
+                                problems.append(P(((path + '.customDomain') + '.target'), 'expected string, got ' + tn(o4)))
+                            else:
+                                if isinstance(o4, str):
+                                    pass
+                                    if len(o4) > 253:
+                                        problems.append(P(((path + '.customDomain') + '.target'), 'must be at most 253 characters long'))
+                                    if not c5.search(o4):
+                                        problems.append(P(((path + '.customDomain') + '.target'), "does not match pattern '^([a-z0-9-]+\\\\.)+[a-z]{2,}$'"))
+                        for k7, x8 in o1.items():
+                            if k7 not in c6:
+                                problems.append(P(((path + '.customDomain') + '.' + k7 if isinstance(k7, str) and k7.isidentifier() else (path + '.customDomain') + '[' + repr(k7) + ']'), 'is not a known field of this template'))
+            o9 = v.get('customer', P)
+            if o9 is not P:
+                if not (isinstance(o9, dict)):
+                    problems.append(P((path + '.customer'), 'expected object, got ' + tn(o9)))
+                else:
+                    if isinstance(o9, dict):
+                        pass
+                        if 'firstName' not in o9:
+                            problems.append(P(((path + '.customer') + '.firstName'), 'is required'))
+                        o10 = o9.get('firstName', P)
+                        if o10 is not P:
+                            if not (isinstance(o10, str)):
+                                problems.append(P(((path + '.customer') + '.firstName'), 'expected string, got ' + tn(o10)))
+                            else:
+                                if isinstance(o10, str):
+                                    pass
+                                    if len(o10) < 1:
+                                        problems.append(P(((path + '.customer') + '.firstName'), 'must be at least 1 character(s) long'))
+                                    if len(o10) > 120:
+                                        problems.append(P(((path + '.customer') + '.firstName'), 'must be at most 120 characters long'))
+                        for k12, x13 in o9.items():
+                            if k12 not in c11:
+                                problems.append(P(((path + '.customer') + '.' + k12 if isinstance(k12, str) and k12.isidentifier() else (path + '.customer') + '[' + repr(k12) + ']'), 'is not a known field of this template'))
+            o14 = v.get('product', P)
+            if o14 is not P:
+                if not (isinstance(o14, dict)):
+                    problems.append(P((path + '.product'), 'expected object, got ' + tn(o14)))
+                else:
+                    if isinstance(o14, dict):
+                        pass
+                        if 'name' not in o14:
+                            problems.append(P(((path + '.product') + '.name'), 'is required'))
+                        if 'features' not in o14:
+                            problems.append(P(((path + '.product') + '.features'), 'is required'))
+                        o15 = o14.get('billingCycle', P)
+                        if o15 is not P:
+                            if not (isinstance(o15, str)):
+                                problems.append(P(((path + '.product') + '.billingCycle'), 'expected string, got ' + tn(o15)))
+                            else:
+                                if not (o15.__class__ is str and o15 in c16):
+                                    problems.append(P(((path + '.product') + '.billingCycle'), "must be one of 'MONTHLY', 'ANNUALLY', got " + repr(o15)))
+                        o17 = o14.get('features', P)
+                        if o17 is not P:
+                            if not (isinstance(o17, list)):
+                                problems.append(P(((path + '.product') + '.features'), 'expected array, got ' + tn(o17)))
+                            else:
+                                if isinstance(o17, list):
+                                    pass
+                                    if len(o17) > 12:
+                                        problems.append(P(((path + '.product') + '.features'), 'must have at most 12 items'))
+                                    for i18, e19 in enumerate(o17):
+                                        if not (isinstance(e19, str)):
+                                            problems.append(P((((path + '.product') + '.features') + '[' + str(i18) + ']'), 'expected string, got ' + tn(e19)))
+                                        else:
+                                            if isinstance(e19, str):
+                                                pass
+                                                if len(e19) < 1:
+                                                    problems.append(P((((path + '.product') + '.features') + '[' + str(i18) + ']'), 'must be at least 1 character(s) long'))
+                                                if len(e19) > 120:
+                                                    problems.append(P((((path + '.product') + '.features') + '[' + str(i18) + ']'), 'must be at most 120 characters long'))
+                        o20 = o14.get('name', P)
+                        if o20 is not P:
+                            if not (isinstance(o20, str)):
+                                problems.append(P(((path + '.product') + '.name'), 'expected string, got ' + tn(o20)))
+                            else:
+                                if isinstance(o20, str):
+                                    pass
+                                    if len(o20) < 1:
+                                        problems.append(P(((path + '.product') + '.name'), 'must be at least 1 character(s) long'))
+                                    if len(o20) > 120:
+                                        problems.append(P(((path + '.product') + '.name'), 'must be at most 120 characters long'))
+                        o21 = o14.get('price', P)
+                        if o21 is not P:
+                            if not (isinstance(o21, str)):
+                                problems.append(P(((path + '.product') + '.price'), 'expected string, got ' + tn(o21)))
+                            else:
+                                if isinstance(o21, str):
+                                    pass
+                                    if not c22.search(o21):
+                                        problems.append(P(((path + '.product') + '.price'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o23 = o14.get('productId', P)
+                        if o23 is not P:
+                            if not (isinstance(o23, str)):
+                                problems.append(P(((path + '.product') + '.productId'), 'expected string, got ' + tn(o23)))
+                            else:
+                                if isinstance(o23, str):
+                                    pass
+                                    if not c24.search(o23):
+                                        problems.append(P(((path + '.product') + '.productId'), "does not match pattern '^prod_[a-z0-9_]{2,40}$'"))
+                        for k26, x27 in o14.items():
+                            if k26 not in c25:
+                                problems.append(P(((path + '.product') + '.' + k26 if isinstance(k26, str) and k26.isidentifier() else (path + '.product') + '[' + repr(k26) + ']'), 'is not a known field of this template'))
+            o28 = v.get('setPasswordUrl', P)
+            if o28 is not P:
+                if not (isinstance(o28, str)):
+                    problems.append(P((path + '.setPasswordUrl'), 'expected string, got ' + tn(o28)))
+                else:
+                    if isinstance(o28, str):
+                        pass
+                        if len(o28) > 2000:
+                            problems.append(P((path + '.setPasswordUrl'), 'must be at most 2000 characters long'))
+                        w30 = c29(o28)
+                        if w30:
+                            problems.append(P((path + '.setPasswordUrl'), w30))
+            o31 = v.get('site', P)
+            if o31 is not P:
+                if not (isinstance(o31, dict)):
+                    problems.append(P((path + '.site'), 'expected object, got ' + tn(o31)))
+                else:
+                    if isinstance(o31, dict):
+                        pass
+                        if 'siteUrl' not in o31:
+                            problems.append(P(((path + '.site') + '.siteUrl'), 'is required'))
+                        if 'adminUrl' not in o31:
+                            problems.append(P(((path + '.site') + '.adminUrl'), 'is required'))
+                        if 'username' not in o31:
+                            problems.append(P(((path + '.site') + '.username'), 'is required'))
+                        o32 = o31.get('adminUrl', P)
+                        if o32 is not P:
+                            if not (isinstance(o32, str)):
+                                problems.append(P(((path + '.site') + '.adminUrl'), 'expected string, got ' + tn(o32)))
+                            else:
+                                if isinstance(o32, str):
+                                    pass
+                                    if len(o32) > 2000:
+                                        problems.append(P(((path + '.site') + '.adminUrl'), 'must be at most 2000 characters long'))
+                                    w34 = c33(o32)
+                                    if w34:
+                                        problems.append(P(((path + '.site') + '.adminUrl'), w34))
+                        o35 = o31.get('phpVersion', P)
+                        if o35 is not P:
+                            if not (isinstance(o35, str)):
+                                problems.append(P(((path + '.site') + '.phpVersion'), 'expected string, got ' + tn(o35)))
+                            else:
+                                if isinstance(o35, str):
+                                    pass
+                                    if not c36.search(o35):
+                                        problems.append(P(((path + '.site') + '.phpVersion'), "does not match pattern '^\\\\d+\\\\.\\\\d+$'"))
+                        o37 = o31.get('region', P)
+                        if o37 is not P:
+                            if not (isinstance(o37, str)):
+                                problems.append(P(((path + '.site') + '.region'), 'expected string, got ' + tn(o37)))
+                            else:
+                                if not (o37.__class__ is str and o37 in c38):
+                                    problems.append(P(((path + '.site') + '.region'), "must be one of 'af-south-1', 'eu-west-1', got " + repr(o37)))
+                        o39 = o31.get('siteId', P)
+                        if o39 is not P:
+                            if not (isinstance(o39, str)):
+                                problems.append(P(((path + '.site') + '.siteId'), 'expected string, got ' + tn(o39)))
+                            else:
+                                if isinstance(o39, str):
+                                    pass
+                                    if not c40.search(o39):
+                                        problems.append(P(((path + '.site') + '.siteId'), "does not match pattern '^site_[a-z0-9]{6,32}$'"))
+                        o41 = o31.get('siteUrl', P)
+                        if o41 is not P:
+                            if not (isinstance(o41, str)):
+                                problems.append(P(((path + '.site') + '.siteUrl'), 'expected string, got ' + tn(o41)))
+                            else:
+                                if isinstance(o41, str):
+                                    pass
+                                    if len(o41) > 2000:
+                                        problems.append(P(((path + '.site') + '.siteUrl'), 'must be at most 2000 characters long'))
+                                    w43 = c42(o41)
+                                    if w43:
+                                        problems.append(P(((path + '.site') + '.siteUrl'), w43))
+                        o44 = o31.get('username', P)
+                        if o44 is not P:
+                            if not (isinstance(o44, str)):
+                                problems.append(P(((path + '.site') + '.username'), 'expected string, got ' + tn(o44)))
+                            else:
+                                if isinstance(o44, str):
+                                    pass
+                                    if not c45.search(o44):
+                                        problems.append(P(((path + '.site') + '.username'), "does not match pattern '^[a-z0-9._-]{3,60}$'"))
+                        o46 = o31.get('wordpressVersion', P)
+                        if o46 is not P:
+                            if not (isinstance(o46, str)):
+                                problems.append(P(((path + '.site') + '.wordpressVersion'), 'expected string, got ' + tn(o46)))
+                            else:
+                                if isinstance(o46, str):
+                                    pass
+                                    if not c47.search(o46):
+                                        problems.append(P(((path + '.site') + '.wordpressVersion'), "does not match pattern '^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$'"))
+                        for k49, x50 in o31.items():
+                            if k49 not in c48:
+                                problems.append(P(((path + '.site') + '.' + k49 if isinstance(k49, str) and k49.isidentifier() else (path + '.site') + '[' + repr(k49) + ']'), 'is not a known field of this template'))
+            o51 = v.get('unsubscribeUrl', P)
+            if o51 is not P:
+                if not (isinstance(o51, str)):
+                    problems.append(P((path + '.unsubscribeUrl'), 'expected string, got ' + tn(o51)))
+                else:
+                    if isinstance(o51, str):
+                        pass
+                        w53 = c52(o51)
+                        if w53:
+                            problems.append(P((path + '.unsubscribeUrl'), w53))
+            for k55, x56 in v.items():
+                if k55 not in c54:
+                    problems.append(P((path + '.' + k55 if isinstance(k55, str) and k55.isidentifier() else path + '[' + repr(k55) + ']'), 'is not a known field of this template'))

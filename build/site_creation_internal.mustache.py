@@ -507,3 +507,413 @@ def subject(scopes, out):
         v2 = v2.get('organization') if v2.__class__ is dict else lookup([v2], ('organization',)) if isinstance(v2, Mapping) else lookup([{'tenant': v2}], ('tenant', 'organization'))
     if v2 is not None:
         w(e(v2 if v2.__class__ is str else text(v2)))
+
+
+CHECK = '94db3c7e0184ac94930381e4479db371ed9742afb9318a7f27b89489cfb890e4'
+
+
+def check(v, path, problems):
+    if not (isinstance(v, dict)):
+        problems.append(P(path, 'expected object, got ' + tn(v)))
+    else:
+        if isinstance(v, dict):
+            pass
+            if 'tenant' not in v:
+                problems.append(P((path + '.tenant'), 'is required'))
+            if 'orderNumber' not in v:
+                problems.append(P((path + '.orderNumber'), 'is required'))
+            if 'product' not in v:
+                problems.append(P((path + '.product'), 'is required'))
+            if 'site' not in v:
+                problems.append(P((path + '.site'), 'is required'))
+            if 'provisionedAt' not in v:
+                problems.append(P((path + '.provisionedAt'), 'is required'))
+            if 'durationSeconds' not in v:
+                problems.append(P((path + '.durationSeconds'), 'is required'))
+            if 'warnings' not in v:
+                problems.append(P((path + '.warnings'), 'is required'))
+            if 'adminSiteUrl' not in v:
+                problems.append(P((path + '.adminSiteUrl'), 'is required'))
+            if 'audit' not in v:
+                problems.append(P((path + '.audit'), 'is required'))
+            if 'unsubscribeUrl' not in v:
+                problems.append(P((path + '.unsubscribeUrl'), 'is required'))
+            o1 = v.get('adminSiteUrl', P)
+            if o1 is not P:
+                if not (isinstance(o1, str)):
+                    problems.append(P((path + '.adminSiteUrl'), 'expected string, got ' + tn(o1)))
+                else:
+                    if isinstance(o1, str):
+                        pass
+                        if len(o1) > 2000:
+                            problems.append(P((path + '.adminSiteUrl'), 'must be at most 2000 characters long'))
+                        w3 = c2(o1)
+                        if w3:
+                            problems.append(P((path + '.adminSiteUrl'), w3))
+            o4 = v.get('audit', P)
+            if o4 is not P:
+                if not (isinstance(o4, dict)):
+                    problems.append(P((path + '.audit'), 'expected object, got ' + tn(o4)))
+                else:
+                    if isinstance(o4, dict):
+                        pass
+                        if 'id' not in o4:
+                            problems.append(P(((path + '.audit') + '.id'), 'is required'))
+                        if 'dateCreated' not in o4:
+                            problems.append(P(((path + '.audit') + '.dateCreated'), 'is required'))
+                        if 'dateLastUpdated' not in o4:
+                            problems.append(P(((path + '.audit') + '.dateLastUpdated'), 'is required'))
+                        if 'lastUpdatedBy' not in o4:
+                            problems.append(P(((path + '.audit') + '.lastUpdatedBy'), 'is required'))
+                        if 'active' not in o4:
+                            problems.append(P(((path + '.audit') + '.active'), 'is required'))
+                        o5 = o4.get('active', P)
+                        if o5 is not P:
+                            if not (isinstance(o5, bool)):
+                                problems.append(P(((path + '.audit') + '.active'), 'expected boolean, got ' + tn(o5)))
+                            else:
+                                pass
+                        o6 = o4.get('dateCreated', P)
+                        if o6 is not P:
+                            if not (isinstance(o6, str)):
+                                problems.append(P(((path + '.audit') + '.dateCreated'), 'expected string, got ' + tn(o6)))
+                            else:
+                                if isinstance(o6, str):
+                                    pass
+                                    w8 = c7(o6)
+                                    if w8:
+                                        problems.append(P(((path + '.audit') + '.dateCreated'), w8))
+                        o9 = o4.get('dateLastUpdated', P)
+                        if o9 is not P:
+                            if not (isinstance(o9, str)):
+                                problems.append(P(((path + '.audit') + '.dateLastUpdated'), 'expected string, got ' + tn(o9)))
+                            else:
+                                if isinstance(o9, str):
+                                    pass
+                                    w11 = c10(o9)
+                                    if w11:
+                                        problems.append(P(((path + '.audit') + '.dateLastUpdated'), w11))
+                        o12 = o4.get('id', P)
+                        if o12 is not P:
+                            if not (isinstance(o12, str)):
+                                problems.append(P(((path + '.audit') + '.id'), 'expected string, got ' + tn(o12)))
+                            else:
+                                if isinstance(o12, str):
+                                    pass
+                                    if len(o12) < 1:
+                                        problems.append(P(((path + '.audit') + '.id'), 'must be at least 1 character(s) long'))
+                                    if len(o12) > 64:
+                                        problems.append(P(((path + '.audit') + '.id'), 'must be at most 64 characters long'))
+                        o13 = o4.get('lastUpdatedBy', P)
+                        if o13 is not P:
+                            if not (isinstance(o13, str)):
+                                problems.append(P(((path + '.audit') + '.lastUpdatedBy'), 'expected string, got ' + tn(o13)))
+                            else:
+                                if isinstance(o13, str):
+                                    pass
+                                    if len(o13) < 1:
+                                        problems.append(P(((path + '.audit') + '.lastUpdatedBy'), 'must be at least 1 character(s) long'))
+                                    if len(o13) > 120:
+                                        problems.append(P(((path + '.audit') + '.lastUpdatedBy'), 'must be at most 120 characters long'))
+                        for k15, x16 in o4.items():
+                            if k15 not in c14:
+                                problems.append(P(((path + '.audit') + '.' + k15 if isinstance(k15, str) and k15.isidentifier() else (path + '.audit') + '[' + repr(k15) + ']'), 'is not a known field of this template'))
+            o17 = v.get('durationSeconds', P)
+            if o17 is not P:
+                if not ((isinstance(o17, int) and not isinstance(o17, bool) or isinstance(o17, float) and o17.is_integer())):
+                    problems.append(P((path + '.durationSeconds'), 'expected integer, got ' + tn(o17)))
+                else:
+                    if isinstance(o17, (int, float)) and not isinstance(o17, bool):
+                        pass
+                        if o17 < c18:
+                            problems.append(P((path + '.durationSeconds'), 'must be >= 0'))
+                        if o17 > c19:
+                            problems.append(P((path + '.durationSeconds'), 'must be <= 86400'))
+            o20 = v.get('orderNumber', P)
+            if o20 is not P:
+                if not (isinstance(o20, str)):
+                    problems.append(P((path + '.orderNumber'), 'expected string, got ' + tn(o20)))
+                else:
+                    if isinstance(o20, str):
+                        pass
+                        if not c21.search(o20):
+                            problems.append(P((path + '.orderNumber'), "does not match pattern '^BB-\\\\d{4}-\\\\d{5}$'"))
+            o22 = v.get('product', P)
+            if o22 is not P:
+                if not (isinstance(o22, dict)):
+                    problems.append(P((path + '.product'), 'expected object, got ' + tn(o22)))
+                else:
+                    if isinstance(o22, dict):
+                        pass
+                        if 'productId' not in o22:
+                            problems.append(P(((path + '.product') + '.productId'), 'is required'))
+                        if 'name' not in o22:
+                            problems.append(P(((path + '.product') + '.name'), 'is required'))
+                        o23 = o22.get('billingCycle', P)
+                        if o23 is not P:
+                            if not (isinstance(o23, str)):
+                                problems.append(P(((path + '.product') + '.billingCycle'), 'expected string, got ' + tn(o23)))
+                            else:
+                                if not (o23.__class__ is str and o23 in c24):
+                                    problems.append(P(((path + '.product') + '.billingCycle'), "must be one of 'MONTHLY', 'ANNUALLY', got " + repr(o23)))
+                        o25 = o22.get('features', P)
+                        if o25 is not P:
+                            if not (isinstance(o25, list)):
+                                problems.append(P(((path + '.product') + '.features'), 'expected array, got ' + tn(o25)))
+                            else:
+                                if isinstance(o25, list):
+                                    pass
+                                    if len(o25) > 12:
+                                        problems.append(P(((path + '.product') + '.features'), 'must have at most 12 items'))
+                                    for i26, e27 in enumerate(o25):
+                                        if not (isinstance(e27, str)):
+                                            problems.append(P((((path + '.product') + '.features') + '[' + str(i26) + ']'), 'expected string, got ' + tn(e27)))
+                                        else:
+                                            if isinstance(e27, str):
+                                                pass
+                                                if len(e27) < 1:
+                                                    problems.append(P((((path + '.product') + '.features') + '[' + str(i26) + ']'), 'must be at least 1 character(s) long'))
+                                                if len(e27) > 120:
+                                                    problems.append(P((((path + '.product') + '.features') + '[' + str(i26) + ']'), 'must be at most 120 characters long'))
+                        o28 = o22.get('name', P)
+                        if o28 is not P:
+                            if not (isinstance(o28, str)):
+                                problems.append(P(((path + '.product') + '.name'), 'expected string, got ' + tn(o28)))
+                            else:
+                                if isinstance(o28, str):
+                                    pass
+                                    if len(o28) < 1:
+                                        problems.append(P(((path + '.product') + '.name'), 'must be at least 1 character(s) long'))
+                                    if len(o28) > 120:
+                                        problems.append(P(((path + '.product') + '.name'), 'must be at most 120 characters long'))
+                        o29 = o22.get('price', P)
+                        if o29 is not P:
+                            if not (isinstance(o29, str)):
+                                problems.append(P(((path + '.product') + '.price'), 'expected string, got ' + tn(o29)))
+                            else:
+                                if isinstance(o29, str):
+                                    pass
+                                    if not c30.search(o29):
+                                        problems.append(P(((path + '.product') + '.price'), "does not match pattern '^-?R\\\\d{1,3}(,\\\\d{3})*\\\\.\\\\d{2}$'"))
+                        o31 = o22.get('productId', P)
+                        if o31 is not P:
+                            if not (isinstance(o31, str)):
+                                problems.append(P(((path + '.product') + '.productId'), 'expected string, got ' + tn(o31)))
+                            else:
+                                if isinstance(o31, str):
+                                    pass
+                                    if not c32.search(o31):
+                                        problems.append(P(((path + '.product') + '.productId'), "does not match pattern '^prod_[a-z0-9_]{2,40}$'"))
+                        for k34, x35 in o22.items():
+                            if k34 not in c33:
+                                problems.append(P(((path + '.product') + '.' + k34 if isinstance(k34, str) and k34.isidentifier() else (path + '.product') + '[' + repr(k34) + ']'), 'is not a known field of this template'))
+            o36 = v.get('provisionedAt', P)
+            if o36 is not P:
+                if not (isinstance(o36, str)):
+                    problems.append(P((path + '.provisionedAt'), 'expected string, got ' + tn(o36)))
+                else:
+                    if isinstance(o36, str):
+                        pass
+                        w38 = c37(o36)
+                        if w38:
+                            problems.append(P((path + '.provisionedAt'), w38))
+            o39 = v.get('site', P)
+            if o39 is not P:
+                if not (isinstance(o39, dict)):
+                    problems.append(P((path + '.site'), 'expected object, got ' + tn(o39)))
+                else:
+                    if isinstance(o39, dict):
+                        pass
+                        if 'siteId' not in o39:
+                            problems.append(P(((path + '.site') + '.siteId'), 'is required'))
+                        if 'siteUrl' not in o39:
+                            problems.append(P(((path + '.site') + '.siteUrl'), 'is required'))
+                        if 'username' not in o39:
+                            problems.append(P(((path + '.site') + '.username'), 'is required'))
+                        if 'region' not in o39:
+                            problems.append(P(((path + '.site') + '.region'), 'is required'))
+                        if 'wordpressVersion' not in o39:
+                            problems.append(P(((path + '.site') + '.wordpressVersion'), 'is required'))
+                        if 'phpVersion' not in o39:
+                            problems.append(P(((path + '.site') + '.phpVersion'), 'is required'))
+                        o40 = o39.get('adminUrl', P)
+                        if o40 is not P:
+                            if not (isinstance(o40, str)):
+                                problems.append(P(((path + '.site') + '.adminUrl'), 'expected string, got ' + tn(o40)))
+                            else:
+                                if isinstance(o40, str):
+                                    pass
+                                    if len(o40) > 2000:
+                                        problems.append(P(((path + '.site') + '.adminUrl'), 'must be at most 2000 characters long'))
+                                    w42 = c41(o40)
+                                    if w42:
+                                        problems.append(P(((path + '.site') + '.adminUrl'), w42))
+                        o43 = o39.get('phpVersion', P)
+                        if o43 is not P:
+                            if not (isinstance(o43, str)):
+                                problems.append(P(((path + '.site') + '.phpVersion'), 'expected string, got ' + tn(o43)))
+                            else:
+                                if isinstance(o43, str):
+                                    pass
+                                    if not c44.search(o43):
+                                        problems.append(P(((path + '.site') + '.phpVersion'), "does not match pattern '^\\\\d+\\\\.\\\\d+$'"))
+                        o45 = o39.get('region', P)
+                        if o45 is not P:
+                            if not (isinstance(o45, str)):
+                                problems.append(P(((path + '.site') + '.region'), 'expected string, got ' + tn(o45)))
+                            else:
+                                if not (o45.__class__ is str and o45 in c46):
+                                    problems.append(P(((path + '.site') + '.region'), "must be one of 'af-south-1', 'eu-west-1', got " + repr(o45)))
+                        o47 = o39.get('siteId', P)
+                        if o47 is not P:
+                            if not (isinstance(o47, str)):
+                                problems.append(P(((path + '.site') + '.siteId'), 'expected string, got ' + tn(o47)))
+                            else:
+                                if isinstance(o47, str):
+                                    pass
+                                    if not c48.search(o47):
+                                        problems.append(P(((path + '.site') + '.siteId'), "does not match pattern '^site_[a-z0-9]{6,32}$'"))
+                        o49 = o39.get('siteUrl', P)
+                        if o49 is not P:
+                            if not (isinstance(o49, str)):
+                                problems.append(P(((path + '.site') + '.siteUrl'), 'expected string, got ' + tn(o49)))
+                            else:
+                                if isinstance(o49, str):
+                                    pass
+                                    if len(o49) > 2000:
+                                        problems.append(P(((path + '.site') + '.siteUrl'), 'must be at most 2000 characters long'))
+                                    w51 = c50(o49)
+                                    if w51:
+                                        problems.append(P(((path + '.site') + '.siteUrl'), w51))
+                        o52 = o39.get('username', P)
+                        if o52 is not P:
+                            if not (isinstance(o52, str)):
+                                problems.append(P(((path + '.site') + '.username'), 'expected string, got ' + tn(o52)))
+                            else:
+                                if isinstance(o52, str):
+                                    pass
+                                    if not c53.search(o52):
+                                        problems.append(P(((path + '.site') + '.username'), "does not match pattern '^[a-z0-9._-]{3,60}$'"))
+                        o54 = o39.get('wordpressVersion', P)
+                        if o54 is not P:
+                            if not (isinstance(o54, str)):
+                                problems.append(P(((path + '.site') + '.wordpressVersion'), 'expected string, got ' + tn(o54)))
+                            else:
+                                if isinstance(o54, str):
+                                    pass
+                                    if not c55.search(o54):
+                                        problems.append(P(((path + '.site') + '.wordpressVersion'), "does not match pattern '^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$'"))
+                        for k57, x58 in o39.items():
+                            if k57 not in c56:
+                                problems.append(P(((path + '.site') + '.' + k57 if isinstance(k57, str) and k57.isidentifier() else (path + '.site') + '[' + repr(k57) + ']'), 'is not a known field of this template'))
+            o59 = v.get('tenant', P)
+            if o59 is not P:
+                if not (isinstance(o59, dict)):
+                    problems.append(P((path + '.tenant'), 'expected object, got ' + tn(o59)))
+                else:
+                    if isinstance(o59, dict):
+                        pass
+                        if 'tenantId' not in o59:
+                            problems.append(P(((path + '.tenant') + '.tenantId'), 'is required'))
+                        if 'organization' not in o59:
+                            problems.append(P(((path + '.tenant') + '.organization'), 'is required'))
+                        if 'email' not in o59:
+                            problems.append(P(((path + '.tenant') + '.email'), 'is required'))
+                        o60 = o59.get('contactName', P)
+                        if o60 is not P:
+                            if not (isinstance(o60, str)):
+                                problems.append(P(((path + '.tenant') + '.contactName'), 'expected string, got ' + tn(o60)))
+                            else:
+                                if isinstance(o60, str):
+                                    pass
+                                    if len(o60) < 1:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at least 1 character(s) long'))
+                                    if len(o60) > 120:
+                                        problems.append(P(((path + '.tenant') + '.contactName'), 'must be at most 120 characters long'))
+                        o61 = o59.get('destinationEmail', P)
+                        if o61 is not P:
+                            if not (isinstance(o61, str)):
+                                problems.append(P(((path + '.tenant') + '.destinationEmail'), 'expected string, got ' + tn(o61)))
+                            else:
+                                if isinstance(o61, str):
+                                    pass
+                                    if len(o61) > 254:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), 'must be at most 254 characters long'))
+                                    w63 = c62(o61)
+                                    if w63:
+                                        problems.append(P(((path + '.tenant') + '.destinationEmail'), w63))
+                        o64 = o59.get('email', P)
+                        if o64 is not P:
+                            if not (isinstance(o64, str)):
+                                problems.append(P(((path + '.tenant') + '.email'), 'expected string, got ' + tn(o64)))
+                            else:
+                                if isinstance(o64, str):
+                                    pass
+                                    if len(o64) > 254:
+                                        problems.append(P(((path + '.tenant') + '.email'), 'must be at most 254 characters long'))
+                                    w66 = c65(o64)
+                                    if w66:
+                                        problems.append(P(((path + '.tenant') + '.email'), w66))
+                        o67 = o59.get('organization', P)
+                        if o67 is not P:
+                            if not (isinstance(o67, str)):
+                                problems.append(P(((path + '.tenant') + '.organization'), 'expected string, got ' + tn(o67)))
+                            else:
+                                if isinstance(o67, str):
+                                    pass
+                                    if len(o67) < 1:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at least 1 character(s) long'))
+                                    if len(o67) > 120:
+                                        problems.append(P(((path + '.tenant') + '.organization'), 'must be at most 120 characters long'))
+                        o68 = o59.get('status', P)
+                        if o68 is not P:
+                            if not (isinstance(o68, str)):
+                                problems.append(P(((path + '.tenant') + '.status'), 'expected string, got ' + tn(o68)))
+                            else:
+                                if not (o68.__class__ is str and o68 in c69):
+                                    problems.append(P(((path + '.tenant') + '.status'), "must be one of 'UNVALIDATED', 'VALIDATED', 'REGISTERED', 'SUSPENDED', got " + repr(o68)))
+                        o70 = o59.get('tenantId', P)
+                        if o70 is not P:
+                            if not (isinstance(o70, str)):
+                                problems.append(P(((path + '.tenant') + '.tenantId'), 'expected string, got ' + tn(o70)))
+                            else:
+                                if isinstance(o70, str):
+                                    pass
+                                    w72 = c71(o70)
+                                    if w72:
+                                        problems.append(P(((path + '.tenant') + '.tenantId'), w72))
+                        for k74, x75 in o59.items():
+                            if k74 not in c73:
+                                problems.append(P(((path + '.tenant') + '.' + k74 if isinstance(k74, str) and k74.isidentifier() else (path + '.tenant') + '[' + repr(k74) + ']'), 'is not a known field of this template'))
+            o76 = v.get('unsubscribeUrl', P)
+            if o76 is not P:
+                if not (isinstance(o76, str)):
+                    problems.append(P((path + '.unsubscribeUrl'), 'expected string, got ' + tn(o76)))
+                else:
+                    if isinstance(o76, str):
+                        pass
+                        w78 = c77(o76)
+                        if w78:
+                            problems.append(P((path + '.unsubscribeUrl'), w78))
+            o79 = v.get('warnings', P)
+            if o79 is not P:
+                if not (isinstance(o79, list)):
+                    problems.append(P((path + '.warnings'), 'expected array, got ' + tn(o79)))
+                else:
+                    if isinstance(o79, list):
+                        pass
+                        if len(o79) > 20:
+                            problems.append(P((path + '.warnings'), 'must have at most 20 items'))
+                        for i80, e81 in enumerate(o79):
+                            if not (isinstance(e81, str)):
+                                problems.append(P(((path + '.warnings') + '[' + str(i80) + ']'), 'expected string, got ' + tn(e81)))
+                            else:
+                                if isinstance(e81, str):
+                                    pass
+                                    if len(e81) < 1:
+                                        problems.append(P(((path + '.warnings') + '[' + str(i80) + ']'), 'must be at least 1 character(s) long'))
+                                    if len(e81) > 300:
+                                        problems.append(P(((path + '.warnings') + '[' + str(i80) + ']'), 'must be at most 300 characters long'))
+            for k83, x84 in v.items():
+                if k83 not in c82:
+                    problems.append(P((path + '.' + k83 if isinstance(k83, str) and k83.isidentifier() else path + '[' + repr(k83) + ']'), 'is not a known field of this template'))

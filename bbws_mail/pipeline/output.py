@@ -150,7 +150,9 @@ def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> li
 
     for tpl in built:
         texts = {"html": tpl.html, "text": tpl.text, "subject": tpl.subject}
-        code = precompiled.module_text(tpl.name, texts)
+        # the schema as the runtime reads it back (sorted keys): the generated check
+        # follows the order of its properties
+        code = precompiled.module_text(tpl.name, texts, json.loads(dump_json(tpl.schema)))
         if code is not None:
             files[tpl.name + precompiled.SUFFIX] = code.encode()
     changed = sorted(n for n, data in files.items()

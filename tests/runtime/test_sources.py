@@ -69,6 +69,12 @@ def test_build_time_code_renders_exactly_like_run_time_compilation(project_build
         glob = {"assetBaseUrl": snapshot.asset_base_url}
         for part in ("html", "text", "subject"):
             assert getattr(fast, part).render(data, glob) == getattr(slow, part).render(data, glob)
+        assert fast.validator._check.__code__.co_filename.endswith(f"{name}.mustache.py")
+        broken = [data, {}, {**data, "unexpected": 1}, [], None,
+                  {k: (1.5 if isinstance(v, str) else "x") for k, v in data.items()}]
+        for value in broken:
+            assert fast.validator.problems(value) == slow.validator.problems(value)
+        assert fast.validator.problems(broken[2]), "the extra key must be reported"
 
 
 def test_stale_build_time_code_is_ignored(built: Path) -> None:
@@ -83,3 +89,18 @@ def test_stale_build_time_code_is_ignored(built: Path) -> None:
     email = render("mini", DATA, source=source)
     assert "Hi Acme &amp; &lt;Sons&gt;," in email.html
     assert compiled(source.snapshot(), "mini").html._fn.__code__.co_filename == "<mustache>"
+
+
+def test_a_validator_that_no_longer_matches_the_schema_is_compiled_at_run_time(
+        built: Path) -> None:
+    from bbws_mail.precompiled import SUFFIX
+    from bbws_mail.render import compiled
+
+    module = built / f"mini{SUFFIX}"
+    module.write_text(module.read_text().replace("CHECK = '", "CHECK = '0", 1))
+    forget_packaged(built)
+    source = PackagedSource(built, env="dev")
+    render("mini", DATA, source=source)
+    tpl = compiled(source.snapshot(), "mini")
+    assert tpl.html._fn.__code__.co_filename.endswith(SUFFIX)
+    assert tpl.validator._check.__code__.co_filename == "<schema #>"
