@@ -53,7 +53,7 @@ def stale_sources(root: Path) -> list[str]:
     return problems
 
 
-class StaleBuildHook(BuildHookInterface):  # type: ignore[misc]
+class StaleBuildHook(BuildHookInterface):
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
