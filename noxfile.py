@@ -6,6 +6,7 @@
     nox -s lint      ruff + mypy
     nox -s bench     benchmarks: build stages, render vs naive path, cold start
     nox -s visual    screenshot regression only (-- --update to approve changes)
+    nox -s package   the Lambda deployment zip (refuses a stale build/)
 """
 
 from __future__ import annotations
@@ -88,3 +89,10 @@ def publish(session: nox.Session) -> None:
     """Publish build/ to an environment: `nox -s publish -- --env dev [--dry-run]`."""
     _install(session, "build,publish")
     session.run("bbws-mail", "publish", *session.posargs)
+
+
+@nox.session(python=PY)
+def package(session: nox.Session) -> None:
+    """The Lambda deployment zip in dist/: runtime + templates, byte-compiled for python3.11."""
+    _install(session, "build")
+    session.run("python", "-m", "bbws_mail.pipeline.package", *session.posargs)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from bbws_mail.errors import TemplateDataError, UnknownTemplateError
+from bbws_mail.errors import SourceError, TemplateDataError, UnknownTemplateError
 from bbws_mail.mustache import Template, html_escape, no_escape
-from bbws_mail.sources import PackagedSource, Snapshot, Source, TemplateFiles
+from bbws_mail.sources import LazyTemplates, PackagedSource, Snapshot, Source, TemplateFiles
 from bbws_mail.validate import Validator
 
 if TYPE_CHECKING:
@@ -69,67 +70,143 @@ class CompiledTemplate:
 
     __slots__ = ("html", "name", "subject", "text", "validator")
 
-    def __init__(self, files: TemplateFiles) -> None:
+    def __init__(self, files: TemplateFiles, code_dir: str | None = None) -> None:
         self.name = files.name
-        self.html = Template(files.html, escape=html_escape)
-        self.text = Template(files.text, escape=no_escape)
-        self.subject = Template(files.subject, escape=subject_escape)
-        self.validator = Validator(files.schema)
+        made = None
+        if code_dir:  # a packaged build: its Mustache code was generated at build time
+            from bbws_mail.precompiled import load
+
+            made = load(code_dir, files.name,
+                        {"html": files.html, "text": files.text, "subject": files.subject},
+                        {"html": html_escape, "text": no_escape, "subject": subject_escape},
+                        _without_annotations(files.schema))
+        if made is not None:
+            self.html, self.text, self.subject = made["html"], made["text"], made["subject"]
+        else:
+            self.html = Template(files.html, escape=html_escape)
+            self.text = Template(files.text, escape=no_escape)
+            self.subject = Template(files.subject, escape=subject_escape)
+        validator = made.get("validator") if made else None
+        self.validator = validator or Validator(_without_annotations(files.schema))
+
+
+# Schema annotations that steer sending, not validation (bbws_mail.send reads them).
+_SEND_ANNOTATIONS = ("x-one-click-unsubscribe",)
+
+
+def _without_annotations(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` minus the sending annotations on its top-level properties."""
+    props = schema.get("properties")
+    if not isinstance(props, dict) or not any(
+            isinstance(p, dict) and any(a in p for a in _SEND_ANNOTATIONS) for p in props.values()):
+        return schema
+    cleaned = {name: {k: v for k, v in p.items() if k not in _SEND_ANNOTATIONS}
+               if isinstance(p, dict) else p for name, p in props.items()}
+    return {**schema, "properties": cleaned}
 
 
 _cache: dict[tuple[str, str, str], CompiledTemplate] = {}
 _cache_lock = threading.Lock()
 _default_source: Source | None = None
+_sources: dict[tuple[str, ...], Source] = {}
+_sources_lock = threading.Lock()
+SOURCE_KINDS = ("packaged", "s3")
+
+
+class SourceNameError(SourceError):
+    """``source=`` named no known kind of source; the message says what is wrong with it."""
 
 
 def default_source() -> Source:
     """Packaged build unless ``BBWS_TEMPLATE_SOURCE=s3`` (then the S3 bucket of ``BBWS_ENV``)."""
     global _default_source
     if _default_source is None:
-        kind = os.environ.get("BBWS_TEMPLATE_SOURCE", "packaged").strip().lower()
-        _default_source = _make_source(kind)
+        kind = os.environ.get("BBWS_TEMPLATE_SOURCE", "packaged").strip().lower() or "packaged"
+        _default_source = _make_source(kind, "BBWS_TEMPLATE_SOURCE")
     return _default_source
 
 
-def _make_source(kind: str) -> Source:
-    if kind == "packaged":
-        return PackagedSource()
+def _source_kind(kind: str, where: str) -> str:
+    if kind in SOURCE_KINDS:
+        return kind
+    if kind.strip().lower() in SOURCE_KINDS:
+        why = "has surrounding spaces" if kind != kind.strip() else "is not in lower case"
+        raise SourceNameError(f"{where}: the template source name {why}; write exactly "
+                              "'packaged' or 's3'")
+    raise SourceNameError(f"{where}: unknown template source (a {len(kind)}-character string); "
+                          "use 'packaged' (the build inside the package) or 's3' (the bucket "
+                          "of BBWS_ENV)")
+
+
+def _make_source(kind: str, where: str = "render(source=...)") -> Source:
+    """The shared source of ``kind`` for the current environment settings.
+
+    Sources are kept per (kind, env, bucket, region): ``render(..., source="s3")`` on
+    every call reuses one reader and its loaded templates instead of re-reading S3.
+    """
+    kind = _source_kind(kind, where)
+    env = os.environ.get("BBWS_ENV", "")
+    key: tuple[str, ...] = (kind, env)
     if kind == "s3":
-        from bbws_mail.s3source import S3Source
-
-        return S3Source()
-    raise ValueError(f"unknown template source {kind!r}: use 'packaged' or 's3'")
-
-
-def compiled(snapshot: Snapshot, name: str) -> CompiledTemplate:
-    """The compiled template ``name`` of ``snapshot`` (compiled on first use)."""
-    key = (snapshot.origin, snapshot.build_version, name)
-    found = _cache.get(key)
+        key += (os.environ.get("BBWS_TEMPLATE_BUCKET", ""), os.environ.get("AWS_REGION", ""))
+    found = _sources.get(key)
     if found is not None:
         return found
-    files = snapshot.templates.get(name)
-    if files is None:
-        raise UnknownTemplateError(name, list(snapshot.templates))
-    with _cache_lock:
-        found = _cache.get(key)
+    with _sources_lock:
+        found = _sources.get(key)
         if found is None:
-            found = _cache[key] = CompiledTemplate(files)
+            if kind == "packaged":
+                found = PackagedSource()
+            else:
+                from bbws_mail.s3source import S3Source
+
+                found = S3Source()
+            _sources[key] = found
     return found
 
 
-def forget(origin: str, *, keep: set[str] | frozenset[str] = frozenset()) -> None:
-    """Drop compiled templates of ``origin`` except the build versions in ``keep``.
+def compiled(snapshot: Snapshot, name: str) -> CompiledTemplate:
+    """The compiled template ``name`` of ``snapshot`` (compiled on first use).
 
-    A Lambda never needs this (its builds never change while it runs); a long-lived
-    process whose builds do change (the designer preview) would otherwise keep every
-    version it ever compiled.
+    A snapshot with lazily loaded templates keeps its compiled templates itself, so
+    they go when the snapshot goes (a refreshed S3 source takes over the unchanged
+    ones); in-memory snapshots (preview, checks) use a shared cache that
+    :func:`forget` trims.
+    """
+    templates = snapshot.templates
+    if isinstance(templates, LazyTemplates):
+        if name not in templates:
+            raise UnknownTemplateError(name, list(templates))
+        code_dir = templates.code_dir
+        found: CompiledTemplate = templates.compiled(
+            name, lambda files: CompiledTemplate(files, code_dir))
+        return found
+    key = (snapshot.origin, snapshot.build_version, name)
+    found_ = _cache.get(key)
+    if found_ is not None:
+        return found_
+    files = templates.get(name)
+    if files is None:
+        raise UnknownTemplateError(name, list(templates))
+    with _cache_lock:
+        found_ = _cache.get(key)
+        if found_ is None:
+            found_ = _cache[key] = CompiledTemplate(files)
+    return found_
+
+
+def forget(origin: str, *, keep: set[str] | frozenset[str] = frozenset()) -> None:
+    """Drop compiled in-memory templates of ``origin`` except the build versions in ``keep``.
+
+    Only in-memory snapshots (the designer preview, whose builds change on every save)
+    need this; packaged and S3 snapshots carry their own compiled templates.
     """
     with _cache_lock:
         for key in [k for k in _cache if k[0] == origin and k[1] not in keep]:
             _cache.pop(key, None)
 
 
-def render(name: str, data: dict[str, Any], *, source: Source | str | None = None
+def render(name: str, data: Mapping[str, Any], *, source: Source | str | None = None
            ) -> RenderedEmail:
     """Validate ``data`` against template ``name``'s schema and render all three parts.
 

@@ -21,6 +21,7 @@ from bbws_mail.config import Config
 from bbws_mail.sources import TemplateFiles
 
 MANIFEST = "manifest.json"
+DATATYPES = "datatypes.py"  # the TypedDicts; bbws_mail/datatypes.py links to it
 MANIFEST_FORMAT = 1
 # suffix -> (manifest key, content type)
 FILE_KINDS = {
@@ -100,6 +101,7 @@ def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
         templates[tpl.name] = {
             "category": tpl.category,
             "files": files,
+            "sources": sorted(set(tpl.sources)),  # what sourceHash covers (wheel staleness check)
             "sourceHash": src.hexdigest(),
             "schemaHash": files["schema"]["sha256"],
         }
@@ -113,8 +115,19 @@ def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
         "sourceHash": overall,
         "tools": tool_versions(),
         "assetBaseUrls": {name: env.asset_base_url for name, env in sorted(config.envs.items())},
+        "environments": reader_settings(config),
         "templates": templates,
     }
+
+
+def reader_settings(config: Config) -> dict[str, dict[str, str]]:
+    """What a Lambda's S3 reader needs per environment, carried inside the package.
+
+    Only these reader settings: deploy settings (profiles, roles, external ids) never
+    travel inside a Lambda package. Empty values (no replica) are left out.
+    """
+    return {name: {k: v for k, v in env.reader_settings().items() if v}
+            for name, env in sorted(config.envs.items())}
 
 
 def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> list[str]:
@@ -124,6 +137,18 @@ def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> li
         files.update(tpl.files())
     manifest = make_manifest(built, config)
     files[MANIFEST] = dump_json(manifest)
+    from bbws_mail.pipeline.datatypes import generate
+
+    files[DATATYPES] = generate({t.name: t.schema for t in built}).encode()
+    from bbws_mail import precompiled
+
+    for tpl in built:
+        texts = {"html": tpl.html, "text": tpl.text, "subject": tpl.subject}
+        # the schema as the runtime reads it back (sorted keys): the generated check
+        # follows the order of its properties
+        code = precompiled.module_text(tpl.name, texts, json.loads(dump_json(tpl.schema)))
+        if code is not None:
+            files[tpl.name + precompiled.SUFFIX] = code.encode()
     changed = sorted(n for n, data in files.items()
                      if not (out_dir / n).is_file() or (out_dir / n).read_bytes() != data)
     stale = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name not in files) \

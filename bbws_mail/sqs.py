@@ -1,0 +1,80 @@
+"""SQS batches for a Lambda: partial batch failures instead of all-or-nothing.
+
+    def handler(event, context):
+        return handle_batch(event, lambda body: sender.send(body["template"], body["data"],
+                                                            to=body["to"]))
+
+With ``ReportBatchItemFailures`` on the event source mapping, SQS deletes every
+message not listed in ``batchItemFailures``. So:
+
+- a message that succeeded, or failed permanently (bad data, an unknown template, a
+  rejected address, a body that is not JSON), is *not* listed: retrying cannot help;
+  it is logged (message id and the error's class and message; the body is never
+  logged, it holds personal data) and dropped;
+- a message that failed in a retryable way (throttling, 5xx, timeouts) or in an
+  unforeseen way is listed, and comes back after the visibility timeout (then to the
+  dead-letter queue after ``maxReceiveCount``);
+- after SES throttling, the rest of the batch is listed without being tried: sending
+  into a throttle only burns the account's rate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bbws_mail.send import RetryableSendError, is_permanent
+
+log = logging.getLogger("bbws_mail.sqs")
+
+
+class BadMessageError(ValueError):
+    """An SQS message body that is not a JSON object (permanent: dropped)."""
+
+
+def json_body(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record's body as a JSON object, or BadMessageError."""
+    try:
+        body = json.loads(record.get("body") or "")
+    except ValueError:
+        raise BadMessageError("message body is not JSON") from None
+    if not isinstance(body, dict):
+        raise BadMessageError(f"message body is JSON {type(body).__name__}, not an object")
+    return body
+
+
+def handle_batch(event: Mapping[str, Any], handle: Callable[[dict[str, Any]], Any], *,
+                 stop_on_throttle: bool = True) -> dict[str, list[dict[str, str]]]:
+    """Call ``handle(body)`` for each record's JSON body; the Lambda's return value.
+
+    Returns ``{"batchItemFailures": [{"itemIdentifier": messageId}, ...]}`` listing the
+    messages that should be retried.
+    """
+    failures: list[dict[str, str]] = []
+    throttled = False
+    for record in event.get("Records", []):
+        message_id = str(record.get("messageId", ""))
+        if throttled:
+            failures.append({"itemIdentifier": message_id})
+            continue
+        try:
+            handle(json_body(record))
+        except Exception as exc:
+            if isinstance(exc, BadMessageError) or is_permanent(exc):
+                log.error("dropping SQS message %s: %s: %s", message_id, type(exc).__name__,
+                          exc)
+                continue
+            log.warning("SQS message %s will be retried: %s: %s", message_id,
+                        type(exc).__name__, exc)
+            failures.append({"itemIdentifier": message_id})
+            if stop_on_throttle and isinstance(exc, RetryableSendError) \
+                    and _throttled(exc):
+                throttled = True
+    return {"batchItemFailures": failures}
+
+
+def _throttled(exc: RetryableSendError) -> bool:
+    text = str(exc)
+    return any(code in text for code in ("TooManyRequests", "Throttl", "LimitExceeded"))

@@ -1,0 +1,83 @@
+"""ZAR money and SAST dates as the schemas' display fields expect them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bbws_mail.formatting import (
+    FormattingError,
+    display_date,
+    display_datetime,
+    iso_sast,
+    vat_included,
+    zar,
+    zar_cents,
+)
+from tests.conftest import ROOT
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (Decimal("2990"), "R2,990.00"), (Decimal("3743.825"), "R3,743.83"),
+    (Decimal("0.005"), "R0.01"), (Decimal("-50"), "-R50.00"), (0, "R0.00"),
+    (Decimal("1234567.8"), "R1,234,567.80"), (350, "R350.00"),
+])
+def test_zar(value: Decimal | int, shown: str) -> None:
+    assert zar(value) == shown
+
+
+def test_cents_from_dynamodb_decimals() -> None:
+    assert zar_cents(Decimal("299000")) == zar_cents(299000) == "R2,990.00"
+    assert zar_cents(Decimal("5")) == "R0.05"
+    with pytest.raises(FormattingError, match="whole number of cents"):
+        zar_cents(Decimal("1.5"))
+
+
+@pytest.mark.parametrize("bad", [2990.0, True, "2990", None, Decimal("NaN")])
+def test_money_refuses_what_cannot_hold_cents(bad: object) -> None:
+    with pytest.raises(FormattingError):
+        zar(bad)  # type: ignore[arg-type]
+
+
+def test_vat_inside_a_total_matches_the_invoice_example() -> None:
+    invoice = json.loads((ROOT / "schemas/examples/invoice.json").read_text())
+    totals = invoice.get("totals", invoice)
+    total = Decimal(totals["total"].replace("R", "").replace(",", ""))
+    assert zar(vat_included(total)) == totals["vat"]
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("2026-11-24T07:14:37Z", "24 Nov 2026, 09:14"),
+    ("2026-11-23T23:30:00+00:00", "24 Nov 2026, 01:30"),
+    ("2026-11-24T09:14:37+02:00", "24 Nov 2026, 09:14"),
+    (datetime(2026, 6, 30, 22, 5, tzinfo=UTC), "1 Jul 2026, 00:05"),
+])
+def test_display_datetime_in_sast(value: str | datetime, shown: str) -> None:
+    assert display_datetime(value) == shown
+
+
+def test_display_date_and_iso() -> None:
+    assert display_date("2026-11-23T23:30:00Z") == "24 Nov 2026"
+    assert display_date(date(2026, 12, 8)) == display_date("2026-12-08") == "8 Dec 2026"
+    assert iso_sast("2026-11-24T07:14:37Z") == "2026-11-24T09:14:37+02:00"
+
+
+@pytest.mark.parametrize("bad", [datetime(2026, 11, 24, 9, 14), "24/11/2026 09:14", 1732432477])
+def test_ambiguous_or_unknown_times_are_refused(bad: object) -> None:
+    with pytest.raises(FormattingError) as info:
+        display_datetime(bad)  # type: ignore[arg-type]
+    assert str(bad) not in str(info.value)
+
+
+@given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1),
+                    timezones=st.just(UTC)))
+def test_fixed_offset_agrees_with_the_tz_database(moment: datetime) -> None:
+    want = moment.astimezone(ZoneInfo("Africa/Johannesburg"))
+    assert display_datetime(moment) == (f"{want.day} {want:%b} {want.year}, {want:%H:%M}")
+    assert want.utcoffset() == timedelta(hours=2)

@@ -1,0 +1,248 @@
+"""bbws_mail.send through aiosmtpd and moto's SES v2 server on 127.0.0.1.
+
+The outgoing SES request is checked with a botocore hook (moto ignores the
+configuration set and tags); what SES and the SMTP server received is parsed back.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from email import message_from_bytes, message_from_string, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bbws_mail import TemplateDataError, UnknownTemplateError
+from bbws_mail.send import (
+    PermanentSendError,
+    RejectedAddressError,
+    RetryableSendError,
+    Sender,
+    SesTransport,
+    SmtpTransport,
+    is_permanent,
+)
+from bbws_mail.sources import PackagedSource
+from tests.conftest import FIXTURES, ROOT
+
+FROM = "BBWS <noreply@bbws.co.za>"
+ONE_CLICK_BUILD = FIXTURES / "one_click" / "build"
+CAMPAIGN = {"firstName": "Thandi",
+            "oneClickUnsubscribeUrl": "https://portal.bbws.co.za/unsubscribe/one-click/t0k3n",
+            "preferencesUrl": "https://portal.bbws.co.za/preferences/t0k3n"}
+
+
+def example(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((ROOT / "schemas/examples" / f"{name}.json").read_text())
+    return data
+
+
+def real_templates() -> list[str]:
+    return sorted(p.stem for p in (ROOT / "templates_src").glob("*.mjml"))
+
+
+class Catcher:
+    """aiosmtpd handler: keeps messages; ``refuse`` answers RCPT with that SMTP reply."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refuse = ""
+        self.received = threading.Event()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: Any) -> str:
+        if self.refuse:
+            return self.refuse
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = message_from_bytes(envelope.original_content or envelope.content,
+                                 policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        self.messages.append(msg)
+        self.received.set()
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Catcher, int]]:
+    from aiosmtpd.controller import Controller
+
+    class FreePortController(Controller):  # type: ignore[misc]
+        def _trigger_server(self) -> None:
+            self.port = self.server.sockets[0].getsockname()[1]
+            super()._trigger_server()
+
+    handler = Catcher()
+    controller = FreePortController(handler, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()
+
+
+def smtp_sender(port: int, source: Any = None) -> Sender:
+    return Sender(SmtpTransport("127.0.0.1", port, timeout=5), sender=FROM,
+                  reply_to="support@bbws.co.za", source=source)
+
+
+def test_smtp_delivers_multipart_without_one_click_for_every_real_template(
+        smtp: tuple[Catcher, int], project_build: Path) -> None:
+    catcher, port = smtp
+    sender = smtp_sender(port, PackagedSource(project_build))
+    for name in real_templates():
+        sender.send(name, example(name), to="Thandi <thandi@example.co.za>")
+    assert len(catcher.messages) == len(real_templates())
+    for msg in catcher.messages:
+        assert msg.get_content_type() == "multipart/alternative"
+        assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+        assert msg["Reply-To"] == "support@bbws.co.za" and msg["To"] == "thandi@example.co.za"
+        assert msg["List-Unsubscribe"] is None and msg["List-Unsubscribe-Post"] is None
+
+
+def test_one_click_headers_only_for_the_opted_in_template(smtp: tuple[Catcher, int]) -> None:
+    catcher, port = smtp
+    result = smtp_sender(port, PackagedSource(ONE_CLICK_BUILD)).send(
+        "campaign_news", CAMPAIGN, to="thandi@example.co.za")
+    [msg] = catcher.messages
+    assert msg["List-Unsubscribe"] == f"<{CAMPAIGN['oneClickUnsubscribeUrl']}>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert CAMPAIGN["preferencesUrl"] not in msg["List-Unsubscribe"]
+    assert result.message_id == msg["Message-ID"]
+
+
+def test_smtp_errors_are_told_apart(smtp: tuple[Catcher, int], project_build: Path) -> None:
+    catcher, port = smtp
+    sender = smtp_sender(port, PackagedSource(project_build))
+    name = real_templates()[0]
+    catcher.refuse = "550 5.1.1 mailbox unavailable"
+    with pytest.raises(RejectedAddressError):
+        sender.send(name, example(name), to="gone@example.co.za")
+    catcher.refuse = "451 4.7.1 try again later"
+    with pytest.raises(RetryableSendError):
+        sender.send(name, example(name), to="later@example.co.za")
+    with pytest.raises(RetryableSendError, match=r"SMTP 127\.0\.0\.1:1:"):
+        smtp_sender(1, PackagedSource(project_build)).send(name, example(name),
+                                                           to="a@example.co.za")
+
+
+def test_bad_input_is_permanent_and_sends_nothing(smtp: tuple[Catcher, int],
+                                                  project_build: Path) -> None:
+    catcher, port = smtp
+    sender = smtp_sender(port, PackagedSource(project_build))
+    name = real_templates()[0]
+    bad = {**example(name), "unexpected": 1}
+    for call, exc in (
+        (lambda: sender.send(name, bad, to="a@example.co.za"), TemplateDataError),
+        (lambda: sender.send("no_such", {}, to="a@example.co.za"), UnknownTemplateError),
+        (lambda: sender.send(name, example(name), to="a@example.co.za\r\nBcc: x@evil.example"),
+         RejectedAddressError),
+        (lambda: sender.send(name, example(name), to="not-an-address"), RejectedAddressError),
+    ):
+        with pytest.raises(exc) as info:
+            call()
+        assert is_permanent(info.value)
+    assert catcher.messages == []
+    assert not is_permanent(RetryableSendError("x"))
+
+
+# -- SES v2 through moto's server ------------------------------------------------------------
+@pytest.fixture
+def ses(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.server import ThreadedMotoServer
+    from moto.ses.models import ses_backends
+
+    for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+        monkeypatch.setenv(var, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        boto3.client("ses", region_name="af-south-1", endpoint_url=endpoint
+                     ).verify_email_identity(EmailAddress="noreply@bbws.co.za")
+        yield endpoint, ses_backends[DEFAULT_ACCOUNT_ID]["af-south-1"]
+    finally:
+        server.stop()
+
+
+class Outgoing:
+    """The SendEmail parameters as they leave botocore; optionally answer with an error."""
+
+    def __init__(self, client: Any) -> None:
+        self.params: list[dict[str, Any]] = []
+        self.answer: tuple[int, str] | None = None
+        client.meta.events.register("before-parameter-build.sesv2.SendEmail", self._seen)
+        client.meta.events.register("before-send.sesv2.SendEmail", self._send)
+
+    def _seen(self, params: dict[str, Any], **_: Any) -> None:
+        self.params.append(dict(params))
+
+    def _send(self, request: Any, **_: Any) -> Any:
+        if self.answer is None:
+            return None
+        from botocore.awsrequest import AWSResponse
+
+        status, code = self.answer
+
+        class Raw:
+            def stream(self, **_: Any) -> Iterator[bytes]:
+                yield json.dumps({"message": "injected"}).encode()
+
+        return AWSResponse(request.url, status, {"x-amzn-ErrorType": code,
+                                                 "Content-Type": "application/json"}, Raw())
+
+
+def test_ses_sends_with_configuration_set_and_tags(ses: tuple[str, Any],
+                                                   project_build: Path) -> None:
+    endpoint, backend = ses
+    transport = SesTransport(region="af-south-1", endpoint_url=endpoint,
+                             configuration_set="bbws-transactional")
+    outgoing = Outgoing(transport.client)
+    sender = Sender(transport, sender=FROM, source=PackagedSource(project_build),
+                    tags={"tenant": "t-42"})
+    name = real_templates()[0]
+    before = len(backend.sent_messages)  # moto's backend is process-wide
+    result = sender.send(name, example(name), to="thandi@example.co.za")
+    [params] = outgoing.params
+    assert params["ConfigurationSetName"] == "bbws-transactional"
+    assert {t["Name"]: t["Value"] for t in params["EmailTags"]} == {
+        "template": name, "build": result.build_version, "tenant": "t-42"}
+    [sent] = backend.sent_messages[before:]
+    msg = message_from_string(sent.raw_data, policy=policy.default)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert msg["List-Unsubscribe"] is None
+    assert result.message_id and result.transport == "ses"
+
+    one_click = Sender(transport, sender=FROM, source=PackagedSource(ONE_CLICK_BUILD))
+    one_click.send("campaign_news", CAMPAIGN, to="thandi@example.co.za")
+    msg = message_from_string(backend.sent_messages[-1].raw_data, policy=policy.default)
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_ses_errors_are_told_apart(ses: tuple[str, Any], project_build: Path) -> None:
+    endpoint, _ = ses
+    transport = SesTransport(region="af-south-1", endpoint_url=endpoint)
+    outgoing = Outgoing(transport.client)
+    name = real_templates()[0]
+    unverified = Sender(transport, sender="someone@unverified.example",
+                        source=PackagedSource(project_build))
+    with pytest.raises(PermanentSendError, match="MessageRejected"):  # moto's own answer
+        unverified.send(name, example(name), to="thandi@example.co.za")
+    sender = Sender(transport, sender=FROM, source=PackagedSource(project_build))
+    for status, code in ((429, "TooManyRequestsException"), (500, "InternalFailure"),
+                         (503, "ServiceUnavailable")):
+        outgoing.answer = (status, code)
+        with pytest.raises(RetryableSendError, match=code):
+            sender.send(name, example(name), to="thandi@example.co.za")
+    outgoing.answer = (400, "MessageRejected")
+    with pytest.raises(PermanentSendError):
+        sender.send(name, example(name), to="thandi@example.co.za")
