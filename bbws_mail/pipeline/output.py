@@ -19,6 +19,7 @@ from typing import Any
 
 from bbws_mail.config import Config
 from bbws_mail.sources import TemplateFiles
+from bbws_mail.validate import SEMANTICS_VERSION as VALIDATOR_SEMANTICS
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -40,6 +41,7 @@ class BuiltTemplate:
     subject: str
     schema: dict[str, Any]
     sources: list[str] = field(default_factory=list)  # files read, relative to the root
+    worst_case_html: int = 0  # bytes of the largest schema-valid HTML (pipeline.bounds)
 
     def version(self) -> str:
         """A content hash of the output files: a render-cache key that changes on rebuild."""
@@ -109,6 +111,8 @@ def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
         sort_keys=True).encode()).hexdigest()
     return {
         "format": MANIFEST_FORMAT,
+        # Validator semantics: a stricter validator is a schema change for a publish gate.
+        "validator": VALIDATOR_SEMANTICS,
         "buildVersion": content[:16],
         "sourceHash": overall,
         "tools": tool_versions(),
