@@ -1,6 +1,6 @@
 """Every benchmark, each with its baseline measured in the same run.
 
-    python -m benchmarks [build|inline|text|render|cold|all] [--root DIR] [--no-node]
+    python -m benchmarks [build|inline|text|render|validate|cold|all] [--root DIR] [--no-node]
 
 Timings are reported, never asserted: ratios against a baseline from the same
 run on the same machine are the number to compare across commits.
@@ -12,13 +12,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks import build_bench, cold_bench, inliner_bench, render_bench, text_bench
+from benchmarks import (
+    build_bench,
+    cold_bench,
+    inliner_bench,
+    render_bench,
+    text_bench,
+    validate_bench,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("which", nargs="*", default="all",
-                        choices=["all", "build", "inline", "text", "render", "cold"])
+                        choices=["all", "build", "inline", "text", "render", "validate",
+                                 "cold"])
     parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
     parser.add_argument("--no-node", action="store_true",
                         help="skip the official MJML (node) baseline")
@@ -33,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         text_bench.run(root)
     if which & {"all", "render"}:
         render_bench.run(root)
+    if which & {"all", "validate"}:
+        validate_bench.run(root)
     if which & {"all", "cold"}:
         cold_bench.run(root)
     return 0
