@@ -126,12 +126,12 @@ def _one_address(value: Any, role: str) -> tuple[str, str]:
 def _address_atoms(name: str, addr: str) -> list[str]:
     if not name:
         return [addr]
-    if name.isascii():
-        phrase = [name] if _ATOM_TEXT.fullmatch(name) and name == " ".join(name.split()) \
-            else [f'"{name}"']
-        phrase = phrase[0].split(" ") if phrase[0][0] != '"' else phrase
-    else:
+    if not name.isascii():
         phrase = _encoded_words(name)
+    elif _ATOM_TEXT.fullmatch(name) and name == " ".join(name.split()):
+        phrase = name.split(" ")  # atoms: may fold between words
+    else:
+        phrase = [f'"{name}"']  # specials (a comma, a dot): one quoted-string
     return [*phrase, f"<{addr}>"]
 
 

@@ -126,7 +126,7 @@ def describe(value: Any) -> str:
         return f"an object of {len(value)} field(s)"
     if kind in ("integer", "number"):
         return f"a number of {len(str(value))} character(s)"
-    return "an integer" if kind == "integer" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    return "null" if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 # --- formats -----------------------------------------------------------------------

@@ -237,3 +237,28 @@ def test_manifest_records_the_validator_semantics(project_build: Path) -> None:
 
     manifest = json.loads((project_build / "manifest.json").read_text())
     assert manifest["validator"] == SEMANTICS_VERSION and isinstance(SEMANTICS_VERSION, int)
+
+
+def test_fifty_nested_sections_build_and_render(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """CPython refuses 20 nested blocks; the generated code must not hit that limit."""
+    from bbws_mail import render
+    from bbws_mail.sources import PackagedSource
+
+    depth = 50
+    opened = "".join(f"{{{{#n{i}}}}}" for i in range(depth))
+    closed = "".join(f"{{{{/n{i}}}}}" for i in reversed(range(depth)))
+    deep = f"<mj-text>Deep: {opened}[{{{{v}}}}]{closed}</mj-text>\n"
+    hi = "<mj-text>Hi {{customer.name}},"
+    _edit(mini / TEMPLATE, hi, deep + hi)
+    node: dict = {"type": "object", "additionalProperties": False,
+                  "properties": {"v": {"type": "string", "maxLength": 10}}}
+    data: dict = {"v": "bottom"}
+    for i in reversed(range(1, depth)):
+        node = {"type": "object", "additionalProperties": False, "properties": {f"n{i}": node}}
+        data = {f"n{i}": data}
+    _edit(mini / SCHEMA, '"properties": {\n', f'"properties": {{\n    "n0": {json.dumps(node)},\n')
+    assert _errors(mini, capsys) == []
+    example = json.loads((mini / "schemas/examples/mini.json").read_text())
+    email = render("mini", {**example, "n0": data}, source=PackagedSource(mini / "build"))
+    assert "Deep: [bottom]" in email.text
