@@ -458,11 +458,11 @@ class _Gen:
         lo, hi = schema.get("minLength"), schema.get("maxLength")
         self.add(depth, f"if isinstance({v}, str):")
         inner = depth + 1
-        self.add(inner, f"if SG.search({v}):")
-        self.problem(inner + 1, path, "holds a lone surrogate (not valid Unicode text)", v)
-        if hi is not None:
-            self.add(inner, f"elif len({v}) > {int(hi)}:")
+        if hi is not None:  # first: a huge string is refused without being scanned
+            self.add(inner, f"if len({v}) > {int(hi)}:")
             self.problem(inner + 1, path, f"must be at most {int(hi)} characters long", v)
+        self.add(inner, f"{'elif' if hi is not None else 'if'} SG.search({v}):")
+        self.problem(inner + 1, path, "holds a lone surrogate (not valid Unicode text)", v)
         if lo is not None:
             self.add(inner, f"elif len({v}) < {int(lo)}:")
             self.problem(inner + 1, path, f"must be at least {int(lo)} character(s) long", v)
@@ -515,13 +515,23 @@ class _Gen:
             known = self.const(frozenset(props))
             key, val = self.var("k"), self.var("x")
             self.consts["KP"] = key_path
-            self.add(inner, f"for {key}, {val} in {v}.items():")
-            self.add(inner + 1, f"if {key} not in {known}:")
+            loop = inner
             if extra is False:
-                self.problem(inner + 2, f"KP({path}, {key})",
+                # So many keys that per-key problems would pass the cap anyway: one
+                # problem, and the keys are not walked (refusing stays cheap).
+                most = len(props) + MAX_PROBLEMS
+                self.add(inner, f"if len({v}) > {most}:")
+                self.problem(inner + 1, path, f"has far more fields than the {len(props)} "
+                             "this template knows", v)
+                self.add(inner, "else:")
+                loop = inner + 1
+            self.add(loop, f"for {key}, {val} in {v}.items():")
+            self.add(loop + 1, f"if {key} not in {known}:")
+            if extra is False:
+                self.problem(loop + 2, f"KP({path}, {key})",
                              "is not a known field of this template")
             else:
-                self.emit(extra, val, f"KP({path}, {key})", inner + 2,
+                self.emit(extra, val, f"KP({path}, {key})", loop + 2,
                           f"{where}/additionalProperties")
 
     def _array(self, schema: dict[str, Any], v: str, path: str, depth: int,

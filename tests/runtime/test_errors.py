@@ -122,13 +122,22 @@ def test_long_string_is_refused_by_length_before_the_pattern_runs() -> None:
 
 
 def test_problem_count_is_capped_and_the_rest_counted() -> None:
-    v = Validator({"type": "object", "additionalProperties": False, "properties": {}})
-    problems = v.problems({f"k{i}": i for i in range(5000)})
+    v = Validator({"type": "array", "maxItems": 5000, "items": {"type": "string"}})
+    problems = v.problems(list(range(5000)))
     assert len(problems) == MAX_PROBLEMS and problems.more == 5000 - MAX_PROBLEMS
     error = TemplateDataError("t", problems, problems.more)
     assert "has 5000 problem(s)" in str(error)
     assert f"... and {5000 - SHOWN_PROBLEMS} more" in str(error)
     assert len(str(error)) < 3000
+
+
+def test_unknown_fields_are_listed_until_there_are_too_many_to_walk() -> None:
+    v = Validator({"type": "object", "additionalProperties": False,
+                   "properties": {"a": {"type": "string"}}})
+    few = v.problems({"a": "x", "b": 1, "c": 2})
+    assert [p.path for p in few] == ["$.b", "$.c"]
+    many = v.problems({f"k{i}": i for i in range(100_000)})
+    assert [p.path for p in many] == ["$"] and "far more fields than the 1" in many[0].message
 
 
 def test_unknown_keys_are_shown_only_when_they_are_plain_names() -> None:
