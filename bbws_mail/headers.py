@@ -87,8 +87,18 @@ def _plain_atoms(text: str) -> list[str] | None:
     return atoms if all(len(a) < MAX_LINE - 1 for a in atoms) else None
 
 
+def check_text(what: str, value: str) -> None:
+    """Refuse text that cannot be encoded (a lone surrogate) with a MessageError."""
+    from bbws_mail.validate import has_surrogate
+
+    if has_surrogate(value):
+        raise MessageError(f"the {what} holds a lone surrogate (not valid Unicode text); "
+                           "render it with bbws_mail.render(), which refuses such data")
+
+
 def unstructured(name: str, value: str) -> Folded:
     """A Subject-like header; refuses controls, which no rendered subject holds."""
+    check_text(name, value)
     if neutralise(value) != value or value != value.strip() or "  " in value:
         raise MessageError(f"the {name} holds a control, hidden or surplus space character; "
                            "render it with bbws_mail.render(), which neutralises them")
@@ -103,6 +113,7 @@ def _one_address(value: Any, role: str) -> tuple[str, str]:
 
     if not isinstance(value, str):
         raise MessageError(f"{role} must be a string address, got {type(value).__name__}")
+    check_text(role, value)
     if neutralise(value) != value:
         raise MessageError(f"{role} holds a line break, control or hidden character "
                            f"({len(value)} characters); give one plain address")

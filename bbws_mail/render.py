@@ -70,6 +70,8 @@ class RenderedEmail(NamedTuple):
         from bbws_mail import headers
 
         # Everything is checked before the message exists: a refusal builds nothing.
+        headers.check_text("text part", self.text)
+        headers.check_text("HTML part", self.html)
         fields = [
             headers.unstructured("Subject", self.subject),
             headers.addresses("From", sender, "sender"),

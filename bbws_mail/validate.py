@@ -310,6 +310,11 @@ def ecma_pattern(pattern: str) -> re.Pattern[str]:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def has_surrogate(value: str) -> bool:
+    """True when ``value`` holds a lone surrogate: no encoding can write it."""
+    return _SURROGATE.search(value) is not None
+
+
 # --- code generation ---------------------------------------------------------------
 
 def compile_schema(schema: dict[str, Any], where: str = "#") -> Check:

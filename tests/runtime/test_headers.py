@@ -193,6 +193,21 @@ def test_impossible_recipients_are_a_project_error(to: Any) -> None:
     assert "evil" not in str(info.value)
 
 
+@pytest.mark.parametrize("email", [
+    EMAIL._replace(subject="Tha\udc00ndi"), EMAIL._replace(text="Hi \ud800"),
+    EMAIL._replace(html="<p>\udfff</p>"), EMAIL._replace(subject="Hi\r\nBcc: x@y.co"),
+    EMAIL._replace(subject=""),
+])
+def test_unwritable_parts_are_a_project_error(email: RenderedEmail) -> None:
+    with pytest.raises(MessageError):
+        email.to_message(sender="noreply@bbws.co.za", to=TO)
+
+
+def test_recipient_with_lone_surrogate_is_a_project_error() -> None:
+    with pytest.raises(MessageError):
+        EMAIL.to_message(sender="noreply@bbws.co.za", to="Th\ud800 <a@b.co>")
+
+
 @pytest.mark.parametrize("field", ["sender", "reply_to"])
 def test_sender_and_reply_to_are_checked_too(field: str) -> None:
     kwargs = {"sender": "noreply@bbws.co.za", "to": TO, field: "a@b.co\r\nBcc: evil@example.com"}
