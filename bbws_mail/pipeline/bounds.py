@@ -109,12 +109,36 @@ def worst_case_html(html: str, schema: dict[str, Any], config: Config, schema_fi
     return total, by_path, list(errors.values())
 
 
+def _locate(config: Config, name: str, path: str) -> Location:
+    """The schema file:line declaring the field at JSON path ``path`` ("$.a[].b").
+
+    Only on the error path: it bundles the schema again to learn where each node was
+    written (a field declared in defs/ is reported there)."""
+    import re
+
+    from bbws_mail.pipeline.contract import SchemaBundle
+
+    bundle = SchemaBundle(config.schemas_dir, name)
+    node: dict[str, Any] = bundle.schema
+    parent: dict[str, Any] | None = None
+    prop = ""
+    for field, array in re.findall(r"\.([^.\[]+)|(\[\])", path[1:]):
+        if array:
+            node = node.get("items") or {}
+        else:
+            parent, prop = node, field
+            node = node.get("properties", {}).get(field) or {}
+    return bundle.locate(parent, prop) if parent is not None else Location(bundle.display)
+
+
 def check(name: str, html: str, schema: dict[str, Any], config: Config, source: str
           ) -> tuple[int, list[TemplateError]]:
     """The worst-case HTML size of template ``name`` and the errors that make it unbounded
     or over budget (at the template's source file ``source``)."""
     schema_file = str(Path(config.schemas_dir.name) / f"{name}.schema.json")
     size, by_path, errors = worst_case_html(html, schema, config, schema_file)
+    errors = [TemplateError(_locate(config, name, e.message.split(" ", 1)[0]), e.message,
+                            e.hint) for e in errors]
     # The budget is Gmail's clip, size_fail_kb; worst_case_fail_kb overrides it for
     # projects (and lint fixtures) whose example-based size gate is set lower.
     budget_kb = float(config.check.get("worst_case_fail_kb")
