@@ -7,11 +7,29 @@ payload, and "somewhere in receipt" is not actionable.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class BBWSMailError(Exception):
-    """Base class: catch this to handle any bbws-mail failure."""
+    """Base class: catch this to handle any bbws-mail failure.
+
+    Errors cross process boundaries (process pools, multiprocessing, Lambda
+    extensions), so every subclass pickles: the default ``Exception`` pickling
+    calls ``cls(*args)`` with the formatted message, which breaks any subclass
+    whose ``__init__`` takes structured arguments. Instead the instance is rebuilt
+    from its message and attributes, without calling ``__init__`` again.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self.__class__, self.args, self.__dict__))
+
+
+def _rebuild(cls: type[BBWSMailError], args: tuple[Any, ...], state: dict[str, Any]
+             ) -> BBWSMailError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class Location(NamedTuple):
@@ -76,14 +94,34 @@ class DataProblem(NamedTuple):
         return f"{self.path}: {self.message}"
 
 
-class TemplateDataError(BBWSMailError, ValueError):
-    """Render data does not match the schema; ``problems`` lists every mismatch."""
+# How many problems a TemplateDataError message lists; the rest are counted. A Lambda
+# logs the message, and a payload with a million bad values must not make a huge log.
+SHOWN_PROBLEMS = 20
 
-    def __init__(self, template: str, problems: list[DataProblem]) -> None:
+
+class TemplateDataError(BBWSMailError, ValueError):
+    """Render data does not match the schema; ``problems`` lists the mismatches.
+
+    Messages describe values (JSON path, rule, type and length), never quote them:
+    the data is customers' and may hold secrets. ``more`` counts problems found
+    beyond those kept in ``problems``.
+    """
+
+    def __init__(self, template: str, problems: list[DataProblem], more: int = 0) -> None:
         self.template = template
         self.problems = problems
-        lines = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"data for template {template!r} has {len(problems)} problem(s):\n{lines}")
+        self.more = more
+        total = len(problems) + more
+        shown = problems[:SHOWN_PROBLEMS]
+        lines = "\n".join(f"  {p}" for p in shown)
+        hidden = total - len(shown)
+        if hidden:
+            lines += f"\n  ... and {hidden} more"
+        super().__init__(f"data for template {template!r} has {total} problem(s):\n{lines}")
+
+
+class MessageError(BBWSMailError, ValueError):
+    """A message cannot be written safely: an impossible recipient, sender or header value."""
 
 
 class SourceError(BBWSMailError):

@@ -14,9 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from html import escape as _html_escape
+from types import CodeType, FunctionType
 from typing import Any
 
+from bbws_mail.validate import number_kind
+
+# Sections nested deeper than this are compiled into functions of their own: CPython
+# refuses more than 20 statically nested blocks ("too many statically nested blocks").
+NESTING = 8
 Escape = Callable[[str], str]
+# program text -> the code object of a factory made from it at build time, or None
+Precompiled = Callable[[str], CodeType | None]
 
 
 def html_escape(value: str) -> str:
@@ -61,12 +69,20 @@ def lookup(scopes: list[Any], path: tuple[str, ...]) -> Any:
 
 
 def to_text(value: Any) -> str:
+    """How a value prints: integral numbers as integers (2.0, Decimal('2.00') -> "2"),
+    other numbers as Python prints the float (Decimal('1.50') -> "1.5", as JSON 1.50
+    would), so data from DynamoDB (every number a Decimal) prints like data from JSON."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
+    kind = number_kind(value)
+    if kind == 2:
+        return str(int(value))
+    if kind == 1:
+        return repr(float(value))
     return str(value)
 
 
@@ -75,8 +91,10 @@ class _Codegen:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.functions: list[str] = []
         self.consts: dict[str, Any] = {}
         self.n = 0
+        self.loops = 0  # sections open in the function being generated
 
     def name(self, prefix: str) -> str:
         self.n += 1
@@ -95,18 +113,21 @@ class _Codegen:
         if key == ".":
             self.emit(depth, f"{var} = scopes[-1]")
             return
+        # Template text never enters the generated source: names are constants.
         path = tuple(key.split("."))
-        first = path[0]
+        first = self.const(path[0])
         self.emit(depth, "s = scopes[-1]")
-        self.emit(depth, f"{var} = s.get({first!r}, M) if s.__class__ is dict else M")
+        self.emit(depth, f"{var} = s.get({first}, M) if s.__class__ is dict else M")
         self.emit(depth, f"if {var} is M:")
-        self.emit(depth + 1, f"{var} = lookup(scopes, {path[:1]!r})")
+        self.emit(depth + 1, f"{var} = lookup(scopes, {self.const(path[:1])})")
         for i, part in enumerate(path[1:], start=1):
             # dotted names: plain dict steps inline, anything else the generic way
+            step, single = self.const(part), self.const(path[i:i + 1])
+            pair = self.const((path[0], *path[i:i + 1]))
             self.emit(depth, f"if {var} is not None:")
-            self.emit(depth + 1, f"{var} = {var}.get({part!r}) if {var}.__class__ is dict "
-                      f"else lookup([{var}], {path[i:i + 1]!r}) if isinstance({var}, Mapping) "
-                      f"else lookup([{{{first!r}: {var}}}], {(first, *path[i:i + 1])!r})")
+            self.emit(depth + 1, f"{var} = {var}.get({step}) if {var}.__class__ is dict "
+                      f"else lookup([{var}], {single}) if isinstance({var}, Mapping) "
+                      f"else lookup([{{{first}: {var}}}], {pair})")
 
     def block(self, tokens: list[tuple[str, str]], i: int, until: str | None, depth: int
               ) -> int:
@@ -116,7 +137,7 @@ class _Codegen:
             i += 1
             if kind == "literal":
                 if key:
-                    self.emit(depth, f"w({key!r})")
+                    self.emit(depth, f"w({self.const(key)})")
             elif kind in ("variable", "no escape"):
                 v = self.name("v")
                 self.lookup_into(depth, v, key)
@@ -130,13 +151,13 @@ class _Codegen:
                 self.emit(depth + 1, f"for item in ({v} if {v}.__class__ in (list, tuple) "
                           f"else ({v},)):")
                 self.emit(depth + 2, "scopes.append(item)")
-                i = self.block(tokens, i, key, depth + 2)
+                i = self.nested(tokens, i, key, depth + 2)
                 self.emit(depth + 2, "scopes.pop()")
             elif kind == "inverted section":
                 v = self.name("v")
                 self.lookup_into(depth, v, key)
                 self.emit(depth, f"if not {v}:")
-                i = self.block(tokens, i, key, depth + 1)
+                i = self.nested(tokens, i, key, depth + 1)
             elif kind == "end":
                 if key != until:
                     raise ValueError(f"unexpected end tag {{{{/{key}}}}}")
@@ -144,7 +165,7 @@ class _Codegen:
                     self.emit(depth, "pass")
                 return i
             elif kind == "partial":
-                self.emit(depth, f"partial({key!r}, scopes, out)")
+                self.emit(depth, f"partial({self.const(key)}, scopes, out)")
             # comments and delimiter changes produce no output
         if until is not None:
             raise ValueError(f"unclosed section {{{{#{until}}}}}")
@@ -153,28 +174,65 @@ class _Codegen:
         return i
 
 
+    def nested(self, tokens: list[tuple[str, str]], i: int, until: str, depth: int) -> int:
+        if self.loops >= NESTING:
+            return self.function(tokens, i, until, depth)
+        self.loops += 1
+        i = self.block(tokens, i, until, depth)
+        self.loops -= 1
+        return i
+
+    def function(self, tokens: list[tuple[str, str]], i: int, until: str, depth: int) -> int:
+        """A section body as a function of its own, called at ``depth``."""
+        name = self.name("f")
+        saved, saved_loops = self.lines, self.loops
+        self.lines, self.loops = [], 0
+        i = self.block(tokens, i, until, 1)
+        self.functions.append(f"def {name}(scopes, out, w):\n" + "\n".join(self.lines) + "\n")
+        self.lines, self.loops = saved, saved_loops
+        self.emit(depth, f"{name}(scopes, out, w)")
+        return i
+
+    def program(self) -> str:
+        return "\n".join([*self.functions, "def render(scopes, out):\n    w = out.append\n"
+                           + "\n".join(self.lines) + "\n"])
+
+
+def generate(source: str) -> tuple[str, dict[str, Any]]:
+    """The generated program for ``source`` (defines ``render(scopes, out)``) and the
+    constants it refers to by name: template text never enters the program itself."""
+    import chevron.tokenizer
+
+    gen = _Codegen()
+    gen.block(list(chevron.tokenizer.tokenize(source)), 0, None, 1)
+    return gen.program(), gen.consts
+
+
 class Template:
     """A compiled Mustache template: call :meth:`render` with data."""
 
     __slots__ = ("_fn", "escape", "partials", "source")
 
     def __init__(self, source: str, *, escape: Escape = html_escape,
-                 partials: Mapping[str, str] | None = None) -> None:
-        import chevron.tokenizer
-
+                 partials: Mapping[str, str] | None = None,
+                 precompiled: Precompiled | None = None) -> None:
+        """``precompiled(program)`` may return a code object made from exactly this
+        generated program at build time (see bbws_mail.precompiled); else it is compiled."""
         self.source = source
         self.escape = escape
         self.partials = dict(partials or {})
-        tokens = list(chevron.tokenizer.tokenize(source))
-        gen = _Codegen()
-        gen.block(tokens, 0, None, 1)
-        code = "def render(scopes, out):\n    w = out.append\n" + "\n".join(gen.lines) + "\n"
+        program, consts = generate(source)
         namespace: dict[str, Any] = {
             "M": MISSING, "lookup": lookup, "text": to_text, "e": escape, "Mapping": Mapping,
-            "partial": self._render_partial, **gen.consts,
+            "partial": self._render_partial, **consts,
         }
-        exec(compile(code, "<mustache>", "exec"), namespace)
-        self._fn: Callable[[list[Any], list[str]], None] = namespace["render"]
+        factory = precompiled(program) if precompiled else None
+        if factory is not None:
+            self._fn: Callable[[list[Any], list[str]], None] = \
+                FunctionType(factory, namespace)()
+        else:
+            exec(compile(program, "<mustache>", "exec"), namespace)
+            self._fn = namespace["render"]
 
     def render(self, data: Any, globals: Mapping[str, Any] | None = None) -> str:
         """Render ``data``; names missing from it fall back to ``globals``."""

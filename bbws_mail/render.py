@@ -9,26 +9,43 @@ parts, so a publish running meanwhile can never mix versions in one email.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from bbws_mail import precompiled
+from bbws_mail.display import neutralise
 from bbws_mail.errors import SourceError, TemplateDataError, UnknownTemplateError
-from bbws_mail.mustache import Template, html_escape, no_escape
+from bbws_mail.mustache import Template, html_escape
 from bbws_mail.sources import LazyTemplates, PackagedSource, Snapshot, Source, TemplateFiles
 from bbws_mail.validate import Validator
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-# Anything that could end or fold a header line: C0/C1 controls and Unicode separators.
-_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-
-
 def subject_escape(value: str) -> str:
-    """Values in a subject: never HTML-escaped, never able to start a new header line."""
-    return _HEADER_BREAKS.sub(" ", value)
+    """Values in a subject: never HTML-escaped, never able to start a line or hide text."""
+    return neutralise(value)
+
+
+def subject_text(rendered: str) -> str:
+    """The final subject: single spaces, no edge spaces, and no RFC 2047 ``=?`` opener.
+
+    ``=?`` is broken into ``= ?`` wherever it appears (data, or data next to template
+    text), so no mail reader or ``email`` version can take a word of data for an
+    encoded word and decode it into something else.
+    """
+    return " ".join(rendered.split()).replace("=?", "= ?")
+
+
+def text_escape(value: str) -> str:
+    """Values in the text part: not HTML-escaped, hiding characters neutralised."""
+    return neutralise(value)
+
+
+def html_text_escape(value: str) -> str:
+    """Values in the HTML part: hiding characters neutralised, then HTML-escaped."""
+    return html_escape(neutralise(value))
 
 
 class RenderedEmail(NamedTuple):
@@ -42,24 +59,39 @@ class RenderedEmail(NamedTuple):
 
     def to_message(self, *, sender: str, to: str | list[str], reply_to: str | None = None
                    ) -> EmailMessage:
-        """A multipart/alternative message (text first, then HTML, as RFC 2046 orders them)."""
+        """A multipart/alternative message (text first, then HTML, as RFC 2046 orders them).
+
+        Subject, From, To, Reply-To and X-BBWS-Template are written by
+        :mod:`bbws_mail.headers`, byte for byte on every CPython; an impossible
+        recipient (none, a line break, several in one string) is a MessageError.
+        """
         from email.message import EmailMessage
         from email.policy import SMTP
+        from email.utils import formatdate, make_msgid
 
+        from bbws_mail import headers
+
+        # Everything is checked before the message exists: a refusal builds nothing.
+        headers.check_text("text part", self.text)
+        headers.check_text("HTML part", self.html)
+        fields = [
+            headers.unstructured("Subject", self.subject),
+            headers.addresses("From", sender, "sender"),
+            headers.addresses("To", to, "to"),
+        ]
+        if reply_to is not None:
+            fields.append(headers.addresses("Reply-To", reply_to, "reply_to"))
+        fields.append(headers.token("X-BBWS-Template",
+                                    f"{self.template}; build={self.build_version}"))
         msg = EmailMessage(policy=SMTP)
-        msg["Subject"] = self.subject
-        msg["From"] = sender
-        msg["To"] = to if isinstance(to, str) else ", ".join(to)
-        if reply_to:
-            msg["Reply-To"] = reply_to
+        for field in fields[:-1]:
+            msg[field.name] = field
         # Date and Message-ID as a sending MTA would set them: without them SpamAssassin
         # adds MISSING_DATE + MISSING_MID (3.3 points, measured).
-        from email.utils import formatdate, make_msgid, parseaddr
-
-        domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+        domain = str(fields[1]).rpartition("@")[2].rstrip(">") or "localhost"
         msg["Date"] = formatdate(localtime=False)
         msg["Message-ID"] = make_msgid(domain=domain)
-        msg["X-BBWS-Template"] = f"{self.template}; build={self.build_version}"
+        msg[fields[-1].name] = fields[-1]
         msg.set_content(self.text)
         msg.add_alternative(self.html, subtype="html")
         return msg
@@ -72,22 +104,16 @@ class CompiledTemplate:
 
     def __init__(self, files: TemplateFiles, code_dir: str | None = None) -> None:
         self.name = files.name
-        made = None
-        if code_dir:  # a packaged build: its Mustache code was generated at build time
-            from bbws_mail.precompiled import load
-
-            made = load(code_dir, files.name,
-                        {"html": files.html, "text": files.text, "subject": files.subject},
-                        {"html": html_escape, "text": no_escape, "subject": subject_escape},
-                        _without_annotations(files.schema))
-        if made is not None:
-            self.html, self.text, self.subject = made["html"], made["text"], made["subject"]
-        else:
-            self.html = Template(files.html, escape=html_escape)
-            self.text = Template(files.text, escape=no_escape)
-            self.subject = Template(files.subject, escape=subject_escape)
-        validator = made.get("validator") if made else None
-        self.validator = validator or Validator(_without_annotations(files.schema))
+        # a packaged build carries code generated at build time; used where it still fits
+        module = precompiled.load(code_dir, files.name) if code_dir else None
+        self.html = Template(files.html, escape=html_text_escape,
+                             precompiled=precompiled.code_for(module, "html"))
+        self.text = Template(files.text, escape=text_escape,
+                             precompiled=precompiled.code_for(module, "text"))
+        self.subject = Template(files.subject, escape=subject_escape,
+                                precompiled=precompiled.code_for(module, "subject"))
+        self.validator = Validator(_without_annotations(files.schema),
+                                   precompiled=precompiled.code_for(module, "check"))
 
 
 # Schema annotations that steer sending, not validation (bbws_mail.send reads them).
@@ -223,12 +249,12 @@ def render(name: str, data: Mapping[str, Any], *, source: Source | str | None = 
     tpl = compiled(snapshot, name)
     problems = tpl.validator.problems(data)
     if problems:
-        raise TemplateDataError(name, problems)
+        raise TemplateDataError(name, problems, problems.more)
     globals_ = {"assetBaseUrl": snapshot.asset_base_url}
     return RenderedEmail(
         template=name,
         build_version=snapshot.build_version,
-        subject=tpl.subject.render(data, globals_).strip(),
+        subject=subject_text(tpl.subject.render(data, globals_)),
         html=tpl.html.render(data, globals_),
         text=tpl.text.render(data, globals_),
     )

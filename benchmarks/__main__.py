@@ -1,6 +1,6 @@
 """Every benchmark, each with its baseline measured in the same run.
 
-    python -m benchmarks [build|inline|text|render|cold|s3|all] [--root DIR] [--no-node]
+    python -m benchmarks [build|inline|text|render|validate|cold|s3|all] [--root DIR] [--no-node]
 
 Timings are reported, never asserted: ratios against a baseline from the same
 run on the same machine are the number to compare across commits.
@@ -19,13 +19,15 @@ from benchmarks import (
     render_bench,
     s3_bench,
     text_bench,
+    validate_bench,
 )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("which", nargs="*", default="all",
-                        choices=["all", "build", "inline", "text", "render", "cold", "s3"])
+                        choices=["all", "build", "inline", "text", "render", "validate",
+                                 "cold", "s3"])
     parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
     parser.add_argument("--no-node", action="store_true",
                         help="skip the official MJML (node) baseline")
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         text_bench.run(root)
     if which & {"all", "render"}:
         render_bench.run(root)
+    if which & {"all", "validate"}:
+        validate_bench.run(root)
     if which & {"all", "cold"}:
         cold_bench.run(root)
     if which & {"all", "s3"}:

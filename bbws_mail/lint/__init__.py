@@ -55,6 +55,7 @@ class Settings:
     company_address: str = ""
     size_warn_kb: float = 80
     size_fail_kb: float = 102
+    worst_case_fail_kb: float = 0  # read by the build (pipeline.bounds); 0: size_fail_kb
     spam_max_score: float = 2.0
 
     @classmethod

@@ -75,13 +75,14 @@ def _build_one(path: Path, config: Config, timed: Callable[[str, float], float]
     start = timed("invariants", start)
     if errors:
         raise BuildError(errors)
-    from bbws_mail.pipeline import contract
+    from bbws_mail.pipeline import bounds, contract
 
     schema, errors = contract.check_template(
         spliced, tags, subj, config.schemas_dir, spliced.name)
+    worst, size_errors = bounds.check(spliced.name, html, schema, config, str(where(spliced)))
     timed("contract", start)
-    if errors:
-        raise BuildError(errors)
+    if errors or size_errors:
+        raise BuildError(errors or size_errors)
     return BuiltTemplate(
         name=spliced.name,
         category=config.category(spliced.name),
@@ -90,13 +91,13 @@ def _build_one(path: Path, config: Config, timed: Callable[[str, float], float]
         subject=subj.text,
         schema=schema,
         sources=spliced.files,
+        worst_case_html=worst,
     )
 
 
 def check_invariants(spliced: splice.Spliced, tags: list[placeholders.Placeholder], html: str,
                      plain: str, subject_text: str) -> list[TemplateError]:
     """The tags that go in come out: in the HTML, the text part and the subject."""
-    where = Location(spliced.files[0]) if spliced.files else Location(spliced.name)
     in_title = Counter(t.key for t in tags if t.context == "title")
     body = Counter(t.key for t in tags if t.context != "title")
     text_side = Counter(
@@ -123,10 +124,15 @@ def check_invariants(spliced: splice.Spliced, tags: list[placeholders.Placeholde
                 detail.append("lost " + ", ".join(sorted(lost)))
             if gained:
                 detail.append("gained " + ", ".join(sorted(gained)))
-            errors.append(TemplateError(where, f"placeholders changed in the {label}: "
+            errors.append(TemplateError(where(spliced), f"placeholders changed in the {label}: "
                                         + "; ".join(detail),
                                         "a stage mangled a Mustache tag; see the authoring guide"))
     return errors
+
+
+def where(spliced: splice.Spliced) -> Location:
+    """The template's own source file, for errors about the template as a whole."""
+    return Location(spliced.files[0]) if spliced.files else Location(spliced.name)
 
 
 def _sections(tags: Counter[str]) -> Counter[str]:
@@ -168,7 +174,8 @@ def build(config: Config, out_dir: Path | None = None, *,
         try:
             built.append(build_one(path, config, timings))
             if progress:
-                progress(f"[{i}/{len(sources)}] {path.stem}")
+                progress(f"[{i}/{len(sources)}] {path.stem} "
+                         f"(worst-case HTML {built[-1].worst_case_html / 1024:.1f} KB)")
         except BuildError as exc:
             errors.extend(exc.errors)
             if progress:

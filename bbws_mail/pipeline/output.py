@@ -19,6 +19,7 @@ from typing import Any
 
 from bbws_mail.config import Config
 from bbws_mail.sources import TemplateFiles
+from bbws_mail.validate import SEMANTICS_VERSION as VALIDATOR_SEMANTICS
 
 MANIFEST = "manifest.json"
 DATATYPES = "datatypes.py"  # the TypedDicts; bbws_mail/datatypes.py links to it
@@ -41,6 +42,7 @@ class BuiltTemplate:
     subject: str
     schema: dict[str, Any]
     sources: list[str] = field(default_factory=list)  # files read, relative to the root
+    worst_case_html: int = 0  # bytes of the largest schema-valid HTML (pipeline.bounds)
 
     def version(self) -> str:
         """A content hash of the output files: a render-cache key that changes on rebuild."""
@@ -111,6 +113,8 @@ def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
         sort_keys=True).encode()).hexdigest()
     return {
         "format": MANIFEST_FORMAT,
+        # Validator semantics: a stricter validator is a schema change for a publish gate.
+        "validator": VALIDATOR_SEMANTICS,
         "buildVersion": content[:16],
         "sourceHash": overall,
         "tools": tool_versions(),
@@ -147,8 +151,7 @@ def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> li
         # the schema as the runtime reads it back (sorted keys): the generated check
         # follows the order of its properties
         code = precompiled.module_text(tpl.name, texts, json.loads(dump_json(tpl.schema)))
-        if code is not None:
-            files[tpl.name + precompiled.SUFFIX] = code.encode()
+        files[tpl.name + precompiled.SUFFIX] = code.encode()
     changed = sorted(n for n, data in files.items()
                      if not (out_dir / n).is_file() or (out_dir / n).read_bytes() != data)
     stale = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name not in files) \

@@ -148,14 +148,14 @@ def check_rules(config: Config, env: EnvConfig, client: Any, report: BucketRepor
                          f"the publisher writes ({len(key_classes())} key classes), delete "
                          "markers included" + (", SSE-KMS with a replica key" if kms else ""))
     if rtc_off:
-        report.add("warn", 
+        report.add("warn",
             "Replication Time Control is off for " + ", ".join(rtc_off) + ": no 15-minute "
             "replication SLA and no lag metrics; turn on ReplicationTime and Metrics "
             f"(15 minutes) in the rule: {fix}")
     elif not problems:
         report.add("ok", "Replication Time Control on (15-minute SLA)")
     role = str(conf.get("Role") or "<replication role ARN>")
-    report.add("warn", 
+    report.add("warn",
         "objects written before the rule existed are not replicated by it: copy them once "
         f"with S3 Batch Replication: aws s3control create-job --account-id "
         f"{env.account_id or '<account id>'} --operation '{{\"S3ReplicateObject\":{{}}}}' "
@@ -191,7 +191,7 @@ def check_ses_identity(env: EnvConfig, client_for: ClientFor) -> BucketReport:
         except Exception as exc:
             code = error_code(exc)
             if code == "NotFoundException":
-                report.add("refuse", 
+                report.add("refuse",
                     f"not set up in {region}: emails cannot be sent from there: aws sesv2 "
                     f"create-email-identity --email-identity {env.ses_identity} "
                     f"--region {region} (then publish its DKIM records)")
@@ -201,7 +201,7 @@ def check_ses_identity(env: EnvConfig, client_for: ClientFor) -> BucketReport:
         if got.get("VerifiedForSendingStatus"):
             report.add("ok", f"verified for sending in {region}")
         else:
-            report.add("refuse", 
+            report.add("refuse",
                 f"not verified for sending in {region}: finish DNS/DKIM verification: aws "
                 f"sesv2 get-email-identity --email-identity {env.ses_identity} "
                 f"--region {region} shows the records")
@@ -274,7 +274,7 @@ def check_bucket_policy(client: Any, env: EnvConfig,
         report.add("warn", f"no role_arn in [env.{env.name}] of bbws-mail.toml: the "
                                "policy's writers cannot be compared with the deploy role")
     if others:
-        report.add("warn", 
+        report.add("warn",
             "principals other than the deploy role can write: " + "; ".join(others)
             + f": narrow the policy to the deploy role: aws s3api get-bucket-policy --bucket "
             f"{env.bucket}, edit, then aws s3api put-bucket-policy --bucket {env.bucket} "

@@ -138,7 +138,7 @@ def test_missing_schema_and_bad_refs(mini: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_unsupported_schema_keyword(mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _edit(mini / SCHEMA, '"orderNumber": {"type": "string", "minLength": 1}',
+    _edit(mini / SCHEMA, '"orderNumber": {"type": "string", "minLength": 1, "maxLength": 40}',
           '"orderNumber": {"type": "string", "oneOf": [{"minLength": 1}]}')
     [error] = _errors(mini, capsys)
     assert "unsupported keyword(s) oneOf" in error
@@ -160,3 +160,107 @@ def test_globals_cannot_be_declared(mini: Path, capsys: pytest.CaptureFixture[st
     schema_path.write_text(json.dumps(schema, indent=2))
     [error] = _errors(mini, capsys)
     assert "assetBaseUrl is provided by the renderer" in error
+
+
+# --- bounds: every displayed value bounded, the worst case under the budget ----------
+
+def test_displayed_string_without_max_length_is_an_error(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(mini / SCHEMA, '"name": {"type": "string", "minLength": 1, "maxLength": 120}',
+          '"name": {"type": "string", "minLength": 1}')
+    errors = _errors(mini, capsys)
+    # file:line of the field's declaration (the bundle's best-effort locate)
+    assert any(re.match(rf"{SCHEMA}:\d+: \$\.customer\.name is displayed but unbounded", e)
+               for e in errors), errors
+
+
+def test_repeated_array_without_max_items_is_an_error(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(mini / SCHEMA, '"maxItems": 50,', "")
+    errors = _errors(mini, capsys)
+    assert any(re.match(rf"{SCHEMA}:\d+: \$\.items is repeated but has no maxItems", e)
+               for e in errors), errors
+
+
+def test_worst_case_over_the_budget_fails_and_names_the_biggest_fields(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with (mini / "bbws-mail.toml").open("a") as fh:
+        fh.write("\n[check]\nsize_fail_kb = 40\n")
+    errors = _errors(mini, capsys)
+    assert len(errors) == 1 and errors[0].startswith(TEMPLATE), errors
+    assert "over the 40 KB budget" in errors[0] and "$.items[].name" in errors[0]
+    assert not (mini / "build").exists()
+
+
+def test_build_prints_each_templates_worst_case(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "--root", str(mini)]) == 0
+    assert re.search(r"\] mini \(worst-case HTML \d+\.\d KB\)", capsys.readouterr().err)
+
+
+def _maximal(schema: dict, data: object) -> object:
+    """``data`` with free-text strings at maxLength (all quotes: the longest escape)
+    and arrays at maxItems: as large as schema-valid data of that shape gets."""
+    if isinstance(data, dict):
+        props = schema.get("properties", {})
+        return {k: _maximal(props.get(k, {}), v) for k, v in data.items()}
+    if isinstance(data, list) and data:
+        items = [_maximal(schema.get("items", {}), v) for v in data]
+        return [items[i % len(items)] for i in range(schema.get("maxItems", len(items)))]
+    if isinstance(data, str) and "maxLength" in schema and not (
+            {"pattern", "format", "enum", "const"} & set(schema)):
+        return '"' * schema["maxLength"]
+    return data
+
+
+def test_worst_case_bounds_every_real_template(project_build: Path) -> None:
+    from bbws_mail import config, render
+    from bbws_mail.pipeline import bounds
+    from bbws_mail.sources import PackagedSource
+    from tests.conftest import ROOT
+
+    cfg = config.load(ROOT)
+    source = PackagedSource(project_build)
+    budget = float(cfg.check["size_fail_kb"]) * 1024
+    names = sorted(source.snapshot().templates)
+    assert names
+    for name in names:
+        files = source.snapshot().templates[name]
+        worst, _, errors = bounds.worst_case_html(files.html, files.schema, cfg, name)
+        assert errors == [] and worst <= budget, (name, worst)
+        example = json.loads((ROOT / "schemas/examples" / f"{name}.json").read_text())
+        big = render(name, _maximal(files.schema, example), source=source)
+        assert len(big.html.encode()) <= worst, name
+        assert len(big.html.encode()) > len(render(name, example, source=source).html.encode())
+
+
+def test_manifest_records_the_validator_semantics(project_build: Path) -> None:
+    from bbws_mail.validate import SEMANTICS_VERSION
+
+    manifest = json.loads((project_build / "manifest.json").read_text())
+    assert manifest["validator"] == SEMANTICS_VERSION and isinstance(SEMANTICS_VERSION, int)
+
+
+def test_fifty_nested_sections_build_and_render(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """CPython refuses 20 nested blocks; the generated code must not hit that limit."""
+    from bbws_mail import render
+    from bbws_mail.sources import PackagedSource
+
+    depth = 50
+    opened = "".join(f"{{{{#n{i}}}}}" for i in range(depth))
+    closed = "".join(f"{{{{/n{i}}}}}" for i in reversed(range(depth)))
+    deep = f"<mj-text>Deep: {opened}[{{{{v}}}}]{closed}</mj-text>\n"
+    hi = "<mj-text>Hi {{customer.name}},"
+    _edit(mini / TEMPLATE, hi, deep + hi)
+    node: dict = {"type": "object", "additionalProperties": False,
+                  "properties": {"v": {"type": "string", "maxLength": 10}}}
+    data: dict = {"v": "bottom"}
+    for i in reversed(range(1, depth)):
+        node = {"type": "object", "additionalProperties": False, "properties": {f"n{i}": node}}
+        data = {f"n{i}": data}
+    _edit(mini / SCHEMA, '"properties": {\n', f'"properties": {{\n    "n0": {json.dumps(node)},\n')
+    assert _errors(mini, capsys) == []
+    example = json.loads((mini / "schemas/examples/mini.json").read_text())
+    email = render("mini", {**example, "n0": data}, source=PackagedSource(mini / "build"))
+    assert "Deep: [bottom]" in email.text

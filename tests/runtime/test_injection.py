@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,27 @@ def test_strings_never_add_elements_or_attributes(source: PackagedSource, name: 
         assert "\r" not in email.subject and "\n" not in email.subject
 
     check()
+
+
+HIDING = "\u202eLTD\u202c \u2066x\u2069\u061c\u200e\u200f\u202a\u202b\u200bz\u2060\ufeff\u200d"
+HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2028\u2029"
+                    "\u2060\u2066-\u2069\ufeff]")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hiding_characters_never_reach_any_part(source: PackagedSource, name: str) -> None:
+    """Bidi, zero-width and control characters in every free-text field are neutralised."""
+    schema = source.snapshot().templates[name].schema
+    base = _example(name)
+    paths = _string_paths(schema, base)
+    data = copy.deepcopy(base)
+    for path, sub in paths:
+        value = ("Nk" + HIDING + "osi\r\nBcc: x\u2028y")[: sub.get("maxLength", 10_000)]
+        _set(data, path, value)
+    email = render(name, data, source=source)
+    for part in (email.subject, email.text, email.html):
+        assert not HIDDEN.search(part)
+    assert "\r" not in email.text and "Nk" in email.text
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bbws_mail import render
-from bbws_mail.errors import SourceError
 from bbws_mail.config import READER_KEYS
+from bbws_mail.errors import SourceError
 from bbws_mail.s3source import resolve_bucket
 from bbws_mail.sources import LazyTemplates, PackagedSource, forget_packaged
 from tests.runtime.test_render import DATA
@@ -98,7 +98,7 @@ def test_a_validator_that_no_longer_matches_the_schema_is_compiled_at_run_time(
     from bbws_mail.render import compiled
 
     module = built / f"mini{SUFFIX}"
-    module.write_text(module.read_text().replace("CHECK = '", "CHECK = '0", 1))
+    module.write_text(module.read_text().replace("'check': '", "'check': '0", 1))
     forget_packaged(built)
     source = PackagedSource(built, env="dev")
     render("mini", DATA, source=source)

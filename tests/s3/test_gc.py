@@ -106,7 +106,8 @@ def test_a_format_1_bucket_moves_to_the_layout_on_the_next_publish(
     assert pub.status()["buildVersion"] == legacy_version and pub.status()["format"] == 1
 
     project.edit("View order", "Open your order")
-    pub.publish(project.build("new"))
+    # the format-1 build predates the validator's semantics version: a reviewed break
+    pub.publish(project.build("new"), allow_breaking=list(project.config.templates))
     assert "Open your order" in render_cold(client, bucket, "mini", EXAMPLE).html
     history = pub.history()
     assert [(h["buildVersion"], h["legacy"]) for h in history][1:] == [(legacy_version, True)]
@@ -210,6 +211,7 @@ def test_a_format_1_bucket_whose_pinned_versions_expired_still_moves(
     lines: list[str] = []
     pub = _publisher(project, client, bucket, log=lines.append)
     project.edit("View order", "Open your order")
-    pub.publish(project.build("new"))
+    # the format-1 build predates the validator's semantics version: a reviewed break
+    pub.publish(project.build("new"), allow_breaking=list(project.config.templates))
     assert any(line.startswith("warning: the live mini cannot be read") for line in lines)
     assert "Open your order" in render_cold(client, bucket, "mini", EXAMPLE).html

@@ -244,7 +244,8 @@ def test_bucket_policy_writers_other_than_the_deploy_role_warn(aws_env: str) -> 
     prod = Prod(aws_env)
     client = credentials.client_for(prod.env)
     report = replication.check_bucket_policy(client, prod.env)
-    assert list(report.ok) == ["no bucket policy: only IAM in the bucket's own account grants writes"]
+    assert list(report.ok) == [
+        "no bucket policy: only IAM in the bucket's own account grants writes"]
     arn = f"arn:aws:s3:::{prod.bucket}/*"
     deploy = {"Sid": "Deploy", "Effect": "Allow", "Principal": {"AWS": role_arn("prod")},
               "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": arn}

@@ -1,0 +1,227 @@
+"""No data can bend a header: subjects and recipients, re-parsed strictly, on every CPython here.
+
+The email package of some CPython builds decodes an RFC 2047 encoded word found in a
+header value when it folds the header, so a first name holding an encoded
+``x\\r\\nBcc: y`` once became a real Bcc line. Every subject-bound field of every
+template gets such payloads; the message must read back, with ``policy.strict``, as
+exactly the rendered subject and the headers ``to_message`` set, and an SMTP server
+must see no recipient but ``to``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import smtplib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bbws_mail import BBWSMailError, TemplateDataError, render
+from bbws_mail.errors import MessageError
+from bbws_mail.pipeline import discover
+from bbws_mail.render import RenderedEmail
+from bbws_mail.sources import PackagedSource
+from tests.conftest import ROOT
+from tests.preview.conftest import Catcher
+from tests.runtime import header_check
+
+NAMES = sorted(p.stem for p in discover(ROOT / "templates_src"))
+TO = ["thandi@example.com"]
+PAYLOADS = {
+    "encoded-word-bcc": "=?utf-8?b?VGhhbmRpDQpCY2M6IGV2aWxAZXhhbXBsZS5jb20=?=",
+    "encoded-word-q": "=?utf-8?q?Thandi=0D=0ABcc:_evil@example.com?=",
+    "encoded-word-display": "Thandi =?utf-8?b?SGFja2Vk?= Nkosi",
+    "split-encoded-word": "Acme =?utf-8?b?SGFj a2Vk?= =",
+    "crlf": "Acme\r\nBcc: evil@example.com",
+    "bidi": "Nkosi \u202eLTD YTP\u202c Interiors \u2066x\u2069\u061c\u200e\u200f\u202a\u202b",
+    "zero-width": "Nk\u200bosi\u200c \u2060Inte\ufeffriors\u200d",
+    "separators": "Acme\u2028Bcc: x@y.co\u2029\x85\x0b\x0c\x1b",
+    "long-non-ascii": "Ñkosi Ïnteriors " * 9 + "Ltd",
+    "long-ascii": "Nkosi Interiors and Associates " * 5,
+}
+HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2028\u2029"
+                    "\u2060\u2066-\u2069\ufeff]")
+
+
+def _example(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((ROOT / "schemas/examples" / f"{name}.json").read_text())
+    return data
+
+
+def _subject_fields(source: PackagedSource, name: str) -> list[str]:
+    subject = source.snapshot().templates[name].subject
+    return re.findall(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}", subject)
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[last] = value
+
+
+@pytest.fixture(scope="module")
+def source(project_build: Path) -> PackagedSource:
+    return PackagedSource(project_build)
+
+
+@pytest.fixture(scope="module")
+def cases(source: PackagedSource) -> list[dict[str, Any]]:
+    """Every template's example plus every payload in every subject field it renders."""
+    out = []
+    for name in NAMES:
+        base = _example(name)
+        variants = [("example", base)]
+        for field in _subject_fields(source, name):
+            for label, payload in PAYLOADS.items():
+                data = copy.deepcopy(base)
+                _set(data, field, payload)
+                variants.append((f"{field}={label}", data))
+        for label, data in variants:
+            try:
+                email = render(name, data, source=source)
+            except TemplateDataError:
+                continue  # refused (a patterned field): nothing reaches a header
+            out.append({"label": f"{name} {label}", "template": name,
+                        "build": email.build_version, "subject": email.subject,
+                        "html": email.html, "text": email.text, "to": TO})
+    return out
+
+
+def test_payloads_reach_subjects_of_templates_with_free_text(cases: list[dict[str, Any]]
+                                                             ) -> None:
+    reached = {c["template"] for c in cases if "=" in c["label"].split(" ", 1)[1]}
+    assert reached, "no payload was accepted into any subject: the test would prove nothing"
+
+
+def test_rendered_subjects_hold_no_encoded_word_or_hidden_character(
+        cases: list[dict[str, Any]]) -> None:
+    for case in cases:
+        assert "=?" not in case["subject"], case["label"]
+        assert not HIDDEN.search(case["subject"]), case["label"]
+        assert case["subject"] == " ".join(case["subject"].split()), case["label"]
+        for part in ("html", "text"):
+            assert not HIDDEN.search(case[part].replace("\n", "").replace("\t", "")), \
+                (case["label"], part)
+
+
+def test_strict_reparse_gives_back_exactly_the_subject_and_headers(
+        cases: list[dict[str, Any]]) -> None:
+    failures = [f"{c['label']}: {p}" for c in cases for p in header_check.problems(c)]
+    assert failures == []
+
+
+def _interpreters() -> list[str]:
+    found = [sys.executable]
+    home = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    pyenv = (str(p / "bin/python3") for p in sorted(home.glob("3.1[1-9]*")))
+    candidates = ["/usr/bin/python3", *pyenv]
+    for exe in candidates:
+        if Path(exe).is_file() and os.path.realpath(exe) != os.path.realpath(sys.executable):
+            found.append(exe)
+    return found
+
+
+@pytest.mark.parametrize("python", _interpreters())
+def test_every_cpython_here_writes_the_same_safe_headers(
+        cases: list[dict[str, Any]], python: str, tmp_path: Path) -> None:
+    version = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2] >= (3, 11))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    if version != "True":
+        pytest.skip(f"{python} is older than the supported 3.11")
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([python, str(Path(header_check.__file__)), str(path)],
+                            capture_output=True, text=True, env=env, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout) == []
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Catcher, int]]:
+    """A local aiosmtpd server on a free port, as the preview tests use."""
+    from aiosmtpd.controller import Controller
+
+    class FreePortController(Controller):  # type: ignore[misc]
+        def _trigger_server(self) -> None:
+            self.port = self.server.sockets[0].getsockname()[1]
+            super()._trigger_server()
+
+    handler = Catcher()
+    controller = FreePortController(handler, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()
+
+
+def test_smtp_server_sees_only_the_given_recipients(cases: list[dict[str, Any]],
+                                                    smtp: tuple[Catcher, int]) -> None:
+    catcher, port = smtp
+    hostile = cases
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        for case in hostile:
+            email = RenderedEmail(case["template"], case["build"], case["subject"], case["html"],
+                                  case["text"])
+            client.send_message(email.to_message(sender=header_check.SENDER, to=TO))
+    assert len(catcher.envelopes) == len(hostile)
+    assert all(rcpts == TO for _, rcpts in catcher.envelopes), catcher.envelopes
+    assert [m["Subject"] for m in catcher.messages] == [c["subject"] for c in hostile]
+
+
+EMAIL = RenderedEmail("t", "v1", "Hello", "<p>Hi</p>", "Hi")
+
+
+@pytest.mark.parametrize("to", [
+    [], None, "", "a@b.co\r\nBcc: evil@example.com", "a@b.co, evil@example.com",
+    "a@b.co;evil@example.com", ["a@b.co", "x@y.co\nBcc: z@w.co"], "not-an-address",
+    "Thandi =?utf-8?b?SGFja2Vk?= <a@b.co>", ["a@b.co", 3], "a@b.co\u202e",
+])
+def test_impossible_recipients_are_a_project_error(to: Any) -> None:
+    with pytest.raises(MessageError) as info:
+        EMAIL.to_message(sender="noreply@bbws.co.za", to=to)
+    assert isinstance(info.value, BBWSMailError)
+    assert "evil" not in str(info.value)
+
+
+@pytest.mark.parametrize("email", [
+    EMAIL._replace(subject="Tha\udc00ndi"), EMAIL._replace(text="Hi \ud800"),
+    EMAIL._replace(html="<p>\udfff</p>"), EMAIL._replace(subject="Hi\r\nBcc: x@y.co"),
+    EMAIL._replace(subject=""),
+])
+def test_unwritable_parts_are_a_project_error(email: RenderedEmail) -> None:
+    with pytest.raises(MessageError):
+        email.to_message(sender="noreply@bbws.co.za", to=TO)
+
+
+def test_recipient_with_lone_surrogate_is_a_project_error() -> None:
+    with pytest.raises(MessageError):
+        EMAIL.to_message(sender="noreply@bbws.co.za", to="Th\ud800 <a@b.co>")
+
+
+@pytest.mark.parametrize("field", ["sender", "reply_to"])
+def test_sender_and_reply_to_are_checked_too(field: str) -> None:
+    kwargs = {"sender": "noreply@bbws.co.za", "to": TO, field: "a@b.co\r\nBcc: evil@example.com"}
+    with pytest.raises(MessageError):
+        EMAIL.to_message(**kwargs)
+
+
+def test_display_names_survive_exactly() -> None:
+    import email as email_pkg
+    import email.policy
+
+    msg = EMAIL.to_message(sender="BBWS Portal, Cape Town <noreply@bbws.co.za>",
+                           to=["Thandi Nkosi <thandi@example.com>", "Ñandi <n@example.com>"])
+    back = email_pkg.message_from_bytes(msg.as_bytes(), policy=email.policy.strict)
+    assert [(a.display_name, a.addr_spec) for a in back["To"].addresses] == [
+        ("Thandi Nkosi", "thandi@example.com"), ("Ñandi", "n@example.com")]
+    assert back["From"].addresses[0].display_name == "BBWS Portal, Cape Town"
