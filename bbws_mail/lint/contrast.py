@@ -13,18 +13,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bbws_mail.lint.findings import ERROR, Finding
+from bbws_mail.lint.colors import named_colors
+from bbws_mail.lint.findings import Finding
 from bbws_mail.lint.html import parse
 from bbws_mail.lint.locate import SourceMap
+from bbws_mail.lint.rules import finding
 
 AA_BODY = 4.5
 AA_LARGE = 3.0
 DEFAULT_TEXT = (0.0, 0.0, 0.0)
 DEFAULT_LINK = (0.0, 0.0, 238 / 255)  # browsers' unvisited-link blue, where no colour is set
 DEFAULT_BG = (1.0, 1.0, 1.0)
-_NAMED = {"white": "#ffffff", "black": "#000000", "red": "#ff0000", "blue": "#0000ff",
-          "gray": "#808080", "grey": "#808080", "silver": "#c0c0c0", "green": "#008000",
-          "navy": "#000080", "purple": "#800080", "yellow": "#ffff00", "orange": "#ffa500"}
 _SKIP = {"head", "title", "style", "script", "meta", "link"}
 _DARK_RE = re.compile(r"@media[^{]*prefers-color-scheme\s*:\s*dark[^{]*\{", re.I)
 
@@ -34,9 +33,9 @@ RGBA = tuple[float, float, float, float]
 
 
 def parse_color(value: str) -> RGBA | None:
-    """``#abc``, ``#aabbcc``, ``#aabbccdd``, ``rgb()``/``rgba()`` or a common name."""
+    """``#abc``, ``#aabbcc``, ``#aabbccdd``, ``rgb()``/``rgba()`` or a CSS colour name."""
     v = value.strip().lower().replace("!important", "").strip()
-    v = _NAMED.get(v, v)
+    v = named_colors().get(v, v)
     if v in ("transparent", "none"):
         return (0.0, 0.0, 0.0, 0.0)
     m = re.fullmatch(r"#([0-9a-f]{3,8})", v)
@@ -172,8 +171,8 @@ def check_html(html: str, where: SourceMap, template: str, mode: str = "light") 
                 snippet = " ".join(own_text.split())[:40]
                 key = (hexify(fg), hexify(bg), where.find(snippet))
                 if key not in findings:
-                    findings[key] = Finding(
-                        "a11y-contrast", ERROR, key[2],
+                    findings[key] = finding(
+                        "a11y-contrast", key[2],
                         f"{'dark mode: ' if mode == 'dark' else ''}text {snippet!r} is "
                         f"{key[0]} on {key[1]}: {got:.2f}:1, WCAG AA needs {need}:1 for "
                         f"{'large' if large else 'body'} text ({px:.0f}px"

@@ -61,7 +61,18 @@ def compile_mjml(spliced: Spliced) -> Compiled:
             detail += f" near {snippet[:60]!r}"
         raise TemplateError(where, f"MJML parse error: {detail}",
                             "check that every tag is closed and correctly nested") from None
-    return Compiled(hide_preheader_quietly(html), css)
+    return Compiled(drop_td_vertical_align(hide_preheader_quietly(html)), css)
+
+
+# MRML writes vertical-align="middle" as an HTML attribute on the <td> that
+# mj-column wraps around an mj-button; there is no such attribute in HTML (the
+# official MJML 5.4 writes none), so browsers ignore it and validators flag it.
+_TD_VERTICAL_ALIGN_RE = re.compile(r'(<td\b[^>]*?)\svertical-align="[^"]*"')
+
+
+def drop_td_vertical_align(html: str) -> str:
+    """Remove the ``vertical-align`` attribute (not the CSS property) from every <td>."""
+    return _TD_VERTICAL_ALIGN_RE.sub(r"\1", html)
 
 
 # MRML hides the preheader with white text ("color:#ffffff"), which SpamAssassin

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from bbws_mail.config import Config
-from bbws_mail.sources import TemplateFiles
+from bbws_mail.lint.findings import Finding
+from bbws_mail.pipeline.placeholders import Placeholder
+from bbws_mail.pipeline.splice import Spliced
+from bbws_mail.sources import Snapshot, TemplateFiles
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -40,6 +43,13 @@ class BuiltTemplate:
     subject: str
     schema: dict[str, Any]
     sources: list[str] = field(default_factory=list)  # files read, relative to the root
+    # What the stages produced on the way, for the tools that judge or show a build
+    # (check, preview, visual) so that none of them runs a stage again. Not written.
+    preheader: str = ""
+    spliced: Spliced | None = field(default=None, repr=False, compare=False)
+    tags: list[Placeholder] = field(default_factory=list, repr=False, compare=False)
+    mrml_html: str = field(default="", repr=False, compare=False)  # before inlining
+    findings: list[Finding] = field(default_factory=list, repr=False, compare=False)
 
     def version(self) -> str:
         """A content hash of the output files: a render-cache key that changes on rebuild."""
@@ -51,6 +61,15 @@ class BuiltTemplate:
     def template_files(self) -> TemplateFiles:
         """What a render source serves for this template."""
         return TemplateFiles(self.name, self.html, self.text, self.subject, self.schema)
+
+    def snapshot(self, asset_base_url: str, origin: str) -> Snapshot:
+        """A one-template snapshot to render this build with ``bbws_mail.render``.
+
+        Its build version is a hash of the output files, so an edited template
+        never hits render's compile cache of an older one.
+        """
+        return Snapshot(self.version(), {self.name: self.template_files()},
+                        asset_base_url, origin=origin)
 
     def files(self) -> dict[str, bytes]:
         """Output file name -> bytes."""

@@ -130,6 +130,18 @@ def new_camera(assets_dir: Path, asset_base_url: str) -> Iterator[Camera]:
             cam.close()
 
 
+def _example(examples_dir: Path, name: str) -> Any:
+    """The example data of ``name``; ValueError saying which file and what is wrong."""
+    path = examples_dir / f"{name}.json"
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"no example data for {name}: {path} is missing (every template "
+                         "needs one; `bbws-mail new` writes one)") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+
+
 def rendered_examples(build_dir: Path, examples_dir: Path) -> tuple[str, dict[str, str]]:
     """The build's asset base URL, and template name -> HTML rendered with its example.
 
@@ -142,6 +154,5 @@ def rendered_examples(build_dir: Path, examples_dir: Path) -> tuple[str, dict[st
     snapshot = source.snapshot()
     out = {}
     for name in sorted(snapshot.templates):
-        data = json.loads((examples_dir / f"{name}.json").read_text("utf-8"))
-        out[name] = render(name, data, source=source).html
+        out[name] = render(name, _example(examples_dir, name), source=source).html
     return snapshot.asset_base_url, out

@@ -69,10 +69,88 @@ CASES = [
      "font-weight: {{weight}};", r"placeholder \{\{weight\}\} inside CSS", "{{weight}}"),
     ("placeholder-in-colour", TEMPLATE, '<mj-button href="{{orderUrl}}">',
      '<mj-button href="{{orderUrl}}" background-color="{{brand}}">',
-     r"placeholder \{\{brand\}\} in the background-color attribute", "{{brand}}"),
+     r"background-color='\{\{brand\}\}' on <mj-button>: placeholders are allowed only in "
+     r"URL and text attributes.*\[mjml-placeholder-attribute\]", "{{brand}}"),
     ("in-partial", "templates_src/partials/footer.mjml", 'href="{{unsubscribeUrl}}"',
      'href="{{&unsubscribeUrl}}"', r"unescaped placeholder", "{{&unsubscribeUrl}}"),
 ]
+
+
+TOTAL = '<mj-text css-class="total">Total: {{total}}</mj-text>'
+BUTTON = '<mj-button href="{{orderUrl}}">'
+# Sources that used to build into broken or unsafe output: each is refused by a rule of
+# the build stage (the rule id ends the message), at the line that holds the problem.
+RULE_CASES = [
+    ("typo-element", "mjml-unknown-element", TOTAL,
+     '<mj-txt css-class="total">Total: {{total}}</mj-txt>', r"<mj-txt> is not an MJML", "mj-txt"),
+    ("typo-button", "mjml-unknown-element", '<mj-button href="{{orderUrl}}">View order</mj-button>',
+     '<mj-buton href="{{orderUrl}}">View order</mj-buton>',
+     r"<mj-buton> is not an MJML component \(did you mean <mj-button>\?\)", "mj-buton"),
+    ("typo-attribute", "mjml-unknown-attribute", BUTTON,
+     '<mj-button href="{{orderUrl}}" paddng-top="4px">', r"'paddng-top'.*did you mean",
+     "paddng-top"),
+    ("typo-background", "mjml-unknown-attribute", BUTTON,
+     '<mj-button href="{{orderUrl}}" backgroud-color="#4c1d95">', r"'backgroud-color'",
+     "backgroud-color"),
+    ("invalid-value", "mjml-invalid-value", BUTTON,
+     '<mj-button href="{{orderUrl}}" padding="banana">', r"padding='banana'", "banana"),
+    ("invalid-child", "mjml-invalid-child", "<mj-section>\n      <mj-column>",
+     "<mj-section>\n      <mj-text>stray</mj-text>\n      <mj-column>",
+     r"<mj-text> is not allowed in <mj-section>", "stray"),
+    ("no-alt", "a11y-img-alt", ' alt="BBWS"', "", r"<mj-image> has no alt", "<mj-image"),
+    ("low-contrast", "a11y-contrast", TOTAL,
+     '<mj-text css-class="total" color="#aaaaaa">Total: {{total}}</mj-text>',
+     r"#aaaaaa on #ffffff: 2\.\d+:1", "#aaaaaa"),
+    ("named-low-contrast", "a11y-contrast", TOTAL,
+     '<mj-text css-class="total" color="lightgray">Total: {{total}}</mj-text>',
+     r"#d3d3d3 on #ffffff", "lightgray"),
+    ("script", "html-forbidden", TOTAL, TOTAL + "\n<mj-raw><script>var n = {{total}};</script>"
+     "</mj-raw>", r"<script> is stripped", "<script>"),
+    ("form", "html-forbidden", "Total: {{total}}", 'Total: {{total}} <form action="https://x.'
+     'example"><input name="q"></form>', r"<form>: forms do not work", "<form"),
+    ("entity-space", "link-scheme", BUTTON, '<mj-button href="&#32;{{orderUrl}}">',
+     r"href on <mj-button> starts with whitespace or a character reference", "&#32;"),
+    ("entity-tab", "link-scheme", BUTTON, '<mj-button href="&Tab;{{orderUrl}}">',
+     r"href on <mj-button> starts with whitespace", "&Tab;"),
+    ("scheme-prefix", "link-scheme", BUTTON, '<mj-button href="java{{orderUrl}}">',
+     r"fix no scheme and host", "java{{"),
+    ("protocol-relative", "link-scheme", BUTTON, '<mj-button href="/{{orderUrl}}">',
+     r"starts with a path", 'href="/{{'),
+    ("encoded-javascript", "link-scheme", BUTTON,
+     '<mj-button href="&#106;ava&#x09;script:alert(1)">', r"uses javascript:", "&#106;"),
+    ("plain-http-image", "link-scheme", '<mj-image src="{{assetBaseUrl}}/logo.png"',
+     '<mj-image src="http://cdn.example.com/logo.png"', r"uses http:", "http://cdn"),
+    ("no-footer", "legal-footer", '<mj-include path="partials/footer.mjml" />', "",
+     r"no unsubscribe link", "</mj-body>"),
+]
+
+
+@pytest.mark.parametrize("case", RULE_CASES, ids=[c[0] for c in RULE_CASES])
+def test_rule_of_the_build_stage_refuses_the_build(
+        mini: Path, capsys: pytest.CaptureFixture[str], case: tuple[str, ...]) -> None:
+    _, rule, old, new, pattern, needle = case
+    assert _build(mini, capsys)[0] == 0
+    before = _snapshot(mini / "build")
+    target = mini / TEMPLATE
+    _replace(target, old, new)
+
+    code, err = _build(mini, capsys)
+
+    assert code == 1, err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, "one problem, one error:\n" + err
+    assert re.search(pattern, errors[0]), errors[0]
+    assert errors[0].endswith(f"[{rule}]"), errors[0]
+    assert errors[0].startswith(f"error: {TEMPLATE}:{_line_of(target, needle)}:"), errors[0]
+    assert _snapshot(mini / "build") == before, "a failed build must leave build/ untouched"
+
+
+def test_every_error_rule_of_the_build_stage_has_a_case() -> None:
+    from bbws_mail.lint.rules import BUILD_RULES
+
+    # "build" and mjml-placeholder-attribute: the CASES below
+    covered = {c[1] for c in RULE_CASES} | {"build", "mjml-placeholder-attribute"}
+    assert covered == set(BUILD_RULES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
