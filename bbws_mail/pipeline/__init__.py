@@ -22,7 +22,7 @@ from bbws_mail.lint.rules import refuses_build
 from bbws_mail.pipeline import compile as compile_stage
 from bbws_mail.pipeline import inline as inline_stage
 from bbws_mail.pipeline import placeholders, splice, subject, text
-from bbws_mail.pipeline.output import BuiltTemplate, write_build
+from bbws_mail.pipeline.output import BuiltTemplate, read_tree, write_build
 
 STAGES = ("splice", "placeholders", "rules", "compile", "inline", "text", "subject",
           "invariants", "contract")
@@ -154,13 +154,23 @@ class _Run:
             text=plain,
             subject=subj.text,
             schema=schema,
-            sources=spliced.files,
+            sources=[*spliced.files, *brand_files(config, spliced)],
+            assets=spliced.assets,
             preheader=subj.preheader,
             spliced=spliced,
             tags=tags,
             mrml_html=compiled.html,
             findings=self.findings,
         )
+
+
+def brand_files(config: Config, spliced: splice.Spliced) -> list[str]:
+    """The brand token file and the assets a template used: sources of its output too."""
+    from bbws_mail.pipeline import brand
+
+    used = [f"{brand.ASSETS_DIR}/{name}" for name in sorted(spliced.assets)]
+    tokens = [brand.TOKENS_FILE] if (config.root / brand.TOKENS_FILE).is_file() else []
+    return tokens + used
 
 
 def _as_error(f: Finding) -> TemplateError:
@@ -269,9 +279,9 @@ def verify_fresh(config: Config, build_dir: Path | None = None) -> list[str]:
             build(config, Path(tmp) / "build")
         except BuildError as exc:
             return [f"sources do not build: {e}" for e in exc.errors]
-        fresh = {p.name: p.read_bytes() for p in (Path(tmp) / "build").iterdir()}
+        fresh = read_tree(Path(tmp) / "build")
     if not build_dir.is_dir():
         return [f"{build_dir} does not exist: run `nox -s build`"]
-    have = {p.name: p.read_bytes() for p in build_dir.iterdir() if p.is_file()}
+    have = read_tree(build_dir)
     stale = sorted(n for n in set(fresh) | set(have) if fresh.get(n) != have.get(n))
     return [f"{build_dir / n} is stale: run `nox -s build`" for n in stale]

@@ -54,6 +54,12 @@ def compile_mjml(spliced: Spliced) -> Compiled:
     except ValueError as exc:
         message = str(exc)
         m = _POSITION_RE.search(message)
+        if not m:
+            # MRML gave no position ("unexpected end of stream", "unable to parse next
+            # template"): find the cause in the source instead of pointing at its end
+            found = diagnose_markup(spliced)
+            if found is not None:
+                raise found from None
         where = spliced.locate(int(m.group(1))) if m else spliced.locate(len(src))
         detail = _POSITION_RE.sub("", message).strip()
         snippet = src[int(m.group(1)) : int(m.group(2))].strip() if m else ""
@@ -138,6 +144,45 @@ def check_structure(spliced: Spliced) -> TemplateError | None:
         name, start = stack[-1]
         return TemplateError(spliced.locate(start), f"MJML parse error: <{name}> is never closed",
                              f"add </{name}>")
+    return None
+
+
+def diagnose_markup(spliced: Spliced) -> TemplateError | None:
+    """The first unquoted attribute or unclosed HTML element, located in its own file.
+
+    Runs only when MRML has already refused the source without a position, so the
+    full lexer's cost is paid on the error path alone.
+    """
+    from bbws_mail.pipeline.markup import VOID, tokenize
+
+    src = spliced.text
+    open_html: list[tuple[str, int]] = []
+    for tok in tokenize(src):
+        if tok.kind not in ("start", "end"):
+            continue
+        for attr in tok.attrs if tok.kind == "start" else []:
+            if attr.value and src[attr.start - 1] not in "\"'":
+                return TemplateError(
+                    spliced.locate(attr.start),
+                    f"MJML parse error: the value of {attr.name} on <{tok.name}> is not quoted",
+                    f'write {attr.name}="{attr.value}"')
+        if tok.name == "mjml" or tok.name.startswith("mj-"):
+            if tok.kind == "end" and open_html:
+                name, start = open_html[-1]
+                return TemplateError(spliced.locate(start),
+                                     f"MJML parse error: <{name}> is never closed",
+                                     f"add </{name}> before </{tok.name}>")
+            continue
+        if tok.kind == "start" and not tok.self_closing and tok.name not in VOID:
+            open_html.append((tok.name, tok.start))
+        elif tok.kind == "end":
+            while open_html and open_html[-1][0] != tok.name:
+                name, start = open_html.pop()
+                return TemplateError(spliced.locate(start),
+                                     f"MJML parse error: <{name}> is never closed",
+                                     f"add </{name}> before </{tok.name}>")
+            if open_html:
+                open_html.pop()
     return None
 
 

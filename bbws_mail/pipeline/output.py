@@ -19,6 +19,7 @@ from typing import Any
 
 from bbws_mail.config import Config
 from bbws_mail.lint.findings import Finding
+from bbws_mail.pipeline.brand import ASSETS_DIR
 from bbws_mail.pipeline.placeholders import Placeholder
 from bbws_mail.pipeline.splice import Spliced
 from bbws_mail.sources import Snapshot, TemplateFiles
@@ -43,6 +44,7 @@ class BuiltTemplate:
     subject: str
     schema: dict[str, Any]
     sources: list[str] = field(default_factory=list)  # files read, relative to the root
+    assets: dict[str, str] = field(default_factory=dict)  # asset name -> hashed name used
     # What the stages produced on the way, for the tools that judge or show a build
     # (check, preview, visual) so that none of them runs a stage again. Not written.
     preheader: str = ""
@@ -101,8 +103,29 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
-    """The manifest: every file's hash, each template's source hash, tool versions."""
+def asset_files(built: list[BuiltTemplate], config: Config) -> dict[str, bytes]:
+    """``assets/<hashed name>`` -> bytes, for every asset a template references."""
+    out: dict[str, bytes] = {}
+    for tpl in built:
+        for name, hashed in tpl.assets.items():
+            out[f"{ASSETS_DIR}/{hashed}"] = (config.root / ASSETS_DIR / name).read_bytes()
+    return out
+
+
+def asset_entries(built: list[BuiltTemplate], files: dict[str, bytes]) -> dict[str, Any]:
+    """The manifest's ``assets``: name -> hashed path, SHA-256 and size."""
+    entries: dict[str, Any] = {}
+    for tpl in built:
+        for name, hashed in sorted(tpl.assets.items()):
+            data = files[f"{ASSETS_DIR}/{hashed}"]
+            entries[name] = {"path": f"{ASSETS_DIR}/{hashed}", "sha256": sha256(data),
+                             "bytes": len(data)}
+    return dict(sorted(entries.items()))
+
+
+def make_manifest(built: list[BuiltTemplate], config: Config,
+                  assets: dict[str, bytes] | None = None) -> dict[str, Any]:
+    """The manifest: every file's hash, each template's source hash, tool versions, assets."""
     templates: dict[str, Any] = {}
     source_hashes = {}
     for tpl in sorted(built, key=lambda b: b.name):
@@ -126,7 +149,7 @@ def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
     content = hashlib.sha256(json.dumps(
         {n: {k: f["sha256"] for k, f in t["files"].items()} for n, t in templates.items()},
         sort_keys=True).encode()).hexdigest()
-    return {
+    manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "buildVersion": content[:16],
         "sourceHash": overall,
@@ -134,6 +157,15 @@ def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
         "assetBaseUrls": {name: env.asset_base_url for name, env in sorted(config.envs.items())},
         "templates": templates,
     }
+    if assets:
+        manifest["assets"] = asset_entries(built, assets)
+    return manifest
+
+
+def read_tree(folder: Path) -> dict[str, bytes]:
+    """Relative path -> bytes of every file under ``folder`` (a build, assets included)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> list[str]:
@@ -141,18 +173,20 @@ def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> li
     files: dict[str, bytes] = {}
     for tpl in built:
         files.update(tpl.files())
-    manifest = make_manifest(built, config)
+    assets = asset_files(built, config)
+    files.update(assets)
+    manifest = make_manifest(built, config, assets)
     files[MANIFEST] = dump_json(manifest)
-    changed = sorted(n for n, data in files.items()
-                     if not (out_dir / n).is_file() or (out_dir / n).read_bytes() != data)
-    stale = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name not in files) \
-        if out_dir.is_dir() else []
+    have = read_tree(out_dir) if out_dir.is_dir() else {}
+    changed = sorted(n for n, data in files.items() if have.get(n) != data)
+    stale = sorted(n for n in have if n not in files)
     if not changed and not stale:
         return []
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".build.tmp-", dir=out_dir.parent))
     try:
         for name, data in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / name).write_bytes(data)
         old = None
         if out_dir.exists():

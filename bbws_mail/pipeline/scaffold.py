@@ -38,7 +38,7 @@ def source(name: str) -> str:
     <mj-preview>{{{{message}}}}</mj-preview>
     <mj-include path="partials/head.mjml" />
   </mj-head>
-  <mj-body width="600px" css-class="bb-body">
+  <mj-body width="600px" background-color="${{brand.page}}" css-class="bb-body">
     <mj-include path="partials/header.mjml" />
     <mj-section mj-class="card" padding-top="16px">
       <mj-column>

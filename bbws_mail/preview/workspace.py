@@ -41,7 +41,8 @@ from bbws_mail.sources import FixedSource
 # hiding the rest of it, the unsubscribe link included.
 GMAIL_CLIP_BYTES = 102 * 1024
 DATA_DIR_NAME = "preview-data"
-CONFIG_FILES = ("bbws-mail.toml", "check-allow.toml")  # re-read on change
+# re-read on change (brand.toml: every template uses the tokens)
+CONFIG_FILES = ("bbws-mail.toml", "check-allow.toml", "brand.toml")
 _PREHEADER_RE = re.compile(
     r"<div\b[^>]*style=\"\s*display\s*:\s*none[^\"]*\"[^>]*>(.*?)</div>", re.DOTALL | re.I)
 _TAG_RE = re.compile(r"<[^>]+>")
@@ -250,7 +251,8 @@ class Workspace:
         A template file rebuilds that template; a partial rebuilds the templates
         that include it; a template's schema rebuilds it; a shared schema (defs/)
         rebuilds all. Templates currently failing rebuild on any source change,
-        since a failed build does not know its includes. Data files and assets
+        since a failed build does not know its includes. An asset rebuilds the
+        templates that reference it (its content-hashed name changes). Data files
         rebuild nothing: the pages simply re-render.
         """
         root = self.config.root
@@ -266,7 +268,8 @@ class Workspace:
                     names.add(path.stem)
                 else:
                     rediscover = True  # a template appeared or was deleted
-            elif _under(path, tdir):
+            elif _under(path, tdir) or _under(path, root / "assets"):
+                # a partial, or an asset whose hashed name a template carries
                 names |= {n for n, s in states.items()
                           if s.errors or (s.shown and rel in s.shown.sources)}
             elif _under(path, sdir) and not _under(path, self.examples_dir):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bbws_mail.pipeline.brand import find_asset
 from bbws_mail.visual.browser import fingerprint, launch
 
 
@@ -91,7 +92,10 @@ class Camera:
         url = route.request.url
         prefix = self.asset_base_url + "/"
         if url.startswith(prefix):
-            target = (self.assets_dir / url[len(prefix):].split("?")[0]).resolve()
+            requested = url[len(prefix):].split("?")[0]
+            target = (self.assets_dir / requested).resolve()
+            if not target.is_file():  # logo.<sha16>.png: the build's name for assets/logo.png
+                target = find_asset(self.assets_dir, requested) or target
             if target.is_file() and self.assets_dir in target.parents:
                 body, ctype = _frozen(target)
                 route.fulfill(status=200, body=body, content_type=ctype)

@@ -71,6 +71,14 @@ CASES = [
      '<mj-button href="{{orderUrl}}" background-color="{{brand}}">',
      r"background-color='\{\{brand\}\}' on <mj-button>: placeholders are allowed only in "
      r"URL and text attributes.*\[mjml-placeholder-attribute\]", "{{brand}}"),
+    # MRML reports these without a position: found in the source, not at its end
+    ("unclosed-html", TEMPLATE, "Total: {{total}}</mj-text>",
+     "Total: <strong>{{total}}</mj-text>", r"MJML parse error: <strong> is never closed",
+     "<strong>"),
+    ("unquoted-attribute", TEMPLATE, 'css-class="total"', "css-class=total",
+     r"the value of css-class on <mj-text> is not quoted", "css-class=total"),
+    ("delimiter-change-to-markup", TEMPLATE, "Total: {{total}}", "Total: {{=<% %>=}} <%total%>",
+     r"delimiter change \{\{=\.\.\.=\}\} is not supported", "{{=<%"),
     ("in-partial", "templates_src/partials/footer.mjml", 'href="{{unsubscribeUrl}}"',
      'href="{{&unsubscribeUrl}}"', r"unescaped placeholder", "{{&unsubscribeUrl}}"),
 ]
@@ -98,6 +106,10 @@ RULE_CASES = [
      "<mj-section>\n      <mj-text>stray</mj-text>\n      <mj-column>",
      r"<mj-text> is not allowed in <mj-section>", "stray"),
     ("no-alt", "a11y-img-alt", ' alt="BBWS"', "", r"<mj-image> has no alt", "<mj-image"),
+    # the same src as an image with alt, earlier: the finding is at the one without
+    ("no-alt-same-src", "a11y-img-alt", "<mj-text>Hi",
+     '<mj-image src="{{assetBaseUrl}}/logo.png" width="90px" />\n        <mj-text>Hi',
+     r"<mj-image> has no alt", 'width="90px"'),
     ("low-contrast", "a11y-contrast", TOTAL,
      '<mj-text css-class="total" color="#aaaaaa">Total: {{total}}</mj-text>',
      r"#aaaaaa on #ffffff: 2\.\d+:1", "#aaaaaa"),
@@ -199,3 +211,54 @@ def test_failed_write_keeps_previous_build(mini: Path, monkeypatch: pytest.Monke
         main(["build", "--root", str(mini), "-q"])
     assert _snapshot(mini / "build") == before
     assert not list(mini.glob(".build.*")), "temp folders are cleaned up"
+
+
+def test_a_typo_in_a_dotted_name_is_one_error_with_a_suggestion(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = mini / TEMPLATE
+    # every use of customer.name misspelt: no follow-on "required but never shown" error
+    target.write_text(target.read_text().replace("{{customer.name}}", "{{customer.nmae}}"))
+    code, err = _build(mini, capsys)
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 1
+    assert len(errors) == 3, err  # one per use, nothing else
+    line = _line_of(target, "{{customer.nmae}}")
+    assert errors[0].startswith(f"error: {TEMPLATE}:{line}:"), errors[0]
+    for error in errors:
+        assert "$.customer in schemas/mini.schema.json has no property 'nmae'" in error
+        assert "did you mean {{customer.name}}?" in error
+        assert "top level" not in error
+
+
+@pytest.mark.parametrize(("old", "new", "pattern", "needle"), [
+    ('"format": "uuid"}', '"format": "uuid", "oneOf": []}',
+     r"schema not supported: unsupported keyword\(s\) oneOf", "oneOf"),
+    # the parser notices the missing comma on the next line, where it wants one
+    ('"format": "uuid"},', '"format": "uuid"}', r"invalid JSON: Expecting ',' delimiter",
+     '"email"'),
+], ids=["unsupported-keyword", "json-error"])
+def test_a_problem_in_a_shared_schema_is_reported_once_at_its_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str,
+        pattern: str, needle: str) -> None:
+    import shutil
+
+    from tests.conftest import ROOT
+
+    project = tmp_path / "p"
+    for part in ("templates_src", "schemas", "assets", "bbws-mail.toml", "brand.toml"):
+        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy2
+        copy(ROOT / part, project / part)
+    defs = project / "schemas/defs/tenant.schema.json"
+    users = [p for p in (project / "schemas").glob("*.schema.json")
+             if "defs/tenant.schema.json" in p.read_text()]
+    assert len(users) > 1
+    _replace(defs, old, new)
+
+    code, err = _build(project, capsys)
+
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 1 and len(errors) == 1, err
+    line = _line_of(defs, needle)
+    assert errors[0].startswith(f"error: schemas/defs/tenant.schema.json:{line}"), errors[0]
+    assert re.search(pattern, errors[0]), errors[0]
+    assert errors[0].endswith(f"(in {len(users)} templates)"), errors[0]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bbws_mail.cli import main
+from bbws_mail.pipeline.brand import hashed_name
 
 ATTR_RE = re.compile(r"""\b(?:href|src)\s*=\s*"([^"]*)\"""")
 
@@ -34,7 +35,9 @@ def test_export_writes_every_page_email_and_text(exported: Path, project: Path) 
         assert f'href="{name}.html"' in index
     # the email files are the rendered emails, logo relative to the export
     email = (exported / "receipt.email.html").read_text()
-    assert 'src="assets/logo.png"' in email and "{{" not in email
+    logo = hashed_name("logo.png", (project / "assets/logo.png").read_bytes())
+    assert f'src="assets/{logo}"' in email and "{{" not in email
+    assert (exported / "assets" / logo).read_bytes() == (project / "assets/logo.png").read_bytes()
 
 
 def test_export_links_are_relative_and_there_is_no_live_reload(exported: Path) -> None:

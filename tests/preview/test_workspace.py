@@ -15,6 +15,7 @@ from bbws_mail.pipeline import discover
 from bbws_mail.preview.pages import frame_document
 from bbws_mail.preview.watch import Watcher
 from bbws_mail.preview.workspace import Workspace, parse_data, preheader_of
+from tests.preview.conftest import LOGO
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_all_templates_build_and_render_with_their_examples(ws: Workspace) -> No
         assert p.email and "{{" not in p.email.subject
         assert p.preheader and "{{" not in p.preheader
         assert 0 < p.size < 102 * 1024
-        assert "http://assets.test/logo.png" in p.email.html
+        assert f"http://assets.test/{LOGO}" in p.email.html
 
 
 def test_a_template_change_rebuilds_only_that_template(ws: Workspace) -> None:

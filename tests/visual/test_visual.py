@@ -223,7 +223,8 @@ def test_stacking_columns_pass_the_overflow_assertion(playwright: Any, mini: Pat
 def test_broken_image_hidden_footer_and_invisible_dark_text_are_caught(
         cam: Camera, built: tuple[str, dict[str, str]]) -> None:
     html = built[1][NAME]
-    broken = html.replace("/logo.png", "/no-such-logo.png")
+    broken, count = re.subn(r"/logo\.[0-9a-f]{16}\.png", "/no-such-logo.png", html)
+    assert count
     cam.load(MOBILE, broken)
     problems = layout_problems(cam.pages[MOBILE.name], dark=False)
     assert any(p.startswith("image did not load:") and "no-such-logo.png" in p
@@ -314,4 +315,17 @@ def test_command_line_update_then_catch_a_change(mini: Path, tmp_path: Path) -> 
     assert f"report: {report_dir / 'index.html'}" in done.stdout
     assert "FAIL mini__desktop: " in done.stdout
     assert 'text there: "View orders"' in done.stdout
+    output = done.stdout + done.stderr
+    for shot in ("mini__desktop", "mini__mobile", "mini__mobile-dark"):
+        assert output.count(f"{shot}:") == 1, output  # each failure printed once
+    report = (report_dir / "index.html").read_text()
+    assert '<a href="#tpl-mini">mini</a>' in report and '<section id="tpl-mini">' in report
     assert "3 shot(s), 3 different, 0 layout problem(s)" in done.stdout
+
+
+def test_region_text_keeps_inline_elements_whole(cam: Camera) -> None:
+    cam.load(DESKTOP, '<p style="margin:0;font-size:20px">Order <strong>BB-2026-1</strong> '
+                      'was placed on <a href="https://x.example">Monday</a>.</p>')
+    page = cam.pages[DESKTOP.name]
+    where = describe_region(page, (0, 0, 40, 10))
+    assert '"Order BB-2026-1 was placed on Monday."' in where, where
