@@ -116,13 +116,14 @@ def accept(findings: list[Finding], entries: list[allow.Entry]) -> list[Finding]
 def built_html_findings(spliced: Spliced, html: str, settings: Settings) -> list[Finding]:
     """The build-stage rules judged on the inlined HTML: contrast and the legal footer."""
     from bbws_mail.lint import contrast, links
+    from bbws_mail.lint.html import tree
     from bbws_mail.lint.locate import SourceMap
 
     where = SourceMap(spliced)
-    found = contrast.check(html, where, spliced.name)
-    found += [f for f in links.check(html, where, spliced.name,
-                                     address=settings.company_address,
-                                     address_at=settings.address_at)]
+    doc = tree(html)  # one parse for both rules
+    found = contrast.check(html, where, spliced.name, doc)
+    found += links.check(html, where, spliced.name, address=settings.company_address,
+                         address_at=settings.address_at, doc=doc)
     return found
 
 
@@ -156,11 +157,9 @@ def check_findings(config: Config, settings: Settings, built: BuiltTemplate
     where = SourceMap(built.spliced)
     name = built.name
     warn, fail = int(settings.size_warn_kb * 1024), int(settings.size_fail_kb * 1024)
-    found: list[Finding] = list(built.findings)
+    found: list[Finding] = list(built.findings)  # the build's (links' check-stage ones too)
     found += html.check(built.mrml_html, where, name)
     found += size.check(built.html, "built HTML", where.root, name, warn, fail)
-    found += [f for f in links.check(built.html, where, name) if f.rule in
-              ("link-empty", "link-text")]
     found += clients.check(built.html, where, name)
     data, problem = _example(config, name)
     rendered = None

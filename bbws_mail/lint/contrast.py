@@ -15,7 +15,7 @@ from typing import Any
 
 from bbws_mail.lint.colors import named_colors
 from bbws_mail.lint.findings import Finding
-from bbws_mail.lint.html import parse
+from bbws_mail.lint.html import parse, tree
 from bbws_mail.lint.locate import SourceMap
 from bbws_mail.lint.rules import finding
 
@@ -127,9 +127,14 @@ def _hidden(style: dict[str, str]) -> bool:
             or style.get("visibility") == "hidden")
 
 
-def check_html(html: str, where: SourceMap, template: str, mode: str = "light") -> list[Finding]:
-    """Contrast findings for one HTML document, as it renders in ``mode``."""
-    doc, _ = parse(html)
+def check_html(html: str, where: SourceMap, template: str, mode: str = "light",
+               doc: Any = None) -> list[Finding]:
+    """Contrast findings for one HTML document, as it renders in ``mode``.
+
+    ``doc`` is ``html`` already parsed (``lint.html.parse``), when the caller has it.
+    """
+    if doc is None:
+        doc, _ = parse(html)
     findings: dict[tuple[str, str, str], Finding] = {}
     body = doc.find(".//body")
     if body is None:
@@ -197,9 +202,9 @@ def dark_css(html: str) -> str:
     return "\n".join(parts)
 
 
-def check(html: str, where: SourceMap, template: str) -> list[Finding]:
+def check(html: str, where: SourceMap, template: str, doc: Any = None) -> list[Finding]:
     """Light mode, and dark mode where the template defines it."""
-    found = check_html(html, where, template, "light")
+    found = check_html(html, where, template, "light", doc)
     css = dark_css(html)
     if css.strip():
         import css_inline
@@ -207,7 +212,8 @@ def check(html: str, where: SourceMap, template: str) -> list[Finding]:
         inliner = css_inline.CSSInliner(inline_style_tags=False, keep_style_tags=True,
                                         load_remote_stylesheets=False, extra_css=css)
         light = {(f.location, f.message) for f in found}
-        for f in check_html(inliner.inline(html), where, template, "dark"):
+        dark = inliner.inline(html)
+        for f in check_html(dark, where, template, "dark", tree(dark)):
             # the same colours in both modes: reported once, as the light-mode finding
             if (f.location, f.message.removeprefix("dark mode: ")) not in light:
                 found.append(f)

@@ -24,6 +24,43 @@ def parse(html: str) -> tuple[Any, list[tuple[tuple[int, int], str, dict[str, An
     return doc, list(parser.errors)
 
 
+def tree(html: str) -> Any:
+    """``html`` as an ElementTree (no namespaces, comments dropped), parsed by Lexbor.
+
+    Lexbor (selectolax, C) runs the same WHATWG algorithm as html5lib and builds
+    Chromium's tree (see the text stage); the build-stage rules judge every template
+    in every build, where html5lib's pure-Python parse was most of the build's time.
+    ``parse`` (html5lib) stays for the html-parse rule, which needs its parse errors.
+    """
+    import xml.etree.ElementTree as ET
+
+    from selectolax.lexbor import LexborHTMLParser
+
+    root_node = LexborHTMLParser(html).root
+    if root_node is None:
+        return ET.Element("html")
+
+    def convert(node: Any) -> Any:
+        el = ET.Element(node.tag, {k: v or "" for k, v in node.attributes.items()})
+        last = None
+        child = node.child
+        while child is not None:
+            tag = child.tag
+            if tag == "-text":
+                text = child.text_content or ""
+                if last is None:
+                    el.text = (el.text or "") + text
+                else:
+                    last.tail = (last.tail or "") + text
+            elif not tag.startswith("-") and not tag.startswith("_"):
+                last = convert(child)
+                el.append(last)
+            child = child.next
+        return el
+
+    return convert(root_node)
+
+
 def text_of(element: Any) -> str:
     return "".join(element.itertext()).strip()
 

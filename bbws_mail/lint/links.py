@@ -8,6 +8,8 @@ schema's ``format: uri`` admits only https at render time.
 
 from __future__ import annotations
 
+from typing import Any
+
 from bbws_mail.lint.findings import Finding
 from bbws_mail.lint.html import parse, text_of
 from bbws_mail.lint.locate import SourceMap
@@ -23,7 +25,7 @@ def _clean(url: str) -> str:
 
 
 def check(html: str, where: SourceMap, template: str, *, rendered: bool = False,
-          address: str = "", address_at: str = "") -> list[Finding]:
+          address: str = "", address_at: str = "", doc: Any = None) -> list[Finding]:
     """Link findings; ``rendered`` means placeholders are already filled in.
 
     ``address_at`` is where ``[check] company_address`` is set: when a template's
@@ -31,7 +33,8 @@ def check(html: str, where: SourceMap, template: str, *, rendered: bool = False,
     not shown, the setting and that footer disagree in every template, and the
     setting is the one place to point at.
     """
-    doc, _ = parse(html)
+    if doc is None:
+        doc, _ = parse(html)
     out: list[Finding] = []
     label = " in the example rendering" if rendered else ""
 

@@ -74,9 +74,7 @@ def check_value(kind: str, value: str) -> str | None:
         units = m.group("units").split(",")
         low, high = int(m.group("min") or 1), int(m.group("max") or 1)
         parts = value.split()
-        unit_alt = "|".join(re.escape(u) for u in units if u and u != "auto")
-        pattern = re.compile(rf"^(?:{_NUMBER}(?:{unit_alt}){'?' if '' in units else ''}"
-                             rf"|0{'|auto' if 'auto' in units else ''})$")
+        pattern = _unit_pattern(m.group("units"))
         if low <= len(parts) <= high and all(pattern.match(p) for p in parts):
             return None
         shown_units = "/".join(u for u in units if u) or "a number"
@@ -84,6 +82,15 @@ def check_value(kind: str, value: str) -> str | None:
         unitless = ", or a plain number" if "" in units else ""
         return f"{count} in {shown_units}{unitless} (e.g. {'10px' if 'px' in units else '50%'})"
     return None
+
+
+@lru_cache(maxsize=64)
+def _unit_pattern(spec: str) -> re.Pattern[str]:
+    """The regex for one value of a ``unit(px,%,...)`` type, compiled once per spec."""
+    units = spec.split(",")
+    unit_alt = "|".join(re.escape(u) for u in units if u and u != "auto")
+    return re.compile(rf"^(?:{_NUMBER}(?:{unit_alt}){'?' if '' in units else ''}"
+                      rf"|0{'|auto' if 'auto' in units else ''})$")
 
 
 def validate(spliced: Spliced) -> list[Finding]:

@@ -60,3 +60,23 @@ def test_a_named_colour_and_its_hex_value_get_the_same_contrast() -> None:
     assert named is not None and hexed is not None
     white = (1.0, 1.0, 1.0)
     assert contrast.ratio(named[:3], white) == contrast.ratio(hexed[:3], white) < 4.5
+
+
+def test_the_preview_gets_each_finding_once(tmp_path: Path) -> None:
+    import shutil
+
+    from bbws_mail import config
+    from bbws_mail.lint import check_built
+    from bbws_mail.pipeline import build_one
+    from tests.conftest import FIXTURES
+
+    project = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", project)
+    source = project / "templates_src/mini.mjml"
+    # two check-stage problems: an empty link and a link without text
+    source.write_text(source.read_text().replace(
+        "Total: {{total}}", 'Total: {{total}} <a href="#">x</a> <a href="https://x.example"></a>'))
+    cfg = config.load(project)
+    found = check_built(cfg, build_one(source, cfg))
+    assert {f.rule for f in found} >= {"link-empty", "link-text"}
+    assert len(found) == len(set(found)), found
