@@ -44,3 +44,21 @@ def test_visual_without_an_example_says_which_file_is_missing(
     err = capsys.readouterr().err
     assert "no example data for mini" in err and "mini.json is missing" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ('company_adress = "1 Long Street"',
+     "unknown key(s) in [check]: company_adress (did you mean company_address?)"),
+    ('size_warn_kb = "big"', "[check] size_warn_kb has the wrong type"),
+])
+def test_a_bad_check_setting_is_a_build_error_at_its_line(
+        mini: Path, capsys: pytest.CaptureFixture[str], setting: str, message: str) -> None:
+    toml = mini / "bbws-mail.toml"
+    toml.write_text(toml.read_text() + f"\n[check]\n{setting}\n")
+    line = len(toml.read_text().splitlines())
+    assert main(["build", "-q", "--root", str(mini)]) == 1
+    err = capsys.readouterr().err
+    assert f"error: bbws-mail.toml:{line}: {message}" in err, err
+    assert "Traceback" not in err and not (mini / "build").exists()
+    assert main(["check", "--no-spam", "-q", "--root", str(mini)]) == 2
+    assert f"bbws-mail.toml:{line}: {message}" in capsys.readouterr().err

@@ -40,11 +40,25 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:
+        import difflib
+
         table = dict(config.check)
-        unknown = set(table) - (set(cls.__dataclass_fields__) - {"address_at"})
+        keys = sorted(set(cls.__dataclass_fields__) - {"address_at"})
+        unknown = sorted(set(table) - set(keys))
         if unknown:
-            raise ValueError(f"bbws-mail.toml: unknown key(s) in [check]: "
-                             f"{', '.join(sorted(unknown))}")
+            first = unknown[0]
+            close = difflib.get_close_matches(first, keys, n=1)
+            where = _key_location(config.root / "bbws-mail.toml", first)
+            raise ValueError(f"{where}: unknown key(s) in [check]: {', '.join(unknown)}"
+                             + (f" (did you mean {close[0]}?)" if close else
+                                f"; known: {', '.join(keys)}"))
+        wrong = sorted(k for k, v in table.items()
+                       if not isinstance(v, type(getattr(cls, k))) and not (
+                           isinstance(v, int) and isinstance(getattr(cls, k), float)))
+        if wrong:
+            raise ValueError(f"{_key_location(config.root / 'bbws-mail.toml', wrong[0])}: "
+                             f"[check] {', '.join(wrong)} has the wrong type (a number for "
+                             "sizes and scores, a string for company_address)")
         return cls(**table)
 
 
@@ -84,12 +98,13 @@ def build_settings(config: Config) -> tuple[Settings, list[allow.Entry]]:
 
     Problems in either file are build errors at that file, never a traceback.
     """
-    from bbws_mail.errors import Location, TemplateError
+    from bbws_mail.errors import TemplateError
 
     try:
         settings = Settings.from_config(config)
-    except (TypeError, ValueError) as exc:
-        raise TemplateError(Location("bbws-mail.toml"), str(exc).removeprefix("bbws-mail.toml: "),
+    except ValueError as exc:
+        where, _, message = str(exc).partition(": ")
+        raise TemplateError(where, message,
                             "see the [check] keys in the README's quality gates") from None
     settings.address_at = _key_location(config.root / "bbws-mail.toml", "company_address")
     entries, _ = allow.load(config.root)

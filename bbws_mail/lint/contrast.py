@@ -140,6 +140,8 @@ def check_html(html: str, where: SourceMap, template: str, mode: str = "light",
     if body is None:
         return []
 
+    seen: dict[str, int] = {}
+
     def visit(el: Any, fg: tuple[float, float, float], bg: tuple[float, float, float],
               px: float, bold: bool) -> None:
         if not isinstance(el.tag, str):
@@ -167,14 +169,19 @@ def check_html(html: str, where: SourceMap, template: str, mode: str = "light",
             bold = weight in ("bold", "bolder") or (weight.isdigit() and int(weight) >= 700)
         elif tag in ("b", "strong", "th", "h1", "h2", "h3"):
             bold = True
-        own_text = (el.text or "") + "".join(child.tail or "" for child in el)
+        pieces = [el.text or "", *(child.tail or "" for child in el)]
+        own_text = "".join(pieces)
         if own_text.strip():
+            # the first run of text, and how many runs before it read the same: the
+            # source is searched for that occurrence, not for the first look-alike
+            first = " ".join(next(p for p in pieces if p.strip()).split())
+            seen[first] = nth = seen.get(first, 0) + 1
             large = px >= 24 or (bold and px >= 18.66)
             need = AA_LARGE if large else AA_BODY
             got = ratio(fg, bg)
             if got < need:
                 snippet = " ".join(own_text.split())[:40]
-                key = (hexify(fg), hexify(bg), where.find(snippet))
+                key = (hexify(fg), hexify(bg), where.find_text(first, nth - 1))
                 if key not in findings:
                     findings[key] = finding(
                         "a11y-contrast", key[2],

@@ -116,6 +116,10 @@ RULE_CASES = [
     ("named-low-contrast", "a11y-contrast", TOTAL,
      '<mj-text css-class="total" color="lightgray">Total: {{total}}</mj-text>',
      r"#d3d3d3 on #ffffff", "lightgray"),
+    # the same words as an earlier paragraph that passes: found as the second occurrence
+    ("low-contrast-repeated-text", "a11y-contrast", TOTAL,
+     TOTAL + '\n        <mj-text css-class="total" color="#aaaaaa" padding-top="2px">'
+     "Total: {{total}}</mj-text>", r"#aaaaaa on #ffffff", 'padding-top="2px"'),
     ("script", "html-forbidden", TOTAL, TOTAL + "\n<mj-raw><script>var n = {{total}};</script>"
      "</mj-raw>", r"<script> is stripped", "<script>"),
     ("form", "html-forbidden", "Total: {{total}}", 'Total: {{total}} <form action="https://x.'
