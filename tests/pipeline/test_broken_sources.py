@@ -244,14 +244,7 @@ def test_a_typo_in_a_dotted_name_is_one_error_with_a_suggestion(
 def test_a_problem_in_a_shared_schema_is_reported_once_at_its_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str,
         pattern: str, needle: str) -> None:
-    import shutil
-
-    from tests.conftest import ROOT
-
-    project = tmp_path / "p"
-    for part in ("templates_src", "schemas", "assets", "bbws-mail.toml", "brand.toml"):
-        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy2
-        copy(ROOT / part, project / part)
+    project = _project_copy(tmp_path / "p")
     defs = project / "schemas/defs/tenant.schema.json"
     users = [p for p in (project / "schemas").glob("*.schema.json")
              if "defs/tenant.schema.json" in p.read_text()]
@@ -266,3 +259,30 @@ def test_a_problem_in_a_shared_schema_is_reported_once_at_its_line(
     assert errors[0].startswith(f"error: schemas/defs/tenant.schema.json:{line}"), errors[0]
     assert re.search(pattern, errors[0]), errors[0]
     assert errors[0].endswith(f"(in {len(users)} templates)"), errors[0]
+
+
+def _project_copy(dest: Path) -> Path:
+    """A copy of the real project's sources, schemas, assets and settings."""
+    import shutil
+
+    from tests.conftest import ROOT
+
+    for part in ("templates_src", "schemas", "assets", "bbws-mail.toml", "brand.toml"):
+        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy2
+        copy(ROOT / part, dest / part)
+    return dest
+
+
+def test_a_footer_that_disagrees_with_company_address_is_one_error_at_the_setting(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = _project_copy(tmp_path / "p")
+    _replace(project / "templates_src/partials/footer.mjml", "16 Ebenezer Road",
+             "18 Ebenezer Road")
+    code, err = _build(project, capsys)
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 1 and len(errors) == 1, err
+    line = _line_of(project / "bbws-mail.toml", "company_address =")
+    templates = len(list((project / "templates_src").glob("*.mjml")))
+    assert errors[0].startswith(f"error: bbws-mail.toml:{line}: the footer does not show "
+                                "the company address set by [check] company_address"), errors[0]
+    assert errors[0].endswith(f"[legal-footer]  (in {templates} templates)"), errors[0]
