@@ -94,20 +94,7 @@ def check(html: str, where: SourceMap, template: str) -> list[Finding]:
     if title is None or not text_of(title):
         add("html-title", where.find("<mj-title", "<mj-head"),
             "no <title>: add <mj-title> (it is also the subject line)")
-    for img in doc.iter("img"):
-        src = img.get("src", "")
-        if not img.get("width"):
-            add("img-width", where.find(f'src="{src}"', src), f"<img src={src!r}> has no "
-                "width attribute: Outlook shows it at its natural size")
-    for table in doc.iter("table"):
-        if table.get("role") in ("presentation", "none"):
-            continue
-        if table.find(".//th") is not None or table.find(".//caption") is not None:
-            continue  # a data table: headers tell screen readers what each cell is
-        first = next((text_of(td) for td in table.iter("td") if text_of(td)), "")
-        add("a11y-table-role", where.find(first[:40], "<mj-table"),
-            "layout table without role=\"presentation\": screen readers announce rows and "
-            "columns; use <th scope=\"row\"> for labels (a data table) or mark it as layout")
+    # img-width and a11y-table-role are judged on the source (lint.source), exactly
     for element in doc.iter():
         tag = element.tag if isinstance(element.tag, str) else ""
         # script, forms and embeds are found in the source (lint.source), exactly

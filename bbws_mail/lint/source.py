@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 from bbws_mail.lint.findings import Finding
 from bbws_mail.lint.rules import finding
@@ -26,6 +27,8 @@ SCRIPTS = {"script"}
 FORMS = {"form", "input", "button", "select", "textarea"}
 EMBEDS = {"iframe", "object", "embed", "frame", "frameset", "applet"}
 IMAGES = {"mj-image", "img"}
+LINKS = {"a", "mj-button"}
+TABLES = {"table", "mj-table"}
 URL_ATTRS = {"href", "src", "background-url"}
 # what a URL may start with when a placeholder follows: a fixed scheme and host
 FIXED_PREFIX_RE = re.compile(r"^(?:https://[A-Za-z0-9.-]+(?::\d+)?(?:[/?#]|$)|mailto:|tel:)",
@@ -41,16 +44,50 @@ def decoded_url(raw: str) -> str:
     return value.strip("".join(chr(c) for c in range(0x21)))
 
 
+class _Open:
+    """A link or table whose content is being read, to judge it at its end tag."""
+
+    def __init__(self, name: str, start: int, attrs: dict[str, str]) -> None:
+        self.name = name
+        self.start = start
+        self.attrs = attrs
+        self.text: list[str] = []  # links: text and image alts inside
+        self.headers = False  # tables: a <th> or <caption> inside
+
+
 def check(spliced: Spliced) -> list[Finding]:
-    """html-forbidden, a11y-img-alt and link-scheme findings for one spliced source."""
+    """Every rule judged on the source, at the offset of the element it is about.
+
+    html-forbidden, a11y-img-alt, link-scheme (build stage); img-width, link-empty,
+    link-text and a11y-table-role (check stage).
+    """
     out: list[Finding] = []
 
     def add(rule: str, offset: int, message: str) -> None:
         out.append(finding(rule, str(spliced.locate(offset)), message, spliced.name))
 
+    links: list[_Open] = []
+    tables: list[_Open] = []
     for tok, stack in element_stacks(spliced.text):
-        if tok.kind != "start" or "mj-attributes" in stack:
+        if "mj-attributes" in stack:
             continue  # defaults in <mj-attributes> are not elements of the email
+        if tok.kind == "text":
+            for link in links:
+                link.text.append(tok.text)
+            continue
+        if tok.kind == "end":
+            if tok.name in LINKS and links and links[-1].name == tok.name:
+                _judge_link(links.pop(), add)
+            elif tok.name in TABLES and tables and tables[-1].name == tok.name:
+                table = tables.pop()
+                if not table.headers:
+                    add("a11y-table-role", table.start, f"<{table.name}> has no <th> or "
+                        "<caption> and no role=\"presentation\": screen readers announce "
+                        "rows and columns; use <th scope=\"row\"> for labels (a data table) "
+                        "or mark it as layout")
+            continue
+        if tok.kind != "start":
+            continue
         name = tok.name
         if name in SCRIPTS:
             add("html-forbidden", tok.start, "<script> is stripped or blocks delivery in every "
@@ -61,7 +98,20 @@ def check(spliced: Spliced) -> list[Finding]:
         elif name in EMBEDS:
             add("html-forbidden", tok.start, f"<{name}> is removed by mail clients")
         attrs = {a.name: a for a in tok.attrs}
+        if name in LINKS and not tok.self_closing:
+            links.append(_Open(name, tok.start, {k: a.value for k, a in attrs.items()}))
+        elif name in TABLES and not tok.self_closing:
+            role = attrs["role"].value if "role" in attrs else ""
+            if role not in ("presentation", "none"):
+                tables.append(_Open(name, tok.start, {}))
+        elif name in ("th", "caption") and tables:
+            tables[-1].headers = True
+        if name == "img" and "width" not in attrs:
+            add("img-width", tok.start, "<img> has no width attribute: Outlook shows it at "
+                "its natural size")
         if name in IMAGES:
+            if links and "alt" in attrs:
+                links[-1].text.append(attrs["alt"].value)
             alt = attrs.get("alt")
             linked = "href" in attrs or "a" in stack
             if alt is None:
@@ -76,6 +126,19 @@ def check(spliced: Spliced) -> list[Finding]:
             if problem:
                 add("link-scheme", attr.start, f"{attr_name} on <{name}> {problem}")
     return out
+
+
+def _judge_link(link: _Open, add: Any) -> None:
+    href = link.attrs.get("href")
+    if href is None and link.name == "mj-button":
+        return  # a button without href is a label, not a link
+    label = " ".join("".join(link.text).split())
+    if href is None or not decoded_url(href) or decoded_url(href).startswith("#"):
+        add("link-empty", link.start, f"<{link.name}> link has "
+            f"{'no href' if href is None else 'an empty or # href'}: it goes nowhere")
+    if not label:
+        add("link-text", link.start, f"<{link.name}> link has no visible text (and no image "
+            "alt): screen readers read out the URL")
 
 
 def url_problem(attr: str, raw: str) -> str:
