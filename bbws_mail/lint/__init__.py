@@ -164,6 +164,7 @@ def check_findings(config: Config, settings: Settings, built: BuiltTemplate
     """
     from bbws_mail.errors import BBWSMailError
     from bbws_mail.lint import clients, html, links, size
+    from bbws_mail.lint import source as source_rules
     from bbws_mail.lint.locate import SourceMap
     from bbws_mail.render import render as render_template
     from bbws_mail.sources import FixedSource
@@ -174,6 +175,7 @@ def check_findings(config: Config, settings: Settings, built: BuiltTemplate
     warn, fail = int(settings.size_warn_kb * 1024), int(settings.size_fail_kb * 1024)
     found: list[Finding] = list(built.findings)  # the build's (links' check-stage ones too)
     found += html.check(built.mrml_html, where, name)
+    found += source_rules.parse_errors(built.spliced)
     found += size.check(built.html, "built HTML", where.root, name, warn, fail)
     found += clients.check(built.html, where, name)
     data, problem = _example(config, name)
@@ -206,6 +208,7 @@ def check_built(config: Config, built: BuiltTemplate) -> list[Finding]:
 def failed_findings(exc: Any, name: str) -> list[Finding]:
     """What a template that does not build still reports: rule findings, build errors."""
     from bbws_mail.lint import html
+    from bbws_mail.lint import source as source_rules
     from bbws_mail.lint.locate import SourceMap
 
     found: list[Finding] = list(getattr(exc, "findings", []))
@@ -216,6 +219,8 @@ def failed_findings(exc: Any, name: str) -> list[Finding]:
         message = e.message + (f" (hint: {e.hint})" if e.hint else "")
         found.append(finding("build", str(e.location), message, name))
     spliced = getattr(exc, "spliced", None)
+    if spliced is not None:
+        found += source_rules.parse_errors(spliced)
     if getattr(exc, "mrml_html", "") and spliced is not None:
         found += html.check(exc.mrml_html, SourceMap(spliced), name)
     return found

@@ -21,6 +21,7 @@ from typing import Any
 from bbws_mail.lint.findings import Finding
 from bbws_mail.lint.rules import finding
 from bbws_mail.pipeline.markup import element_stacks
+from bbws_mail.pipeline.markup import tokenize as tokenize_source
 from bbws_mail.pipeline.splice import Spliced
 
 SCRIPTS = {"script"}
@@ -169,3 +170,49 @@ def url_problem(attr: str, raw: str) -> str:
         scheme = "a protocol-relative URL"
     return (f"uses {scheme}: only {', '.join(a.rstrip('/') for a in allowed)} "
             "are allowed (clients block or warn about the rest)")
+
+
+# MJML components whose content is HTML, and the element an HTML parser finds it in
+HTML_HOSTS = {"mj-text": "div", "mj-button": "div", "mj-table": "tbody", "mj-raw": "div",
+              "mj-navbar-link": "div", "mj-social-element": "div",
+              "mj-accordion-title": "div", "mj-accordion-text": "div"}
+
+
+def parse_errors(spliced: Spliced) -> list[Finding]:
+    """html-parse: HTML5 parse errors in the HTML a designer wrote, at its own line.
+
+    MRML copies the content of ``mj-text``, ``mj-table``, ``mj-raw``... into its output
+    verbatim, so each content is parsed on its own as an HTML5 fragment (html5lib, for
+    its error list) in the element it lands in; an error's position inside the
+    fragment plus the fragment's offset is its place in the source. css-inline
+    re-serialises the document and silently repairs such markup (and clients repair
+    it differently), so it is looked for here, before that.
+    """
+    import html5lib
+
+    out: list[Finding] = []
+    host: tuple[str, int] | None = None
+    for tok in tokenize_source(spliced.text):
+        if (tok.kind == "start" and host is None and tok.name in HTML_HOSTS
+                and not tok.self_closing):
+            host = (tok.name, tok.end)
+        elif tok.kind == "end" and host is not None and tok.name == host[0]:
+            name, start = host
+            host = None
+            content = spliced.text[start:tok.start]
+            if "<" not in content:
+                continue
+            parser = html5lib.HTMLParser(tree=html5lib.getTreeBuilder("etree"),
+                                         namespaceHTMLElements=False)
+            parser.parseFragment(content, container=HTML_HOSTS[name])
+            lines = content.split("\n")
+            for (line, col), code, datavars in parser.errors:
+                at = sum(len(x) + 1 for x in lines[: line - 1]) + col
+                tag_at = content.rfind("<", 0, max(at, 1))
+                at = tag_at if tag_at >= 0 else min(at, len(content))
+                detail = ", ".join(f"{k}={v}" for k, v in (datavars or {}).items())
+                out.append(finding(
+                    "html-parse", str(spliced.locate(start + at)),
+                    f"HTML parse error '{code}'{f' ({detail})' if detail else ''} in "
+                    f"<{name}>: clients repair broken markup differently", spliced.name))
+    return out
