@@ -181,3 +181,19 @@ def test_preview_runs_each_stage_once_per_template(stage_calls: Counter[str]) ->
         assert ws.preview(name).ok
         ws.checks(name)
     _once_each(stage_calls, len(discover(cfg.templates_dir)))
+
+
+def test_visual_runs_each_stage_once_per_template(stage_calls: Counter[str],
+                                                  tmp_path: Path) -> None:
+    from bbws_mail.visual.browser import find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("no Chromium")
+    from bbws_mail.cli import main
+
+    cfg = config.load(ROOT)
+    name = discover(cfg.templates_dir)[0].stem
+    code = main(["visual", "--root", str(ROOT), "--only", name,
+                 "--report-dir", str(tmp_path / "report")])
+    assert code == 0
+    _once_each(stage_calls, len(discover(cfg.templates_dir)))

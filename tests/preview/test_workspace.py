@@ -222,3 +222,15 @@ def _watch_changes(ws: Workspace, paths: list[Path]) -> None:
     assert any(paths[0].match(pattern) for folder, pattern in ws.watch_specs()
                if folder == paths[0].parent)
     ws.on_files_changed(paths)
+
+
+def test_an_edited_brand_toml_recolours_every_template(ws: Workspace) -> None:
+    tokens = ws.config.root / "brand.toml"
+    old = next(line.split('"')[1] for line in tokens.read_text().splitlines()
+               if line.startswith("primary ="))
+    _touch(tokens, f'primary = "{old}"', 'primary = "#0f766e"')
+    _watch_changes(ws, [tokens])
+    for name in ws.names():
+        p = ws.preview(name)
+        assert p.ok and p.email is not None, (name, p.build_errors)
+        assert "#0f766e" in p.email.html and old not in p.email.html, name
