@@ -32,8 +32,10 @@ LINKS = {"a", "mj-button"}
 TABLES = {"table", "mj-table"}
 URL_ATTRS = {"href", "src", "background-url"}
 # what a URL may start with when a placeholder follows: a fixed scheme and host
-FIXED_PREFIX_RE = re.compile(r"^(?:https://[A-Za-z0-9.-]+(?::\d+)?(?:[/?#]|$)|mailto:|tel:)",
+# (the host must be closed by / ? or #: data straight after it could be "@evil.example")
+FIXED_PREFIX_RE = re.compile(r"^(?:https://[A-Za-z0-9.-]+(?::\d+)?[/?#]|mailto:|tel:)",
                              re.IGNORECASE)
+_OPEN_HOST_RE = re.compile(r"^https://[A-Za-z0-9.-]+(?::\d+)?$", re.IGNORECASE)
 SAFE_LITERAL = {"href": ("https://", "mailto:", "tel:"), "src": ("https://",),
                 "background-url": ("https://",)}
 _INVISIBLE_INSIDE = str.maketrans("", "", "\t\n\r")
@@ -155,6 +157,8 @@ def url_problem(attr: str, raw: str) -> str:
             shown = "whitespace or a character reference"
         elif prefix.startswith("/"):
             shown = "a path (with data after it, '/' can become a '//host' link)"
+        elif _OPEN_HOST_RE.match(prefix):
+            shown = "a host that data can extend (with \"@evil.example\", say)"
         else:
             shown = f"{len(prefix)} character(s) that fix no scheme and host"
         return (f"starts with {shown} before its first placeholder, so data can choose the "

@@ -132,6 +132,9 @@ RULE_CASES = [
      r"fix no scheme and host", "java{{"),
     ("protocol-relative", "link-scheme", BUTTON, '<mj-button href="/{{orderUrl}}">',
      r"starts with a path", 'href="/{{'),
+    # data right after the host could be "@evil.example": the host must end in / ? or #
+    ("host-then-data", "link-scheme", BUTTON, '<mj-button href="https://www.bbws.co.za{{orderUrl}}">',
+     r"a host that data can extend", "www.bbws.co.za{{"),
     ("encoded-javascript", "link-scheme", BUTTON,
      '<mj-button href="&#106;ava&#x09;script:alert(1)">', r"uses javascript:", "&#106;"),
     ("plain-http-image", "link-scheme", '<mj-image src="{{assetBaseUrl}}/logo.png"',
