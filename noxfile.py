@@ -57,6 +57,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PY)
 def lint(session: nox.Session) -> None:
+    """ruff and mypy over the package, tests and benchmarks (CI runs it: .ci/run)."""
     _install(session, "dev")
     session.run("ruff", "check", "bbws_mail", "tests", "benchmarks", "noxfile.py")
     session.run("mypy")

@@ -25,9 +25,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     try:
         report = build(cfg, out, progress=None if args.quiet else _eprint)
     except BuildError as exc:
+        # a problem in a partial or in bbws-mail.toml repeats in every template: print it once
+        seen: dict[str, int] = {}
         for e in exc.errors:
-            _eprint(f"error: {e}")
-        _eprint(f"build failed: {len(exc.errors)} error(s); {out or cfg.build_dir} left unchanged")
+            seen[str(e)] = seen.get(str(e), 0) + 1
+        for line, times in seen.items():
+            _eprint(f"error: {line}" + (f"  (in {times} templates)" if times > 1 else ""))
+        _eprint(f"build failed: {len(seen)} error(s); {out or cfg.build_dir} left unchanged")
         return 1
     elapsed = (time.perf_counter() - start) * 1000
     changed = ", ".join(report.changed) if report.changed else "nothing changed"
@@ -36,6 +40,23 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.timings:
         for stage, seconds in report.timings.items():
             _eprint(f"  {stage:<13} {seconds * 1000:8.2f} ms")
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from bbws_mail import config as config_mod
+    from bbws_mail.pipeline.scaffold import ScaffoldError, scaffold
+
+    cfg = config_mod.load(Path(args.root) if args.root else None)
+    try:
+        written = scaffold(cfg, args.name, args.category)
+    except ScaffoldError as exc:
+        _eprint(f"error: {exc}")
+        return 2
+    for path in written:
+        print(f"wrote {path.relative_to(cfg.root)}")
+    print(f"next: edit templates_src/{args.name}.mjml, then `nox -s build`, `bbws-mail check "
+          f"--only {args.name}` and `nox -s visual -- --update --only {args.name}`")
     return 0
 
 
@@ -78,6 +99,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_build)
 
+    p = sub.add_parser("new", help="scaffold a template: source, schema, example, category")
+    p.add_argument("name", help="template name, e.g. password_reset")
+    p.add_argument("--category", required=True, choices=["receipts", "notifications",
+                                                          "invoices"],
+                   help="the S3 category it is published under")
+    p.add_argument("--root", help="project root (default: found from the current folder)")
+    p.set_defaults(func=cmd_new)
+
     p = sub.add_parser("render", help="render a template with data from a JSON file")
     p.add_argument("name")
     p.add_argument("data", help="JSON file with the template's data")
@@ -98,9 +127,25 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# the top-level module a command may miss -> the extra that installs it
+EXTRAS = {
+    "mjml": "build", "css_inline": "build", "html5lib": "build", "selectolax": "build",
+    "webcolors": "build", "boto3": "publish", "botocore": "publish", "playwright": "visual",
+    "PIL": "visual", "numpy": "visual", "aiosmtpd": "preview",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        _eprint(f"error: `bbws-mail {args.command}` needs the {extra!r} extra, which is not "
+                f"installed (missing module {exc.name!r}):\n  pip install 'bbws-mail[{extra}]'")
+        return 2
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ from tests.s3.conftest import make_bucket
 
 RUNBOOKS = ROOT / "docs" / "runbooks"
 ORDER = ("deploy.md", "promote.md", "troubleshoot.md", "rollback.md")
-PROJECT_PARTS = ("templates_src", "schemas", "build", "assets", "bbws-mail.toml",
+PROJECT_PARTS = ("templates_src", "schemas", "build", "assets", "bbws-mail.toml", "brand.toml",
                  "check-allow.toml")
 # The change the story ships: one sentence of one template.
 CHANGE = ("templates_src/receipt.mjml", "thank you for your payment.",

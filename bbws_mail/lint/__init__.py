@@ -14,39 +14,19 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bbws_mail.config import Config
 from bbws_mail.lint import allow
 from bbws_mail.lint.findings import ERROR, WARNING, Finding
+from bbws_mail.lint.rules import RULES, finding
 
-__all__ = ["ERROR", "WARNING", "Finding", "Report", "check_built", "run"]
+if TYPE_CHECKING:
+    from bbws_mail.pipeline.output import BuiltTemplate
+    from bbws_mail.pipeline.splice import Spliced
 
-RULES = {
-    "mjml-unknown-element": "an element that is not an MJML component",
-    "mjml-invalid-child": "an element where MJML does not allow it",
-    "mjml-unknown-attribute": "an attribute the component does not have",
-    "mjml-invalid-value": "an attribute value of the wrong type (colour, unit, enum)",
-    "mjml-placeholder-attribute": "a placeholder where only a URL or text may take one",
-    "build": "the source does not build (syntax, placeholders, contract)",
-    "html-parse": "an HTML5 parse error in the built HTML",
-    "html-lang": "lang and dir on <html>",
-    "html-title": "a <title>",
-    "a11y-img-alt": "every image has alt text (empty only when decorative)",
-    "img-width": "every image has an explicit width",
-    "a11y-table-role": "layout tables carry role=presentation",
-    "html-forbidden": "no script, forms, embeds or external CSS",
-    "size-budget": "HTML under Gmail's clip (warn 80 KB, fail 102 KB)",
-    "a11y-contrast": "WCAG AA contrast in light and dark mode",
-    "link-scheme": "https, mailto or tel only",
-    "link-empty": "no empty or # links",
-    "link-text": "every link has visible text",
-    "legal-footer": "unsubscribe link and company address in every template",
-    "client-css": "CSS that Gmail, Outlook, Apple Mail or Yahoo do not support",
-    "spam-score": "SpamAssassin score of each example rendering",
-    "example-data": "each template's example renders",
-    "allow-list": "check-allow.toml entries are well-formed and used",
-}
+__all__ = ["ERROR", "RULES", "WARNING", "Finding", "Report", "check_built", "run"]
+
 Progress = Callable[[str], None]
 
 
@@ -57,14 +37,29 @@ class Settings:
     size_fail_kb: float = 102
     worst_case_fail_kb: float = 0  # read by the build (pipeline.bounds); 0: size_fail_kb
     spam_max_score: float = 2.0
+    address_at: str = ""  # where company_address is set (bbws-mail.toml:line), not a key
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:
+        import difflib
+
         table = dict(config.check)
-        unknown = set(table) - set(cls.__dataclass_fields__)
+        keys = sorted(set(cls.__dataclass_fields__) - {"address_at"})
+        unknown = sorted(set(table) - set(keys))
         if unknown:
-            raise ValueError(f"bbws-mail.toml: unknown key(s) in [check]: "
-                             f"{', '.join(sorted(unknown))}")
+            first = unknown[0]
+            close = difflib.get_close_matches(first, keys, n=1)
+            where = _key_location(config.root / "bbws-mail.toml", first)
+            raise ValueError(f"{where}: unknown key(s) in [check]: {', '.join(unknown)}"
+                             + (f" (did you mean {close[0]}?)" if close else
+                                f"; known: {', '.join(keys)}"))
+        wrong = sorted(k for k, v in table.items()
+                       if not isinstance(v, type(getattr(cls, k))) and not (
+                           isinstance(v, int) and isinstance(getattr(cls, k), float)))
+        if wrong:
+            raise ValueError(f"{_key_location(config.root / 'bbws-mail.toml', wrong[0])}: "
+                             f"[check] {', '.join(wrong)} has the wrong type (a number for "
+                             "sizes and scores, a string for company_address)")
         return cls(**table)
 
 
@@ -99,48 +94,101 @@ class Report:
         }, indent=2)
 
 
+def build_settings(config: Config) -> tuple[Settings, list[allow.Entry]]:
+    """The ``[check]`` settings and the allow-list, for the build's rules.
+
+    Problems in either file are build errors at that file, never a traceback.
+    """
+    from bbws_mail.errors import TemplateError
+
+    try:
+        settings = Settings.from_config(config)
+    except ValueError as exc:
+        where, _, message = str(exc).partition(": ")
+        raise TemplateError(where, message,
+                            "see the [check] keys in the README's quality gates") from None
+    settings.address_at = _key_location(config.root / "bbws-mail.toml", "company_address")
+    entries, _ = allow.load(config.root)
+    return settings, entries
+
+
+def _key_location(path: Path, key: str) -> str:
+    """``file:line`` of ``key = ...`` in a TOML file (the file alone when absent)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return path.name
+    for number, line in enumerate(lines, 1):
+        if line.split("=", 1)[0].strip() == key:
+            return f"{path.name}:{number}"
+    return path.name
+
+
+def accept(findings: list[Finding], entries: list[allow.Entry]) -> list[Finding]:
+    """Findings with the reviewed acceptances marked (no unused-entry report)."""
+    return allow.apply(findings, entries, report_unused=False)
+
+
+def built_html_findings(spliced: Spliced, html: str, settings: Settings) -> list[Finding]:
+    """The build-stage rules judged on the inlined HTML: contrast and the legal footer."""
+    from bbws_mail.lint import contrast, links
+    from bbws_mail.lint.html import tree
+    from bbws_mail.lint.locate import SourceMap
+
+    where = SourceMap(spliced)
+    doc = tree(html)  # one parse for both rules
+    found = contrast.check(html, where, spliced.name, doc)
+    found += links.check(html, where, spliced.name, address=settings.company_address,
+                         address_at=settings.address_at, doc=doc)
+    return found
+
+
 def _example(config: Config, name: str) -> tuple[dict[str, Any] | None, Finding | None]:
     path = config.schemas_dir / "examples" / f"{name}.json"
     shown = os.path.relpath(path, config.root)
     if not path.is_file():
-        return None, Finding("example-data", ERROR, shown, f"no example data for {name}: "
-                             "every template needs one (tests, preview and checks use it)", name)
+        return None, finding("example-data", shown, f"no example data for {name}: every "
+                             "template needs one (tests, preview and checks use it); "
+                             "`bbws-mail new` writes one", name)
     try:
         return json.loads(path.read_text(encoding="utf-8")), None
     except ValueError as exc:
-        return None, Finding("example-data", ERROR, shown, f"not valid JSON: {exc}", name)
+        return None, finding("example-data", shown, f"not valid JSON: {exc}", name)
 
 
-def _check_one(config: Config, settings: Settings, path: Path, built: Any, spliced: Any
-               ) -> tuple[list[Finding], Any]:
-    """Findings of the built HTML and of its example rendering; returns the rendering."""
+def check_findings(config: Config, settings: Settings, built: BuiltTemplate
+                   ) -> tuple[list[Finding], Any]:
+    """The check-stage findings of one build, from what the build kept; and the rendering.
+
+    Nothing here runs a pipeline stage again: MRML's HTML, the spliced source and
+    the built HTML all come with ``built``.
+    """
     from bbws_mail.errors import BBWSMailError
-    from bbws_mail.lint import clients, contrast, links, size
+    from bbws_mail.lint import clients, html, links, size
+    from bbws_mail.lint import source as source_rules
     from bbws_mail.lint.locate import SourceMap
     from bbws_mail.render import render as render_template
+    from bbws_mail.sources import FixedSource
 
-    where = SourceMap(spliced)
+    assert built.spliced is not None, "a BuiltTemplate from build_one carries its source"
+    where = SourceMap(built.spliced)
     name = built.name
     warn, fail = int(settings.size_warn_kb * 1024), int(settings.size_fail_kb * 1024)
-    found: list[Finding] = []
+    found: list[Finding] = list(built.findings)  # the build's (links' check-stage ones too)
+    found += html.check(built.mrml_html, where, name)
+    found += source_rules.parse_errors(built.spliced)
     found += size.check(built.html, "built HTML", where.root, name, warn, fail)
-    found += contrast.check(built.html, where, name)
-    found += links.check(built.html, where, name, address=settings.company_address)
     found += clients.check(built.html, where, name)
     data, problem = _example(config, name)
     rendered = None
     if problem:
         found.append(problem)
     elif data is not None:
-        from bbws_mail.sources import FixedSource, Snapshot
-
-        source = FixedSource(Snapshot(
-            "check-" + built.version(), {name: built.template_files()},
-            config.env("dev").asset_base_url, origin="check"))
+        source = FixedSource(built.snapshot(config.env("dev").asset_base_url, "check"))
         try:
             rendered = render_template(name, data, source=source)
         except BBWSMailError as exc:
-            found.append(Finding("example-data", ERROR, os.path.relpath(
+            found.append(finding("example-data", os.path.relpath(
                 config.schemas_dir / "examples" / f"{name}.json", config.root),
                 f"the example does not render: {exc}", name))
         else:
@@ -150,72 +198,65 @@ def _check_one(config: Config, settings: Settings, path: Path, built: Any, splic
     return found, rendered
 
 
-def _markup(spliced: Any) -> list[Finding]:
-    """HTML checks on MRML's output before inlining.
-
-    css-inline parses and re-serialises the document, silently repairing broken
-    markup (a nested <a> becomes two links), so parse errors are looked for in what
-    the designer's source compiles to. This also runs when a later build stage
-    fails, so a missing title is reported as html-title as well as a build error.
-    """
-    from bbws_mail.errors import TemplateError
-    from bbws_mail.lint import html
-    from bbws_mail.lint.locate import SourceMap
-    from bbws_mail.pipeline import compile as compile_stage
-
-    try:
-        compiled = compile_stage.compile_mjml(spliced)
-    except TemplateError:
-        return []  # reported by the build as a "build" finding
-    return html.check(compiled.html, SourceMap(spliced), spliced.name)
-
-
-def check_built(config: Config, built: Any) -> list[Finding]:
+def check_built(config: Config, built: BuiltTemplate) -> list[Finding]:
     """Findings for one built template (no spam score): what the preview shows."""
-    from bbws_mail.lint import mjml
-    from bbws_mail.pipeline import splice
-
     settings = Settings.from_config(config)
-    path = config.templates_dir / f"{built.name}.mjml"
-    spliced = splice.splice(path, config.templates_dir)
-    found = mjml.validate(spliced) + _markup(spliced)
-    more, _ = _check_one(config, settings, path, built, spliced)
+    found, _ = check_findings(config, settings, built)
     entries, _ = allow.load(config.root)
-    return allow.apply(found + more, entries, report_unused=False)
+    return allow.apply(found, entries, report_unused=False)
+
+
+def failed_findings(exc: Any, name: str) -> list[Finding]:
+    """What a template that does not build still reports: rule findings, build errors."""
+    from bbws_mail.lint import html
+    from bbws_mail.lint import source as source_rules
+    from bbws_mail.lint.locate import SourceMap
+
+    found: list[Finding] = list(getattr(exc, "findings", []))
+    rule_errors = {(f.location, f"{f.message} [{f.rule}]") for f in found}
+    for e in exc.errors:
+        if (str(e.location), e.message) in rule_errors:
+            continue
+        message = e.message + (f" (hint: {e.hint})" if e.hint else "")
+        found.append(finding("build", str(e.location), message, name))
+    spliced = getattr(exc, "spliced", None)
+    if spliced is not None:
+        found += source_rules.parse_errors(spliced)
+    if getattr(exc, "mrml_html", "") and spliced is not None:
+        found += html.check(exc.mrml_html, SourceMap(spliced), name)
+    return found
 
 
 def run(config: Config, *, only: list[str] | None = None, spam: bool = True,
         progress: Progress | None = None) -> Report:
-    """Every check on every template (or ``only`` these), allow-list applied."""
-    from bbws_mail.errors import BuildError, TemplateError
-    from bbws_mail.lint import mjml
+    """Every check on every template (or ``only`` these), allow-list applied.
+
+    Raises ValueError for a name in ``only`` that is not a template: a typo must
+    not pass as "0 templates checked".
+    """
     from bbws_mail.lint import spam as spam_mod
-    from bbws_mail.pipeline import build_one, discover, splice
+    from bbws_mail.pipeline import TemplateBuildFailed, build_one, discover
 
     settings = Settings.from_config(config)
     report = Report()
-    sources = [p for p in discover(config.templates_dir) if not only or p.stem in only]
+    every = discover(config.templates_dir)
+    unknown = sorted(set(only or []) - {p.stem for p in every})
+    if unknown:
+        raise ValueError(f"unknown template(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(p.stem for p in every)}")
+    sources = [p for p in every if not only or p.stem in only]
     messages: dict[str, bytes] = {}
     for i, path in enumerate(sources, 1):
         name = path.stem
         report.templates.append(name)
         try:
-            spliced = splice.splice(path, config.templates_dir)
-        except TemplateError as exc:
-            report.findings.append(Finding("build", ERROR, str(exc.location), exc.message, name))
-            continue
-        report.findings += mjml.validate(spliced)
-        report.findings += _markup(spliced)
-        try:
             built = build_one(path, config)
-        except BuildError as exc:
-            for e in exc.errors:
-                message = e.message + (f" (hint: {e.hint})" if e.hint else "")
-                report.findings.append(Finding("build", ERROR, str(e.location), message, name))
+        except TemplateBuildFailed as exc:
+            report.findings += failed_findings(exc, name)
             if progress:
                 progress(f"[{i}/{len(sources)}] {name}: does not build")
             continue
-        found, rendered = _check_one(config, settings, path, built, spliced)
+        found, rendered = check_findings(config, settings, built)
         report.findings += found
         if rendered is not None:
             messages[name] = bytes(rendered.to_message(sender=spam_mod.SENDER,
@@ -227,7 +268,7 @@ def run(config: Config, *, only: list[str] | None = None, spam: bool = True,
     elif not spam:
         report.notices.append("spam check skipped (--no-spam)")
     entries, problems = allow.load(config.root)
-    unique = list(dict.fromkeys(report.findings))  # a compile error is seen twice
+    unique = list(dict.fromkeys(f._replace(accepted="") for f in report.findings))
     report.findings = allow.apply(unique, entries, report_unused=not only) + problems
     report.findings.sort(key=_order)
     return report
@@ -241,7 +282,7 @@ def _spam(report: Report, messages: dict[str, bytes], settings: Settings, config
         notice = ("spam check skipped: spamassassin is not installed "
                   "(apt-get install spamassassin, or run scripts/system-deps.sh)")
         if os.environ.get("CI"):
-            report.findings.append(Finding("spam-score", ERROR, "scripts/system-deps.sh",
+            report.findings.append(finding("spam-score", "scripts/system-deps.sh",
                                            notice.replace("skipped", "cannot run in CI")))
         else:
             report.notices.append(notice)
@@ -249,15 +290,15 @@ def _spam(report: Report, messages: dict[str, bytes], settings: Settings, config
     try:
         results = spam_mod.score(messages)
     except (RuntimeError, OSError) as exc:
-        report.findings.append(Finding("spam-score", ERROR, "spamassassin", str(exc)))
+        report.findings.append(finding("spam-score", "spamassassin", str(exc)))
         return
     report.spam = results
     for name, result in results.items():
         if result.score > settings.spam_max_score:
             hits = ", ".join(f"{rule} {pts:+.1f}" for rule, pts in result.hits if pts)
             where = os.path.relpath(config.templates_dir / f"{name}.mjml", config.root)
-            report.findings.append(Finding(
-                "spam-score", ERROR, where,
+            report.findings.append(finding(
+                "spam-score", where,
                 f"SpamAssassin scores the example rendering {result.score:.1f}, over "
                 f"{settings.spam_max_score}: {hits}", name))
 

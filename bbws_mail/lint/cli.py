@@ -35,8 +35,12 @@ def run_cli(args: argparse.Namespace) -> int:
     cfg = config_mod.load(Path(args.root) if args.root else None)
     quiet = args.quiet or args.format == "json"
     start = time.perf_counter()
-    report = run(cfg, only=args.only, spam=not args.no_spam,
-                 progress=None if quiet else _eprint)
+    try:
+        report = run(cfg, only=args.only, spam=not args.no_spam,
+                     progress=None if quiet else _eprint)
+    except ValueError as exc:
+        _eprint(f"error: {exc}")
+        return 2
     elapsed = time.perf_counter() - start
     if args.format == "json":
         print(report.as_json())
@@ -66,7 +70,7 @@ def run_cli(args: argparse.Namespace) -> int:
     if by_rule:
         print()
         for rule, n in by_rule.most_common():
-            print(f"  {rule:<28} {n:>4}  {RULES.get(rule, '')}")
+            print(f"  {rule:<28} {n:>4}  {RULES[rule].summary if rule in RULES else ''}")
     print()
     verdict = "FAILED" if report.errors else "passed"
     print(f"check {verdict}: {len(report.errors)} error(s), {len(report.warnings)} warning(s), "

@@ -14,8 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bbws_mail.lint.findings import ERROR, Finding
+from bbws_mail.lint.findings import Finding
 from bbws_mail.lint.locate import SourceMap
+from bbws_mail.lint.rules import finding
 
 RULES_FILE = Path(__file__).with_name("client_rules.json")
 _STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style>", re.S | re.I)
@@ -74,8 +75,8 @@ def check(html: str, where: SourceMap, template: str) -> list[Finding]:
         loc = where.find(first, f"{prop}:", f'{prop}="') if ":" in first else where.find(first)
         count = f" (used {len(hits)} times)" if len(hits) > 1 else ""
         note = f" {rule['note']}" if rule.get("note") else ""
-        out.append(Finding(
-            "client-css", ERROR, loc,
+        out.append(finding(
+            "client-css", loc,
             f"{rule['id']}: {first[:60]!r}{count} is {support}.{note} ({rule['source']})",
             template, subject=rule["id"]))
     return out

@@ -13,18 +13,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bbws_mail.lint.findings import ERROR, Finding
-from bbws_mail.lint.html import parse
+from bbws_mail.lint.colors import named_colors
+from bbws_mail.lint.findings import Finding
+from bbws_mail.lint.html import parse, tree
 from bbws_mail.lint.locate import SourceMap
+from bbws_mail.lint.rules import finding
 
 AA_BODY = 4.5
 AA_LARGE = 3.0
 DEFAULT_TEXT = (0.0, 0.0, 0.0)
 DEFAULT_LINK = (0.0, 0.0, 238 / 255)  # browsers' unvisited-link blue, where no colour is set
 DEFAULT_BG = (1.0, 1.0, 1.0)
-_NAMED = {"white": "#ffffff", "black": "#000000", "red": "#ff0000", "blue": "#0000ff",
-          "gray": "#808080", "grey": "#808080", "silver": "#c0c0c0", "green": "#008000",
-          "navy": "#000080", "purple": "#800080", "yellow": "#ffff00", "orange": "#ffa500"}
 _SKIP = {"head", "title", "style", "script", "meta", "link"}
 _DARK_RE = re.compile(r"@media[^{]*prefers-color-scheme\s*:\s*dark[^{]*\{", re.I)
 
@@ -34,9 +33,9 @@ RGBA = tuple[float, float, float, float]
 
 
 def parse_color(value: str) -> RGBA | None:
-    """``#abc``, ``#aabbcc``, ``#aabbccdd``, ``rgb()``/``rgba()`` or a common name."""
+    """``#abc``, ``#aabbcc``, ``#aabbccdd``, ``rgb()``/``rgba()`` or a CSS colour name."""
     v = value.strip().lower().replace("!important", "").strip()
-    v = _NAMED.get(v, v)
+    v = named_colors().get(v, v)
     if v in ("transparent", "none"):
         return (0.0, 0.0, 0.0, 0.0)
     m = re.fullmatch(r"#([0-9a-f]{3,8})", v)
@@ -128,13 +127,20 @@ def _hidden(style: dict[str, str]) -> bool:
             or style.get("visibility") == "hidden")
 
 
-def check_html(html: str, where: SourceMap, template: str, mode: str = "light") -> list[Finding]:
-    """Contrast findings for one HTML document, as it renders in ``mode``."""
-    doc, _ = parse(html)
+def check_html(html: str, where: SourceMap, template: str, mode: str = "light",
+               doc: Any = None) -> list[Finding]:
+    """Contrast findings for one HTML document, as it renders in ``mode``.
+
+    ``doc`` is ``html`` already parsed (``lint.html.parse``), when the caller has it.
+    """
+    if doc is None:
+        doc, _ = parse(html)
     findings: dict[tuple[str, str, str], Finding] = {}
     body = doc.find(".//body")
     if body is None:
         return []
+
+    seen: dict[str, int] = {}
 
     def visit(el: Any, fg: tuple[float, float, float], bg: tuple[float, float, float],
               px: float, bold: bool) -> None:
@@ -163,17 +169,22 @@ def check_html(html: str, where: SourceMap, template: str, mode: str = "light") 
             bold = weight in ("bold", "bolder") or (weight.isdigit() and int(weight) >= 700)
         elif tag in ("b", "strong", "th", "h1", "h2", "h3"):
             bold = True
-        own_text = (el.text or "") + "".join(child.tail or "" for child in el)
+        pieces = [el.text or "", *(child.tail or "" for child in el)]
+        own_text = "".join(pieces)
         if own_text.strip():
+            # the first run of text, and how many runs before it read the same: the
+            # source is searched for that occurrence, not for the first look-alike
+            first = " ".join(next(p for p in pieces if p.strip()).split())
+            seen[first] = nth = seen.get(first, 0) + 1
             large = px >= 24 or (bold and px >= 18.66)
             need = AA_LARGE if large else AA_BODY
             got = ratio(fg, bg)
             if got < need:
                 snippet = " ".join(own_text.split())[:40]
-                key = (hexify(fg), hexify(bg), where.find(snippet))
+                key = (hexify(fg), hexify(bg), where.find_text(first, nth - 1))
                 if key not in findings:
-                    findings[key] = Finding(
-                        "a11y-contrast", ERROR, key[2],
+                    findings[key] = finding(
+                        "a11y-contrast", key[2],
                         f"{'dark mode: ' if mode == 'dark' else ''}text {snippet!r} is "
                         f"{key[0]} on {key[1]}: {got:.2f}:1, WCAG AA needs {need}:1 for "
                         f"{'large' if large else 'body'} text ({px:.0f}px"
@@ -198,9 +209,9 @@ def dark_css(html: str) -> str:
     return "\n".join(parts)
 
 
-def check(html: str, where: SourceMap, template: str) -> list[Finding]:
+def check(html: str, where: SourceMap, template: str, doc: Any = None) -> list[Finding]:
     """Light mode, and dark mode where the template defines it."""
-    found = check_html(html, where, template, "light")
+    found = check_html(html, where, template, "light", doc)
     css = dark_css(html)
     if css.strip():
         import css_inline
@@ -208,7 +219,8 @@ def check(html: str, where: SourceMap, template: str) -> list[Finding]:
         inliner = css_inline.CSSInliner(inline_style_tags=False, keep_style_tags=True,
                                         load_remote_stylesheets=False, extra_css=css)
         light = {(f.location, f.message) for f in found}
-        for f in check_html(inliner.inline(html), where, template, "dark"):
+        dark = inliner.inline(html)
+        for f in check_html(dark, where, template, "dark", tree(dark)):
             # the same colours in both modes: reported once, as the light-mode finding
             if (f.location, f.message.removeprefix("dark mode: ")) not in light:
                 found.append(f)

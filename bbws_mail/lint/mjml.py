@@ -13,7 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bbws_mail.lint.findings import ERROR, Finding
+from bbws_mail.lint.colors import is_color_keyword
+from bbws_mail.lint.findings import Finding
+from bbws_mail.lint.rules import finding
 from bbws_mail.pipeline.markup import tokenize
 from bbws_mail.pipeline.splice import Spliced
 
@@ -22,27 +24,6 @@ _UNIT_RE = re.compile(r"^(?P<type>unit)\((?P<units>[^)]*)\)(?:\{(?P<min>\d+),(?P
 _NUMBER = r"-?(?:\d+\.?\d*|\.\d+)"
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _FUNC_COLOR = re.compile(r"^(?:rgba?|hsla?)\(\s*[-\d.%\s,/]+\)$", re.IGNORECASE)
-# CSS named colours (CSS Color 4), which MJML's colour type accepts.
-_COLOR_NAMES = """
-aliceblue antiquewhite aqua aquamarine azure beige bisque black blanchedalmond blue blueviolet
-brown burlywood cadetblue chartreuse chocolate coral cornflowerblue cornsilk crimson cyan
-darkblue darkcyan darkgoldenrod darkgray darkgreen darkgrey darkkhaki darkmagenta
-darkolivegreen darkorange darkorchid darkred darksalmon darkseagreen darkslateblue
-darkslategray darkslategrey darkturquoise darkviolet deeppink deepskyblue dimgray dimgrey
-dodgerblue firebrick floralwhite forestgreen fuchsia gainsboro ghostwhite gold goldenrod gray
-green greenyellow grey honeydew hotpink indianred indigo ivory khaki lavender lavenderblush
-lawngreen lemonchiffon lightblue lightcoral lightcyan lightgoldenrodyellow lightgray
-lightgreen lightgrey lightpink lightsalmon lightseagreen lightskyblue lightslategray
-lightslategrey lightsteelblue lightyellow lime limegreen linen magenta maroon mediumaquamarine
-mediumblue mediumorchid mediumpurple mediumseagreen mediumslateblue mediumspringgreen
-mediumturquoise mediumvioletred midnightblue mintcream mistyrose moccasin navajowhite navy
-oldlace olive olivedrab orange orangered orchid palegoldenrod palegreen paleturquoise
-palevioletred papayawhip peachpuff peru pink plum powderblue purple rebeccapurple red
-rosybrown royalblue saddlebrown salmon sandybrown seagreen seashell sienna silver skyblue
-slateblue slategray slategrey snow springgreen steelblue tan teal thistle tomato turquoise
-violet wheat white whitesmoke yellow yellowgreen transparent currentcolor inherit
-"""
-NAMED_COLORS = frozenset(_COLOR_NAMES.split())
 PLACEHOLDER_TYPES = {"url", "text"}
 
 
@@ -75,7 +56,7 @@ def check_value(kind: str, value: str) -> str | None:
         return None
     if kind == "color":
         v = value.strip()
-        if _HEX.match(v) or _FUNC_COLOR.match(v) or v.lower() in NAMED_COLORS:
+        if _HEX.match(v) or _FUNC_COLOR.match(v) or is_color_keyword(v):
             return None
         return "a colour (#rrggbb, #rgb, rgb(), rgba(), hsl() or a CSS colour name)"
     if kind == "boolean":
@@ -93,9 +74,7 @@ def check_value(kind: str, value: str) -> str | None:
         units = m.group("units").split(",")
         low, high = int(m.group("min") or 1), int(m.group("max") or 1)
         parts = value.split()
-        unit_alt = "|".join(re.escape(u) for u in units if u and u != "auto")
-        pattern = re.compile(rf"^(?:{_NUMBER}(?:{unit_alt}){'?' if '' in units else ''}"
-                             rf"|0{'|auto' if 'auto' in units else ''})$")
+        pattern = _unit_pattern(m.group("units"))
         if low <= len(parts) <= high and all(pattern.match(p) for p in parts):
             return None
         shown_units = "/".join(u for u in units if u) or "a number"
@@ -103,6 +82,15 @@ def check_value(kind: str, value: str) -> str | None:
         unitless = ", or a plain number" if "" in units else ""
         return f"{count} in {shown_units}{unitless} (e.g. {'10px' if 'px' in units else '50%'})"
     return None
+
+
+@lru_cache(maxsize=64)
+def _unit_pattern(spec: str) -> re.Pattern[str]:
+    """The regex for one value of a ``unit(px,%,...)`` type, compiled once per spec."""
+    units = spec.split(",")
+    unit_alt = "|".join(re.escape(u) for u in units if u and u != "auto")
+    return re.compile(rf"^(?:{_NUMBER}(?:{unit_alt}){'?' if '' in units else ''}"
+                      rf"|0{'|auto' if 'auto' in units else ''})$")
 
 
 def validate(spliced: Spliced) -> list[Finding]:
@@ -114,7 +102,7 @@ def validate(spliced: Spliced) -> list[Finding]:
     stack: list[str] = []
 
     def report(rule: str, offset: int, message: str) -> None:
-        findings.append(Finding(rule, ERROR, str(spliced.locate(offset)), message, spliced.name))
+        findings.append(finding(rule, str(spliced.locate(offset)), message, spliced.name))
 
     for tok in tokenize(spliced.text):
         if tok.kind not in ("start", "end"):

@@ -1,7 +1,9 @@
 """The build pipeline, in the order it runs (needs the ``[build]`` extra).
 
-source -> splice -> placeholders -> compile -> inline -> text -> subject ->
-invariants -> contract -> write ``build/``. Each stage lives in its own module;
+source -> splice -> placeholders -> rules on the source -> compile -> inline ->
+rules on the built HTML -> text -> subject -> invariants -> contract -> write
+``build/``. A rule whose stage is ``build`` (``bbws_mail.lint.rules``) refuses the
+template, with file:line, before anything is written. Each stage lives in its own module;
 this function is the one place that states their order.
 """
 
@@ -15,13 +17,15 @@ from pathlib import Path
 
 from bbws_mail.config import Config
 from bbws_mail.errors import BuildError, Location, TemplateError
+from bbws_mail.lint.findings import Finding, split_location
+from bbws_mail.lint.rules import refuses_build
 from bbws_mail.pipeline import compile as compile_stage
 from bbws_mail.pipeline import inline as inline_stage
 from bbws_mail.pipeline import placeholders, splice, subject, text
-from bbws_mail.pipeline.output import BuiltTemplate, write_build
+from bbws_mail.pipeline.output import BuiltTemplate, read_tree, write_build
 
-STAGES = ("splice", "placeholders", "compile", "inline", "text", "subject", "invariants",
-          "contract")
+STAGES = ("splice", "placeholders", "rules", "compile", "inline", "text", "subject",
+          "invariants", "contract")
 Progress = Callable[[str], None]
 
 
@@ -33,6 +37,22 @@ class BuildReport:
     out_dir: Path | None = None
 
 
+class TemplateBuildFailed(BuildError):
+    """One template does not build; what the stages that did run found stays available.
+
+    ``bbws-mail check`` reports these findings (with the allow-list applied) instead
+    of re-running the stages, and reads MRML's HTML from ``mrml_html`` when the
+    source compiled.
+    """
+
+    def __init__(self, errors: list[TemplateError], findings: list[Finding],
+                 spliced: splice.Spliced | None = None, mrml_html: str = "") -> None:
+        super().__init__(errors)
+        self.findings = findings
+        self.spliced = spliced
+        self.mrml_html = mrml_html
+
+
 def discover(templates_dir: Path) -> list[Path]:
     """Template sources: ``*.mjml`` directly in ``templates_dir`` (partials live below)."""
     return sorted(p for p in templates_dir.glob("*.mjml") if p.is_file())
@@ -40,7 +60,12 @@ def discover(templates_dir: Path) -> list[Path]:
 
 def build_one(path: Path, config: Config, timings: dict[str, float] | None = None
               ) -> BuiltTemplate:
-    """Run every stage for one template; raise BuildError listing all its problems."""
+    """Run every stage for one template once; raise TemplateBuildFailed with all its problems.
+
+    The result carries every intermediate a tool needs (spliced source and line
+    map, placeholders, MRML's HTML, findings), so check, preview and visual never
+    run a stage again.
+    """
     t = timings if timings is not None else {}
 
     def timed(stage: str, start: float) -> float:
@@ -48,51 +73,110 @@ def build_one(path: Path, config: Config, timings: dict[str, float] | None = Non
         t[stage] = t.get(stage, 0.0) + now - start
         return now
 
-    try:
-        return _build_one(path, config, timed)
-    except TemplateError as exc:
-        raise BuildError([exc]) from None
+    return _Run(path, config, timed).build()
 
 
-def _build_one(path: Path, config: Config, timed: Callable[[str, float], float]
-               ) -> BuiltTemplate:
-    start = time.perf_counter()
-    spliced = splice.splice(path, config.templates_dir)
-    start = timed("splice", start)
-    tags, errors = placeholders.check(spliced)
-    start = timed("placeholders", start)
-    if errors:
-        raise BuildError(errors)
-    compiled = compile_stage.compile_mjml(spliced)
-    start = timed("compile", start)
-    html = inline_stage.inline_css(compiled.html, compiled.inline_css)
-    start = timed("inline", start)
-    plain = text.html_to_text(html)
-    start = timed("text", start)
-    subj = subject.extract_subject(spliced)
-    start = timed("subject", start)
-    errors = check_invariants(spliced, tags, html, plain, subj.text)
-    start = timed("invariants", start)
-    if errors:
-        raise BuildError(errors)
-    from bbws_mail.pipeline import bounds, contract
+class _Run:
+    """One template through the stages; keeps what each stage produced."""
 
-    schema, errors = contract.check_template(
-        spliced, tags, subj, config.schemas_dir, spliced.name)
-    worst, size_errors = bounds.check(spliced.name, html, schema, config, str(where(spliced)))
-    timed("contract", start)
-    if errors or size_errors:
-        raise BuildError(errors or size_errors)
-    return BuiltTemplate(
-        name=spliced.name,
-        category=config.category(spliced.name),
-        html=html,
-        text=plain,
-        subject=subj.text,
-        schema=schema,
-        sources=spliced.files,
-        worst_case_html=worst,
-    )
+    def __init__(self, path: Path, config: Config,
+                 timed: Callable[[str, float], float]) -> None:
+        self.path = path
+        self.config = config
+        self.timed = timed
+        self.spliced: splice.Spliced | None = None
+        self.findings: list[Finding] = []
+        self.mrml_html = ""
+
+    def fail(self, errors: list[TemplateError]) -> TemplateBuildFailed:
+        refusing = [f for f in self.findings if refuses_build(f)]
+        # a rule and a stage that object to the same line describe one problem: say it once
+        lines = {split_location(f.location)[:2] for f in refusing}
+        errors = [e for e in errors if split_location(str(e.location))[:2] not in lines]
+        return TemplateBuildFailed([_as_error(f) for f in refusing] + errors, self.findings,
+                                   self.spliced, self.mrml_html)
+
+    def build(self) -> BuiltTemplate:
+        try:
+            return self._stages()
+        except TemplateBuildFailed:
+            raise
+        except TemplateError as exc:
+            raise self.fail([exc]) from None
+
+    def _stages(self) -> BuiltTemplate:
+        from bbws_mail import lint
+        from bbws_mail.lint import mjml as mjml_rules
+        from bbws_mail.lint import source as source_rules
+
+        config, timed = self.config, self.timed
+        start = time.perf_counter()
+        spliced = self.spliced = splice.splice(self.path, config.templates_dir)
+        start = timed("splice", start)
+        tags, errors = placeholders.check(spliced)
+        start = timed("placeholders", start)
+        settings, allowed = lint.build_settings(config)
+        self.findings = lint.accept(
+            mjml_rules.validate(spliced) + source_rules.check(spliced), allowed)
+        start = timed("rules", start)
+        if errors:
+            raise self.fail(errors)
+        compiled = compile_stage.compile_mjml(spliced)
+        self.mrml_html = compiled.html
+        start = timed("compile", start)
+        html = inline_stage.inline_css(compiled.html, compiled.inline_css)
+        start = timed("inline", start)
+        self.findings += lint.accept(lint.built_html_findings(spliced, html, settings),
+                                     allowed)
+        start = timed("rules", start)
+        plain = text.html_to_text(html)
+        start = timed("text", start)
+        subj = subject.extract_subject(spliced)
+        start = timed("subject", start)
+        if any(refuses_build(f) for f in self.findings):
+            # a rule already says what is wrong; a mangled-tag error would be a follow-on
+            raise self.fail([])
+        errors = check_invariants(spliced, tags, html, plain, subj.text)
+        start = timed("invariants", start)
+        if errors:
+            raise self.fail(errors)
+        from bbws_mail.pipeline import bounds, contract
+
+        schema, errors = contract.check_template(
+            spliced, tags, subj, config.schemas_dir, spliced.name)
+        worst, size_errors = bounds.check(spliced.name, html, schema, config, str(where(spliced)))
+        timed("contract", start)
+        if errors or size_errors:
+            raise self.fail(errors or size_errors)
+        return BuiltTemplate(
+            name=spliced.name,
+            category=config.category(spliced.name),
+            html=html,
+            text=plain,
+            subject=subj.text,
+            schema=schema,
+            sources=[*spliced.files, *brand_files(config, spliced)],
+            assets=spliced.assets,
+            preheader=subj.preheader,
+            spliced=spliced,
+            tags=tags,
+            mrml_html=compiled.html,
+            findings=self.findings,
+            worst_case_html=worst,
+        )
+
+
+def brand_files(config: Config, spliced: splice.Spliced) -> list[str]:
+    """The brand token file and the assets a template used: sources of its output too."""
+    from bbws_mail.pipeline import brand
+
+    used = [f"{brand.ASSETS_DIR}/{name}" for name in sorted(spliced.assets)]
+    tokens = [brand.TOKENS_FILE] if (config.root / brand.TOKENS_FILE).is_file() else []
+    return tokens + used
+
+
+def _as_error(f: Finding) -> TemplateError:
+    return TemplateError(f.location, f"{f.message} [{f.rule}]")
 
 
 def check_invariants(spliced: splice.Spliced, tags: list[placeholders.Placeholder], html: str,
@@ -202,9 +286,9 @@ def verify_fresh(config: Config, build_dir: Path | None = None) -> list[str]:
             build(config, Path(tmp) / "build")
         except BuildError as exc:
             return [f"sources do not build: {e}" for e in exc.errors]
-        fresh = {p.name: p.read_bytes() for p in (Path(tmp) / "build").iterdir()}
+        fresh = read_tree(Path(tmp) / "build")
     if not build_dir.is_dir():
         return [f"{build_dir} does not exist: run `nox -s build`"]
-    have = {p.name: p.read_bytes() for p in build_dir.iterdir() if p.is_file()}
+    have = read_tree(build_dir)
     stale = sorted(n for n in set(fresh) | set(have) if fresh.get(n) != have.get(n))
     return [f"{build_dir / n} is stale: run `nox -s build`" for n in stale]

@@ -54,6 +54,12 @@ def compile_mjml(spliced: Spliced) -> Compiled:
     except ValueError as exc:
         message = str(exc)
         m = _POSITION_RE.search(message)
+        if not m:
+            # MRML gave no position ("unexpected end of stream", "unable to parse next
+            # template"): find the cause in the source instead of pointing at its end
+            found = diagnose_markup(spliced)
+            if found is not None:
+                raise found from None
         where = spliced.locate(int(m.group(1))) if m else spliced.locate(len(src))
         detail = _POSITION_RE.sub("", message).strip()
         snippet = src[int(m.group(1)) : int(m.group(2))].strip() if m else ""
@@ -61,7 +67,18 @@ def compile_mjml(spliced: Spliced) -> Compiled:
             detail += f" near {snippet[:60]!r}"
         raise TemplateError(where, f"MJML parse error: {detail}",
                             "check that every tag is closed and correctly nested") from None
-    return Compiled(hide_preheader_quietly(html), css)
+    return Compiled(drop_td_vertical_align(hide_preheader_quietly(html)), css)
+
+
+# MRML writes vertical-align="middle" as an HTML attribute on the <td> that
+# mj-column wraps around an mj-button; there is no such attribute in HTML (the
+# official MJML 5.4 writes none), so browsers ignore it and validators flag it.
+_TD_VERTICAL_ALIGN_RE = re.compile(r'(<td\b[^>]*?)\svertical-align="[^"]*"')
+
+
+def drop_td_vertical_align(html: str) -> str:
+    """Remove the ``vertical-align`` attribute (not the CSS property) from every <td>."""
+    return _TD_VERTICAL_ALIGN_RE.sub(r"\1", html)
 
 
 # MRML hides the preheader with white text ("color:#ffffff"), which SpamAssassin
@@ -127,6 +144,45 @@ def check_structure(spliced: Spliced) -> TemplateError | None:
         name, start = stack[-1]
         return TemplateError(spliced.locate(start), f"MJML parse error: <{name}> is never closed",
                              f"add </{name}>")
+    return None
+
+
+def diagnose_markup(spliced: Spliced) -> TemplateError | None:
+    """The first unquoted attribute or unclosed HTML element, located in its own file.
+
+    Runs only when MRML has already refused the source without a position, so the
+    full lexer's cost is paid on the error path alone.
+    """
+    from bbws_mail.pipeline.markup import VOID, tokenize
+
+    src = spliced.text
+    open_html: list[tuple[str, int]] = []
+    for tok in tokenize(src):
+        if tok.kind not in ("start", "end"):
+            continue
+        for attr in tok.attrs if tok.kind == "start" else []:
+            if attr.value and src[attr.start - 1] not in "\"'":
+                return TemplateError(
+                    spliced.locate(attr.start),
+                    f"MJML parse error: the value of {attr.name} on <{tok.name}> is not quoted",
+                    f'write {attr.name}="{attr.value}"')
+        if tok.name == "mjml" or tok.name.startswith("mj-"):
+            if tok.kind == "end" and open_html:
+                name, start = open_html[-1]
+                return TemplateError(spliced.locate(start),
+                                     f"MJML parse error: <{name}> is never closed",
+                                     f"add </{name}> before </{tok.name}>")
+            continue
+        if tok.kind == "start" and not tok.self_closing and tok.name not in VOID:
+            open_html.append((tok.name, tok.start))
+        elif tok.kind == "end":
+            while open_html and open_html[-1][0] != tok.name:
+                name, start = open_html.pop()
+                return TemplateError(spliced.locate(start),
+                                     f"MJML parse error: <{name}> is never closed",
+                                     f"add </{name}> before </{tok.name}>")
+            if open_html:
+                open_html.pop()
     return None
 
 

@@ -126,6 +126,37 @@ class SchemaBundle:
         return Location(shown)
 
 
+def _unsupported_at(bundle: SchemaBundle, schema: dict[str, Any], message: str
+                    ) -> tuple[Location, str]:
+    """Where an unsupported part of a bundled schema was written, and the message for it.
+
+    ``message`` is ``"#/json/pointer: what"``. The pointer leads through the bundle
+    to the node, whose origin is the file it came from (a shared ``defs/`` file for
+    most), so a problem there is reported once, at that file's line, not once per
+    template schema that uses it.
+    """
+    pointer, sep, what = message.partition(": ")
+    if not sep or not pointer.startswith("#"):
+        return Location(bundle.display), message
+    node: Any = schema
+    for part in [p for p in pointer[1:].split("/") if p]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return Location(bundle.display), message
+    if not isinstance(node, dict):
+        return Location(bundle.display), message
+    keyword = next((k for k in node if k in what), "")
+    file = bundle.origin.get(id(node), bundle.path)
+    if file == bundle.path:
+        return bundle.locate(node, keyword) if keyword else Location(bundle.display), message
+    return (bundle.locate(node, keyword) if keyword
+            else Location(_display(file, bundle.schemas_dir))), what
+
+
 def _normalise(path: Path) -> Path:
     """Absolute and without ``..``; cheaper than resolve(), which stats every part."""
     import os
@@ -167,7 +198,8 @@ def check_template(spliced: Spliced, tags: list[Placeholder], subject: Subject,
     try:
         check_schema(schema)
     except ValueError as exc:
-        raise TemplateError(Location(bundle.display), f"schema not supported: {exc}",
+        where, detail = _unsupported_at(bundle, schema, str(exc))
+        raise TemplateError(where, f"schema not supported: {detail}",
                             "see the authoring guide for the supported JSON Schema subset"
                             ) from None
     errors: list[TemplateError] = _closed_objects(bundle, schema, "$")
@@ -190,9 +222,26 @@ def check_template(spliced: Spliced, tags: list[Placeholder], subject: Subject,
                 scopes.pop()
             continue
         found = _resolve(scopes, tag.name)
-        if found is None:
+        partial = _resolve_prefix(scopes, tag.name) if found is None else None
+        if partial is not None:
+            # customer is declared, customer.fristName is not: say so, suggest the sibling,
+            # and count the suggestion as shown so that it is not reported again as unused
+            parent, parent_path, missing, chain = partial
+            props = parent.get("properties", {})
+            close = difflib.get_close_matches(missing, list(props), n=1)
+            parts = tag.name.split(".")
+            fixed = ".".join([*parts[:len(chain)], *close[:1], *parts[len(chain) + 1:]])
+            err(tag, f"{tag.raw} uses {tag.name!r}, but {parent_path} in {bundle.display} "
+                f"has no property {missing!r}",
+                f"did you mean {{{{{tag.sigil}{fixed}}}}}?" if close
+                else f"add {missing!r} to {parent_path}, or fix the name")
+            used.update(id(n) for n in chain)
+            if close:
+                used.add(id(props[close[0]]))
+        elif found is None:
             err(tag, f"{tag.raw} uses {tag.name!r}, which {bundle.display} does not declare"
                 f" {_where(scopes)}", _suggest(scopes, tag.name))
+        if found is None:
             if tag.sigil in "#^":
                 scopes.append(_Scope(None, scopes[-1].path))
             continue
@@ -268,6 +317,28 @@ def _resolve(scopes: list[_Scope], name: str
             current, path = sub[part], f"{path}.{part}"
             chain.append(current)
         return current, path, chain
+    return None
+
+
+def _resolve_prefix(scopes: list[_Scope], name: str
+                    ) -> tuple[dict[str, Any], str, str, list[dict[str, Any]]] | None:
+    """For a dotted name whose head resolves but whose tail does not: the deepest object
+    found, its path, the first missing part and the chain; None otherwise."""
+    parts = name.split(".")
+    if len(parts) < 2:
+        return None
+    for scope in reversed(scopes):
+        props = (scope.node or {}).get("properties", {})
+        if parts[0] not in props:
+            continue
+        current, path, chain = props[parts[0]], f"{scope.path}.{parts[0]}", [props[parts[0]]]
+        for part in parts[1:]:
+            sub = current.get("properties", {})
+            if part not in sub:
+                return current, path, part, chain
+            current, path = sub[part], f"{path}.{part}"
+            chain.append(current)
+        return None
     return None
 
 

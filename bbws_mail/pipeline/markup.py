@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 _TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:_-]*)")
 _ATTR = r"""\s*([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?"""
@@ -83,7 +84,20 @@ def _parse_attrs(src: str, start: int, stop: int) -> list[Attr]:
 
 
 def tokenize(src: str) -> Iterator[Token]:
-    """Yield tokens covering ``src`` in order; malformed markup degrades to text."""
+    """Yield tokens covering ``src`` in order; malformed markup degrades to text.
+
+    The placeholder scan and two rule checkers all read the same spliced source, so
+    its tokens are kept for the last few sources instead of being lexed three times.
+    """
+    return iter(_tokens(src))
+
+
+@lru_cache(maxsize=4)
+def _tokens(src: str) -> tuple[Token, ...]:
+    return tuple(_lex(src))
+
+
+def _lex(src: str) -> Iterator[Token]:
     pos = 0
     n = len(src)
     raw_until: str | None = None

@@ -18,7 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from bbws_mail.config import Config
-from bbws_mail.sources import TemplateFiles
+from bbws_mail.lint.findings import Finding
+from bbws_mail.pipeline.brand import ASSETS_DIR
+from bbws_mail.pipeline.placeholders import Placeholder
+from bbws_mail.pipeline.splice import Spliced
+from bbws_mail.sources import Snapshot, TemplateFiles
 from bbws_mail.validate import SEMANTICS_VERSION as VALIDATOR_SEMANTICS
 
 MANIFEST = "manifest.json"
@@ -43,6 +47,14 @@ class BuiltTemplate:
     schema: dict[str, Any]
     sources: list[str] = field(default_factory=list)  # files read, relative to the root
     worst_case_html: int = 0  # bytes of the largest schema-valid HTML (pipeline.bounds)
+    assets: dict[str, str] = field(default_factory=dict)  # asset name -> hashed name used
+    # What the stages produced on the way, for the tools that judge or show a build
+    # (check, preview, visual) so that none of them runs a stage again. Not written.
+    preheader: str = ""
+    spliced: Spliced | None = field(default=None, repr=False, compare=False)
+    tags: list[Placeholder] = field(default_factory=list, repr=False, compare=False)
+    mrml_html: str = field(default="", repr=False, compare=False)  # before inlining
+    findings: list[Finding] = field(default_factory=list, repr=False, compare=False)
 
     def version(self) -> str:
         """A content hash of the output files: a render-cache key that changes on rebuild."""
@@ -54,6 +66,15 @@ class BuiltTemplate:
     def template_files(self) -> TemplateFiles:
         """What a render source serves for this template."""
         return TemplateFiles(self.name, self.html, self.text, self.subject, self.schema)
+
+    def snapshot(self, asset_base_url: str, origin: str) -> Snapshot:
+        """A one-template snapshot to render this build with ``bbws_mail.render``.
+
+        Its build version is a hash of the output files, so an edited template
+        never hits render's compile cache of an older one.
+        """
+        return Snapshot(self.version(), {self.name: self.template_files()},
+                        asset_base_url, origin=origin)
 
     def files(self) -> dict[str, bytes]:
         """Output file name -> bytes."""
@@ -85,8 +106,29 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
-    """The manifest: every file's hash, each template's source hash, tool versions."""
+def asset_files(built: list[BuiltTemplate], config: Config) -> dict[str, bytes]:
+    """``assets/<hashed name>`` -> bytes, for every asset a template references."""
+    out: dict[str, bytes] = {}
+    for tpl in built:
+        for name, hashed in tpl.assets.items():
+            out[f"{ASSETS_DIR}/{hashed}"] = (config.root / ASSETS_DIR / name).read_bytes()
+    return out
+
+
+def asset_entries(built: list[BuiltTemplate], files: dict[str, bytes]) -> dict[str, Any]:
+    """The manifest's ``assets``: name -> hashed path, SHA-256 and size."""
+    entries: dict[str, Any] = {}
+    for tpl in built:
+        for name, hashed in sorted(tpl.assets.items()):
+            data = files[f"{ASSETS_DIR}/{hashed}"]
+            entries[name] = {"path": f"{ASSETS_DIR}/{hashed}", "sha256": sha256(data),
+                             "bytes": len(data)}
+    return dict(sorted(entries.items()))
+
+
+def make_manifest(built: list[BuiltTemplate], config: Config,
+                  assets: dict[str, bytes] | None = None) -> dict[str, Any]:
+    """The manifest: every file's hash, each template's source hash, tool versions, assets."""
     templates: dict[str, Any] = {}
     source_hashes = {}
     for tpl in sorted(built, key=lambda b: b.name):
@@ -111,7 +153,7 @@ def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
     content = hashlib.sha256(json.dumps(
         {n: {k: f["sha256"] for k, f in t["files"].items()} for n, t in templates.items()},
         sort_keys=True).encode()).hexdigest()
-    return {
+    manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         # Validator semantics: a stricter validator is a schema change for a publish gate.
         "validator": VALIDATOR_SEMANTICS,
@@ -122,6 +164,15 @@ def make_manifest(built: list[BuiltTemplate], config: Config) -> dict[str, Any]:
         "environments": reader_settings(config),
         "templates": templates,
     }
+    if assets:
+        manifest["assets"] = asset_entries(built, assets)
+    return manifest
+
+
+def read_tree(folder: Path) -> dict[str, bytes]:
+    """Relative path -> bytes of every file under ``folder`` (a build, assets included)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def reader_settings(config: Config) -> dict[str, dict[str, str]]:
@@ -139,7 +190,9 @@ def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> li
     files: dict[str, bytes] = {}
     for tpl in built:
         files.update(tpl.files())
-    manifest = make_manifest(built, config)
+    assets = asset_files(built, config)
+    files.update(assets)
+    manifest = make_manifest(built, config, assets)
     files[MANIFEST] = dump_json(manifest)
     from bbws_mail.pipeline.datatypes import generate
 
@@ -152,16 +205,16 @@ def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> li
         # follows the order of its properties
         code = precompiled.module_text(tpl.name, texts, json.loads(dump_json(tpl.schema)))
         files[tpl.name + precompiled.SUFFIX] = code.encode()
-    changed = sorted(n for n, data in files.items()
-                     if not (out_dir / n).is_file() or (out_dir / n).read_bytes() != data)
-    stale = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name not in files) \
-        if out_dir.is_dir() else []
+    have = read_tree(out_dir) if out_dir.is_dir() else {}
+    changed = sorted(n for n, data in files.items() if have.get(n) != data)
+    stale = sorted(n for n in have if n not in files)
     if not changed and not stale:
         return []
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".build.tmp-", dir=out_dir.parent))
     try:
         for name, data in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / name).write_bytes(data)
         old = None
         if out_dir.exists():

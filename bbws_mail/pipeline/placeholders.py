@@ -168,6 +168,14 @@ def check(spliced: Spliced) -> tuple[list[Placeholder], list[TemplateError]]:
                 err(tag, f"bare section tag {raw} {problem}",
                     f"wrap it in a comment: <!--{raw}-->")
     errors.extend(_balance_errors(spliced, [t for t in tags if t.is_section]))
+    # A delimiter change whose new delimiters look like markup ({{=<% %>=}}) is split by
+    # the lexer and never seen as one tag above: look for its opening in the raw text.
+    reported = {t.offset for t in tags if t.sigil == "="}
+    for m in re.finditer(r"\{\{=", spliced.text):
+        if m.start() not in reported:
+            errors.append(TemplateError(spliced.locate(m.start()),
+                                        "delimiter change {{=...=}} is not supported",
+                                        "use the default {{ }} delimiters"))
     return tags, errors
 
 

@@ -12,8 +12,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bbws_mail.errors import Location, TemplateError
+
+if TYPE_CHECKING:
+    from bbws_mail.pipeline.brand import Brand
 
 INCLUDE_RE = re.compile(
     r"<mj-include\b(?P<attrs>[^>]*?)(?:/>|>\s*</mj-include\s*>)", re.IGNORECASE | re.DOTALL
@@ -30,6 +34,8 @@ class Spliced:
     # origin[i] = (file, line) of the first character of spliced line i (0-based index)
     origins: list[tuple[str, int]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # every file read, root first
+    # assets referenced through ${asset.NAME}: name -> content-hashed name
+    assets: dict[str, str] = field(default_factory=dict)
 
     def locate(self, offset: int) -> Location:
         """Map a character offset in the spliced text back to file:line:column."""
@@ -64,17 +70,23 @@ def splice(path: Path, root: Path) -> Spliced:
     """Return ``path``'s text with every ``<mj-include path=...>`` replaced, recursively.
 
     Include paths are relative to ``root`` (the ``templates_src`` folder), so a
-    partial can be moved between templates without rewriting its includes.
+    partial can be moved between templates without rewriting its includes. Brand
+    tokens (``${brand.primary}``) and asset names (``${asset.logo.png}``) are written
+    in each file as it is read (``bbws_mail.pipeline.brand``).
     """
+    from bbws_mail.pipeline import brand as brand_mod
+
     builder = _Builder()
     files: list[str] = []
-    _splice_into(builder, path, root, stack=[], files=files, included_from=None)
+    tokens = brand_mod.load(root.parent)
+    _splice_into(builder, path, root, stack=[], files=files, included_from=None,
+                 brand=tokens)
     text = "".join(builder.parts)
     origins = builder.origins or [(_display(path, root), 1)]
     # one origin per line, even for a trailing line without newline
     while len(origins) < text.count("\n") + 1:
         origins.append(origins[-1])
-    return Spliced(path.stem, text, origins, files)
+    return Spliced(path.stem, text, origins, files, dict(tokens.used_assets))
 
 
 def _absolute(path: Path) -> Path:
@@ -96,6 +108,7 @@ def _splice_into(
     stack: list[Path],
     files: list[str],
     included_from: Location | None,
+    brand: Brand,
 ) -> None:
     shown = _display(path, root)
     try:
@@ -108,6 +121,7 @@ def _splice_into(
     except UnicodeDecodeError as exc:
         raise TemplateError(Location(shown), f"not valid UTF-8: {exc.reason}") from None
     files.append(shown)
+    text = brand.expand(text, shown)
     pos = 0
     line = 1
     for match in INCLUDE_RE.finditer(text):
@@ -121,7 +135,7 @@ def _splice_into(
         target = _absolute(root / (attr.group(1) or attr.group(2) or ""))
         if target in stack or target == _absolute(path):
             raise TemplateError(here, f"include cycle through {_display(target, root)}")
-        _splice_into(builder, target, root, [*stack, _absolute(path)], files, here)
+        _splice_into(builder, target, root, [*stack, _absolute(path)], files, here, brand)
         line += match.group(0).count("\n")
         pos = match.end()
     builder.add(text[pos:], shown, line)

@@ -64,6 +64,10 @@ def export(config: Config, out_dir: Path, *, data_dir: Path | None = None) -> Ex
     if assets.is_dir():
         shutil.copytree(assets, out_dir / ASSETS, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        for p in previews:  # the emails name assets as the build does: logo.<sha16>.png
+            shown = ws.state(p.name)
+            for name, hashed in (shown.shown.assets if shown and shown.shown else {}).items():
+                shutil.copy2(assets / name, out_dir / ASSETS / hashed)
         report.files += sorted(f"{ASSETS}/{p.relative_to(out_dir / ASSETS).as_posix()}"
                                for p in (out_dir / ASSETS).rglob("*") if p.is_file())
     return report

@@ -257,6 +257,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _asset(self, rel: str) -> None:
         base = (self.app.config.root / "assets").resolve()
         target = (base / rel).resolve()
+        if not target.is_file():  # logo.<sha16>.png, as the build names assets/logo.png
+            from bbws_mail.pipeline.brand import find_asset
+
+            target = find_asset(base, rel) or target
         if base not in target.parents or not target.is_file():
             self._send(HTTPStatus.NOT_FOUND, b"", "text/plain")
             return

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bbws_mail import lint
 from bbws_mail.config import Config
 from bbws_mail.errors import (
     BBWSMailError,
@@ -31,28 +32,20 @@ from bbws_mail.errors import (
     TemplateDataError,
     TemplateError,
 )
+from bbws_mail.lint.findings import Finding
 from bbws_mail.pipeline.output import BuiltTemplate
 from bbws_mail.render import RenderedEmail
-from bbws_mail.sources import FixedSource, Snapshot
+from bbws_mail.sources import FixedSource
 
 # Gmail clips a message whose HTML is larger than 102 KB ("[Message clipped]"),
 # hiding the rest of it, the unsubscribe link included.
 GMAIL_CLIP_BYTES = 102 * 1024
 DATA_DIR_NAME = "preview-data"
+# re-read on change (brand.toml: every template uses the tokens)
+CONFIG_FILES = ("bbws-mail.toml", "check-allow.toml", "brand.toml")
 _PREHEADER_RE = re.compile(
     r"<div\b[^>]*style=\"\s*display\s*:\s*none[^\"]*\"[^>]*>(.*?)</div>", re.DOTALL | re.I)
 _TAG_RE = re.compile(r"<[^>]+>")
-
-
-@dataclass
-class Finding:
-    """One check result, copied from ``bbws_mail.lint`` so a page never holds lint objects."""
-
-    rule: str
-    severity: str
-    location: str
-    message: str
-    accepted: str = ""  # the reviewed reason from check-allow.toml, when accepted
 
 
 @dataclass
@@ -60,7 +53,7 @@ class Checks:
     """Check results of one build: findings, or why there are none."""
 
     findings: list[Finding] = field(default_factory=list)
-    unavailable: str = ""  # lint missing: the reason
+    unavailable: str = ""  # no build to check: the reason
     crashed: str = ""  # lint raised: the exception, so a lint bug never breaks the preview
 
     @property
@@ -157,20 +150,9 @@ def preheader_of(html: str) -> str:
 
 
 def run_checks(config: Config, built: BuiltTemplate) -> Checks:
-    """``bbws_mail.lint.check_built`` on one build; never raises."""
+    """``bbws_mail.lint.check_built`` on one build; a lint bug is shown, never raised."""
     try:
-        from bbws_mail.lint import check_built
-    except (ImportError, AttributeError) as exc:
-        return Checks(unavailable=f"checks unavailable: bbws_mail.lint.check_built ({exc})")
-    except Exception as exc:  # a half-written lint package must not break the preview
-        return Checks(crashed=f"importing bbws_mail.lint failed: {exc!r}")
-    try:
-        found = check_built(config, built)
-        return Checks([Finding(str(getattr(f, "rule", "?")),
-                               str(getattr(f, "severity", "warning")),
-                               str(getattr(f, "location", "")),
-                               str(getattr(f, "message", f)),
-                               str(getattr(f, "accepted", ""))) for f in found])
+        return Checks(lint.check_built(config, built))
     except Exception as exc:
         return Checks(crashed=f"checks crashed: {exc!r}")
 
@@ -185,6 +167,7 @@ class Workspace:
     def __init__(self, config: Config, *, asset_base_url: str = "",
                  data_dir: Path | None = None) -> None:
         self.config = config
+        self._asset_override = bool(asset_base_url)
         self.asset_base_url = asset_base_url or config.env("dev").asset_base_url
         self.data_dir = data_dir or config.root / DATA_DIR_NAME
         self.examples_dir = config.schemas_dir / "examples"
@@ -268,7 +251,8 @@ class Workspace:
         A template file rebuilds that template; a partial rebuilds the templates
         that include it; a template's schema rebuilds it; a shared schema (defs/)
         rebuilds all. Templates currently failing rebuild on any source change,
-        since a failed build does not know its includes. Data files and assets
+        since a failed build does not know its includes. An asset rebuilds the
+        templates that reference it (its content-hashed name changes). Data files
         rebuild nothing: the pages simply re-render.
         """
         root = self.config.root
@@ -284,7 +268,8 @@ class Workspace:
                     names.add(path.stem)
                 else:
                     rediscover = True  # a template appeared or was deleted
-            elif _under(path, tdir):
+            elif _under(path, tdir) or _under(path, root / "assets"):
+                # a partial, or an asset whose hashed name a template carries
                 names |= {n for n, s in states.items()
                           if s.errors or (s.shown and rel in s.shown.sources)}
             elif _under(path, sdir) and not _under(path, self.examples_dir):
@@ -298,6 +283,8 @@ class Workspace:
     def on_files_changed(self, paths: list[Path]) -> dict[str, Any]:
         """The watcher's callback: rebuild what the change affects, then notify."""
         files = [_rel(p, self.config.root) for p in paths]
+        if any(p.parent == self.config.root and p.name in CONFIG_FILES for p in paths):
+            return self.reload_config()
         names, rediscover = self.affected(paths)
         if rediscover:
             return self.build_all()
@@ -312,7 +299,32 @@ class Workspace:
             (self.config.schemas_dir, "**/*.json"),
             (self.data_dir, "**/*.json"),
             (self.config.root / "assets", "**/*"),
+            *((self.config.root, name) for name in CONFIG_FILES),
         ]
+
+    def reload_config(self) -> dict[str, Any]:
+        """Re-read ``bbws-mail.toml`` (and the allow-list) and rebuild every template.
+
+        The check settings, categories and asset host all come from it; a designer
+        who fixes ``[check] company_address`` sees the legal-footer error go away
+        without restarting. A broken file shows as every template's build error.
+        """
+        from bbws_mail import config as config_mod
+
+        try:
+            fresh = config_mod.load(self.config.root)
+        except ValueError as exc:
+            with self._lock:
+                for state in self.templates.values():
+                    state.built = None
+                    state.errors = [TemplateError(Location("bbws-mail.toml"), str(exc))]
+            return self.notify(rebuilt=sorted(self.templates), files=["bbws-mail.toml"])
+        with self._lock:
+            if not self._asset_override:
+                self.asset_base_url = fresh.env("dev").asset_base_url
+            self.config = fresh
+            self._checks.clear()
+        return self.build_all()
 
     def _forget_compiled(self) -> None:
         """Drop render's compiled copies of builds no longer shown (a long session edits a lot).
@@ -382,11 +394,10 @@ class Workspace:
                 from bbws_mail.errors import UnknownTemplateError
 
                 raise UnknownTemplateError(name, list(self.templates))
-            built, version, errors = state.shown, state.version, list(state.errors)
+            built, errors = state.shown, list(state.errors)
         if built is None:
             raise BuildError(errors)
-        snap = Snapshot(version, {name: built.template_files()},
-                        asset_base_url or self.asset_base_url, self.origin)
+        snap = built.snapshot(asset_base_url or self.asset_base_url, self.origin)
         return render(name, data, source=FixedSource(snap))
 
     def checks(self, name: str) -> Checks:

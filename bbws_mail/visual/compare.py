@@ -74,16 +74,32 @@ def compare(old: bytes, new: bytes, *, threshold: float = 0.1) -> Comparison:
     if old == new:
         return Comparison(identical=True)
     a, b = _rgb(old), _rgb(new)
-    if a.shape != b.shape:
-        return Comparison(False, True, (a.shape[1], a.shape[0]), (b.shape[1], b.shape[0]))
-    mask = _yiq_delta(a, b) > MAX_DELTA * threshold * threshold
+    sizes = (a.shape[1], a.shape[0]), (b.shape[1], b.shape[0])
+    size_changed = a.shape != b.shape
+    if size_changed:
+        # both padded to the larger size: what moved shows, and the area only one of
+        # them has counts as changed
+        height, width = max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1])
+        only_one = np.ones((height, width), dtype=bool)
+        only_one[:min(a.shape[0], b.shape[0]), :min(a.shape[1], b.shape[1])] = False
+        a, b = _pad(a, height, width), _pad(b, height, width)
+        mask = (_yiq_delta(a, b) > MAX_DELTA * threshold * threshold) | only_one
+    else:
+        mask = _yiq_delta(a, b) > MAX_DELTA * threshold * threshold
     count = int(mask.sum())
     bbox = None
     if count:
         ys, xs = np.nonzero(mask)
         bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-    return Comparison(False, False, (a.shape[1], a.shape[0]), (b.shape[1], b.shape[0]), count,
-                      bbox, _diff_image(b, mask) if count else b"")
+    return Comparison(False, size_changed, *sizes, count, bbox,
+                      _diff_image(b, mask) if count else b"")
+
+
+def _pad(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``image`` on a white canvas of ``height`` x ``width`` (top-left aligned)."""
+    out = np.full((height, width, image.shape[2]), 255, dtype=image.dtype)
+    out[:image.shape[0], :image.shape[1]] = image
+    return out
 
 
 def _diff_image(new: np.ndarray, mask: np.ndarray) -> bytes:

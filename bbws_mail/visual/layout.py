@@ -84,10 +84,13 @@ REGION_JS = r"""([x0, y0, x1, y1]) => {
     if (l <= x0 && t <= y0 && rt >= x1 && b >= y1 && r.width * r.height < bestArea) {
       best = el; bestArea = r.width * r.height;
     }
-    const own = [...el.childNodes].filter(n => n.nodeType === 3)
-      .map(n => n.textContent).join(' ').trim();
-    if (own && l < x1 && x0 < rt && t < y1 && y0 < b && texts.length < 3)
-      texts.push(own.replace(/\s+/g, ' ').slice(0, 50));
+    // the whole text of the block that holds text here, inline elements included
+    // ("Order <strong>BB-1</strong> was placed" reads as one excerpt, not "Order was placed")
+    if (getComputedStyle(el).display === 'inline') continue;
+    const holdsText = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    const whole = holdsText ? el.innerText.replace(/\s+/g, ' ').trim() : '';
+    if (whole && l < x1 && x0 < rt && t < y1 && y0 < b && texts.length < 3)
+      texts.push(whole);
   }
   const cls = String(best.className || '').trim();
   const tag = best.tagName.toLowerCase() + (cls ? '.' + cls.split(/\s+/).join('.') : '');

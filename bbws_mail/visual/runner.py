@@ -117,7 +117,6 @@ def run_visual(*, build_dir: Path, examples_dir: Path, assets_dir: Path, baselin
                 if not path.exists():
                     failures.append(Failure(shot, Comparison(False), actual, None))
                     result.failures.append(f"{shot}: no baseline (run with --update)")
-                    log(f"  {shot}: no baseline")
                     continue
                 baseline = path.read_bytes()
                 verdict = compare(baseline, actual)
@@ -129,6 +128,7 @@ def run_visual(*, build_dir: Path, examples_dir: Path, assets_dir: Path, baselin
                         verdict.where = describe_region(page, box)
                     failures.append(Failure(shot, verdict, actual, baseline))
                     result.failures.append(f"{shot}: {verdict.describe()}")
+                    continue  # printed once, in the summary's FAIL lines
                 log(f"  {shot}: {verdict.describe()}")
         if update:
             if not only:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bbws_mail.pipeline.brand import find_asset
 from bbws_mail.visual.browser import fingerprint, launch
 
 
@@ -91,7 +92,10 @@ class Camera:
         url = route.request.url
         prefix = self.asset_base_url + "/"
         if url.startswith(prefix):
-            target = (self.assets_dir / url[len(prefix):].split("?")[0]).resolve()
+            requested = url[len(prefix):].split("?")[0]
+            target = (self.assets_dir / requested).resolve()
+            if not target.is_file():  # logo.<sha16>.png: the build's name for assets/logo.png
+                target = find_asset(self.assets_dir, requested) or target
             if target.is_file() and self.assets_dir in target.parents:
                 body, ctype = _frozen(target)
                 route.fulfill(status=200, body=body, content_type=ctype)
@@ -130,6 +134,18 @@ def new_camera(assets_dir: Path, asset_base_url: str) -> Iterator[Camera]:
             cam.close()
 
 
+def _example(examples_dir: Path, name: str) -> Any:
+    """The example data of ``name``; ValueError saying which file and what is wrong."""
+    path = examples_dir / f"{name}.json"
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"no example data for {name}: {path} is missing (every template "
+                         "needs one; `bbws-mail new` writes one)") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+
+
 def rendered_examples(build_dir: Path, examples_dir: Path) -> tuple[str, dict[str, str]]:
     """The build's asset base URL, and template name -> HTML rendered with its example.
 
@@ -142,6 +158,5 @@ def rendered_examples(build_dir: Path, examples_dir: Path) -> tuple[str, dict[st
     snapshot = source.snapshot()
     out = {}
     for name in sorted(snapshot.templates):
-        data = json.loads((examples_dir / f"{name}.json").read_text("utf-8"))
-        out[name] = render(name, data, source=source).html
+        out[name] = render(name, _example(examples_dir, name), source=source).html
     return snapshot.asset_base_url, out

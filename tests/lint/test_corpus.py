@@ -1,5 +1,5 @@
 """Every rule has a broken source that fails with that rule at the right place,
-and the clean corpus (and the 12 real templates, in test_templates) passes."""
+and the clean corpus (and the real templates, in test_project) passes."""
 
 from __future__ import annotations
 

@@ -155,3 +155,25 @@ def test_spam_score_reports_the_rules_that_hit(lint_project: Callable[[Path], Pa
     result = report.spam["mini"]
     assert result.score > 2.0 and result.hits
     assert all(rule in hit.message for rule, pts in result.hits if pts >= 0.5)
+
+
+def test_a_parse_error_is_reported_in_the_file_and_line_that_holds_it(tmp_path: Path) -> None:
+    import shutil
+
+    from tests.conftest import FIXTURES
+
+    project = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "mini", project)
+    link = '<a href="https://www.bbws.co.za/terms">'
+    template = project / "templates_src/mini.mjml"
+    template.write_text(template.read_text().replace(
+        "Total: {{total}}", f"Total: {{{{total}}}} {link}Terms</a>"))  # valid, seen first
+    footer = project / "templates_src/partials/footer.mjml"
+    footer.write_text(footer.read_text().replace(
+        "Unsubscribe</a>", f"Unsubscribe</a> {link}{link}Terms</a></a>"))  # nested: broken
+    report = run(config.load(project), spam=False)
+    parse = [f for f in report.findings if f.rule == "html-parse"]
+    assert parse, [str(f) for f in report.findings]
+    line = next(i for i, text in enumerate(footer.read_text().splitlines(), 1) if link in text)
+    assert {f.location.rsplit(":", 1)[0] for f in parse} == {
+        f"templates_src/partials/footer.mjml:{line}"}, [str(f) for f in parse]

@@ -69,10 +69,107 @@ CASES = [
      "font-weight: {{weight}};", r"placeholder \{\{weight\}\} inside CSS", "{{weight}}"),
     ("placeholder-in-colour", TEMPLATE, '<mj-button href="{{orderUrl}}">',
      '<mj-button href="{{orderUrl}}" background-color="{{brand}}">',
-     r"placeholder \{\{brand\}\} in the background-color attribute", "{{brand}}"),
+     r"background-color='\{\{brand\}\}' on <mj-button>: placeholders are allowed only in "
+     r"URL and text attributes.*\[mjml-placeholder-attribute\]", "{{brand}}"),
+    # MRML reports these without a position: found in the source, not at its end
+    ("unclosed-html", TEMPLATE, "Total: {{total}}</mj-text>",
+     "Total: <strong>{{total}}</mj-text>", r"MJML parse error: <strong> is never closed",
+     "<strong>"),
+    ("unquoted-attribute", TEMPLATE, 'css-class="total"', "css-class=total",
+     r"the value of css-class on <mj-text> is not quoted", "css-class=total"),
+    ("delimiter-change-to-markup", TEMPLATE, "Total: {{total}}", "Total: {{=<% %>=}} <%total%>",
+     r"delimiter change \{\{=\.\.\.=\}\} is not supported", "{{=<%"),
     ("in-partial", "templates_src/partials/footer.mjml", 'href="{{unsubscribeUrl}}"',
      'href="{{&unsubscribeUrl}}"', r"unescaped placeholder", "{{&unsubscribeUrl}}"),
 ]
+
+
+TOTAL = '<mj-text css-class="total">Total: {{total}}</mj-text>'
+BUTTON = '<mj-button href="{{orderUrl}}">'
+# Sources that used to build into broken or unsafe output: each is refused by a rule of
+# the build stage (the rule id ends the message), at the line that holds the problem.
+RULE_CASES = [
+    ("typo-element", "mjml-unknown-element", TOTAL,
+     '<mj-txt css-class="total">Total: {{total}}</mj-txt>', r"<mj-txt> is not an MJML", "mj-txt"),
+    ("typo-button", "mjml-unknown-element", '<mj-button href="{{orderUrl}}">View order</mj-button>',
+     '<mj-buton href="{{orderUrl}}">View order</mj-buton>',
+     r"<mj-buton> is not an MJML component \(did you mean <mj-button>\?\)", "mj-buton"),
+    ("typo-attribute", "mjml-unknown-attribute", BUTTON,
+     '<mj-button href="{{orderUrl}}" paddng-top="4px">', r"'paddng-top'.*did you mean",
+     "paddng-top"),
+    ("typo-background", "mjml-unknown-attribute", BUTTON,
+     '<mj-button href="{{orderUrl}}" backgroud-color="#4c1d95">', r"'backgroud-color'",
+     "backgroud-color"),
+    ("invalid-value", "mjml-invalid-value", BUTTON,
+     '<mj-button href="{{orderUrl}}" padding="banana">', r"padding='banana'", "banana"),
+    ("invalid-child", "mjml-invalid-child", "<mj-section>\n      <mj-column>",
+     "<mj-section>\n      <mj-text>stray</mj-text>\n      <mj-column>",
+     r"<mj-text> is not allowed in <mj-section>", "stray"),
+    ("no-alt", "a11y-img-alt", ' alt="BBWS"', "", r"<mj-image> has no alt", "<mj-image"),
+    # the same src as an image with alt, earlier: the finding is at the one without
+    ("no-alt-same-src", "a11y-img-alt", "<mj-text>Hi",
+     '<mj-image src="{{assetBaseUrl}}/logo.png" width="90px" />\n        <mj-text>Hi',
+     r"<mj-image> has no alt", 'width="90px"'),
+    ("low-contrast", "a11y-contrast", TOTAL,
+     '<mj-text css-class="total" color="#aaaaaa">Total: {{total}}</mj-text>',
+     r"#aaaaaa on #ffffff: 2\.\d+:1", "#aaaaaa"),
+    ("named-low-contrast", "a11y-contrast", TOTAL,
+     '<mj-text css-class="total" color="lightgray">Total: {{total}}</mj-text>',
+     r"#d3d3d3 on #ffffff", "lightgray"),
+    # the same words as an earlier paragraph that passes: found as the second occurrence
+    ("low-contrast-repeated-text", "a11y-contrast", TOTAL,
+     TOTAL + '\n        <mj-text css-class="total" color="#aaaaaa" padding-top="2px">'
+     "Total: {{total}}</mj-text>", r"#aaaaaa on #ffffff", 'padding-top="2px"'),
+    ("script", "html-forbidden", TOTAL, TOTAL + "\n<mj-raw><script>var n = {{total}};</script>"
+     "</mj-raw>", r"<script> is stripped", "<script>"),
+    ("form", "html-forbidden", "Total: {{total}}", 'Total: {{total}} <form action="https://x.'
+     'example"><input name="q"></form>', r"<form>: forms do not work", "<form"),
+    ("entity-space", "link-scheme", BUTTON, '<mj-button href="&#32;{{orderUrl}}">',
+     r"href on <mj-button> starts with whitespace or a character reference", "&#32;"),
+    ("entity-tab", "link-scheme", BUTTON, '<mj-button href="&Tab;{{orderUrl}}">',
+     r"href on <mj-button> starts with whitespace", "&Tab;"),
+    ("scheme-prefix", "link-scheme", BUTTON, '<mj-button href="java{{orderUrl}}">',
+     r"fix no scheme and host", "java{{"),
+    ("protocol-relative", "link-scheme", BUTTON, '<mj-button href="/{{orderUrl}}">',
+     r"starts with a path", 'href="/{{'),
+    # data right after the host could be "@evil.example": the host must end in / ? or #
+    ("host-then-data", "link-scheme", BUTTON, '<mj-button href="https://www.bbws.co.za{{orderUrl}}">',
+     r"a host that data can extend", "www.bbws.co.za{{"),
+    ("encoded-javascript", "link-scheme", BUTTON,
+     '<mj-button href="&#106;ava&#x09;script:alert(1)">', r"uses javascript:", "&#106;"),
+    ("plain-http-image", "link-scheme", '<mj-image src="{{assetBaseUrl}}/logo.png"',
+     '<mj-image src="http://cdn.example.com/logo.png"', r"uses http:", "http://cdn"),
+    ("no-footer", "legal-footer", '<mj-include path="partials/footer.mjml" />', "",
+     r"no unsubscribe link", "</mj-body>"),
+]
+
+
+@pytest.mark.parametrize("case", RULE_CASES, ids=[c[0] for c in RULE_CASES])
+def test_rule_of_the_build_stage_refuses_the_build(
+        mini: Path, capsys: pytest.CaptureFixture[str], case: tuple[str, ...]) -> None:
+    _, rule, old, new, pattern, needle = case
+    assert _build(mini, capsys)[0] == 0
+    before = _snapshot(mini / "build")
+    target = mini / TEMPLATE
+    _replace(target, old, new)
+
+    code, err = _build(mini, capsys)
+
+    assert code == 1, err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, "one problem, one error:\n" + err
+    assert re.search(pattern, errors[0]), errors[0]
+    assert errors[0].endswith(f"[{rule}]"), errors[0]
+    assert errors[0].startswith(f"error: {TEMPLATE}:{_line_of(target, needle)}:"), errors[0]
+    assert _snapshot(mini / "build") == before, "a failed build must leave build/ untouched"
+
+
+def test_every_error_rule_of_the_build_stage_has_a_case() -> None:
+    from bbws_mail.lint.rules import BUILD_RULES
+
+    # "build" and mjml-placeholder-attribute: the CASES below
+    covered = {c[1] for c in RULE_CASES} | {"build", "mjml-placeholder-attribute"}
+    assert covered == set(BUILD_RULES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -121,3 +218,74 @@ def test_failed_write_keeps_previous_build(mini: Path, monkeypatch: pytest.Monke
         main(["build", "--root", str(mini), "-q"])
     assert _snapshot(mini / "build") == before
     assert not list(mini.glob(".build.*")), "temp folders are cleaned up"
+
+
+def test_a_typo_in_a_dotted_name_is_one_error_with_a_suggestion(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = mini / TEMPLATE
+    # every use of customer.name misspelt: no follow-on "required but never shown" error
+    target.write_text(target.read_text().replace("{{customer.name}}", "{{customer.nmae}}"))
+    code, err = _build(mini, capsys)
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 1
+    assert len(errors) == 3, err  # one per use, nothing else
+    line = _line_of(target, "{{customer.nmae}}")
+    assert errors[0].startswith(f"error: {TEMPLATE}:{line}:"), errors[0]
+    for error in errors:
+        assert "$.customer in schemas/mini.schema.json has no property 'nmae'" in error
+        assert "did you mean {{customer.name}}?" in error
+        assert "top level" not in error
+
+
+@pytest.mark.parametrize(("old", "new", "pattern", "needle"), [
+    ('"format": "uuid"}', '"format": "uuid", "oneOf": []}',
+     r"schema not supported: unsupported keyword\(s\) oneOf", "oneOf"),
+    # the parser notices the missing comma on the next line, where it wants one
+    ('"format": "uuid"},', '"format": "uuid"}', r"invalid JSON: Expecting ',' delimiter",
+     '"email"'),
+], ids=["unsupported-keyword", "json-error"])
+def test_a_problem_in_a_shared_schema_is_reported_once_at_its_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str,
+        pattern: str, needle: str) -> None:
+    project = _project_copy(tmp_path / "p")
+    defs = project / "schemas/defs/tenant.schema.json"
+    users = [p for p in (project / "schemas").glob("*.schema.json")
+             if "defs/tenant.schema.json" in p.read_text()]
+    assert len(users) > 1
+    _replace(defs, old, new)
+
+    code, err = _build(project, capsys)
+
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 1 and len(errors) == 1, err
+    line = _line_of(defs, needle)
+    assert errors[0].startswith(f"error: schemas/defs/tenant.schema.json:{line}"), errors[0]
+    assert re.search(pattern, errors[0]), errors[0]
+    assert errors[0].endswith(f"(in {len(users)} templates)"), errors[0]
+
+
+def _project_copy(dest: Path) -> Path:
+    """A copy of the real project's sources, schemas, assets and settings."""
+    import shutil
+
+    from tests.conftest import ROOT
+
+    for part in ("templates_src", "schemas", "assets", "bbws-mail.toml", "brand.toml"):
+        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy2
+        copy(ROOT / part, dest / part)
+    return dest
+
+
+def test_a_footer_that_disagrees_with_company_address_is_one_error_at_the_setting(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = _project_copy(tmp_path / "p")
+    _replace(project / "templates_src/partials/footer.mjml", "16 Ebenezer Road",
+             "18 Ebenezer Road")
+    code, err = _build(project, capsys)
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 1 and len(errors) == 1, err
+    line = _line_of(project / "bbws-mail.toml", "company_address =")
+    templates = len(list((project / "templates_src").glob("*.mjml")))
+    assert errors[0].startswith(f"error: bbws-mail.toml:{line}: the footer does not show "
+                                "the company address set by [check] company_address"), errors[0]
+    assert errors[0].endswith(f"[legal-footer]  (in {templates} templates)"), errors[0]

@@ -52,7 +52,7 @@ def test_every_template_has_the_text_part_html5lib_gives() -> None:
 
     cfg = config.load(ROOT)
     sources = discover(cfg.templates_dir)
-    assert len(sources) == 12
+    assert sources
     for path in sources:
         compiled = compile_stage.compile_mjml(splice.splice(path, cfg.templates_dir))
         html = inline.inline_css(compiled.html, compiled.inline_css)

@@ -13,11 +13,14 @@ from typing import Any
 import pytest
 
 from bbws_mail import config
+from bbws_mail.pipeline.brand import hashed_name
 from bbws_mail.preview.send import SendSettings
 from bbws_mail.preview.server import PreviewServer
 from tests.conftest import FIXTURES, ROOT
 
-PROJECT_PARTS = ("templates_src", "schemas", "assets", "bbws-mail.toml")
+PROJECT_PARTS = ("templates_src", "schemas", "assets", "bbws-mail.toml", "brand.toml")
+# the logo as the build names it (logo.<sha256[:16]>.png)
+LOGO = hashed_name("logo.png", (ROOT / "assets/logo.png").read_bytes())
 TIMEOUT = 10_000  # ms: generous for a loaded CI machine; passing runs take far less
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from bbws_mail.cli import main
 from bbws_mail.preview.send import SendError, SendSettings, recipients
-from tests.preview.conftest import TIMEOUT, Catcher, ServerFactory
+from tests.preview.conftest import LOGO, TIMEOUT, Catcher, ServerFactory
 
 NAME = "receipt"
 
@@ -65,7 +65,7 @@ def test_cli_send_delivers_a_multipart_alternative_email(
     assert msg["From"] == "Preview <preview@example.com>"
     assert catcher.envelopes == [("preview@example.com", ["designer@example.com"])]
     # sent emails point at the environment's asset host, not at the local preview
-    assert "https://assets.dev.bbws.co.za/email/logo.png" in msg.as_string()
+    assert f"https://assets.dev.bbws.co.za/email/{LOGO}" in msg.as_string()
     assert msg["X-BBWS-Template"].startswith(f"{NAME}; build=")
     assert "sent to designer@example.com via SMTP 127.0.0.1:" in out
 
@@ -152,7 +152,7 @@ def test_the_page_button_sends_the_edited_data(
     subject = page.locator("#subject").inner_text()
     _assert_multipart(msg, subject, "Button Org")
     # the page renders with the local /assets; the sent email with the dev asset host
-    assert "https://assets.dev.bbws.co.za/email/logo.png" in msg.as_string()
+    assert f"https://assets.dev.bbws.co.za/email/{LOGO}" in msg.as_string()
     assert "127.0.0.1" not in msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bbws_mail import config
+from bbws_mail import config, lint
 from bbws_mail.cli import make_parser
+from bbws_mail.pipeline import discover
 from bbws_mail.preview.pages import frame_document
 from bbws_mail.preview.watch import Watcher
 from bbws_mail.preview.workspace import Workspace, parse_data, preheader_of
+from tests.preview.conftest import LOGO
 
 
 @pytest.fixture
@@ -36,14 +36,14 @@ def _watch(ws: Workspace) -> Watcher:
 
 
 def test_all_templates_build_and_render_with_their_examples(ws: Workspace) -> None:
-    assert len(ws.names()) == 12
+    assert ws.names() == sorted(p.stem for p in discover(ws.config.templates_dir))
     for name in ws.names():
         p = ws.preview(name)
         assert p.ok, (name, p.build_errors, p.data_errors, p.json_error)
         assert p.email and "{{" not in p.email.subject
         assert p.preheader and "{{" not in p.preheader
         assert 0 < p.size < 102 * 1024
-        assert "http://assets.test/logo.png" in p.email.html
+        assert f"http://assets.test/{LOGO}" in p.email.html
 
 
 def test_a_template_change_rebuilds_only_that_template(ws: Workspace) -> None:
@@ -147,26 +147,21 @@ def test_checks_failures_never_break_the_preview(ws: Workspace,
     def boom(cfg: Any, built: Any) -> list[Any]:
         raise RuntimeError("lint bug")
 
-    fake = types.ModuleType("bbws_mail.lint")
-    fake.check_built = boom  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bbws_mail.lint", fake)
+    monkeypatch.setattr(lint, "check_built", boom)
     ws._checks.clear()
     p = ws.preview("receipt")
     assert p.ok and "lint bug" in p.checks.crashed
 
-    monkeypatch.setitem(sys.modules, "bbws_mail.lint", types.ModuleType("bbws_mail.lint"))
-    ws._checks.clear()
-    p = ws.preview("receipt")
-    assert p.ok and p.checks.unavailable.startswith("checks unavailable")
 
-    finding = types.SimpleNamespace(rule="size", severity="warning", location="x.mjml:3",
-                                    message="big")
-    fake2 = types.ModuleType("bbws_mail.lint")
-    fake2.check_built = lambda cfg, built: [finding]  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bbws_mail.lint", fake2)
+def test_checks_show_the_lint_findings_of_the_build(ws: Workspace,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from bbws_mail.lint.rules import finding
+
+    big = finding("size-budget", "x.mjml:3", "big", "receipt", severity="warning")
+    monkeypatch.setattr(lint, "check_built", lambda cfg, built: [big])
     ws._checks.clear()
     checks = ws.preview("receipt").checks
-    assert [(f.rule, f.location) for f in checks.findings] == [("size", "x.mjml:3")]
+    assert checks.findings == [big]
     assert (checks.errors, checks.warnings) == (0, 1)
 
 
@@ -202,3 +197,40 @@ def test_the_cli_registers_preview_and_send() -> None:
     assert (args.name, args.to, args.ses, args.region, args.smtp_password_env) == (
         "receipt", ["a@example.com"], True, "eu-west-1", "PW")
     assert parser.parse_args(["preview"]).port == 8025
+
+
+def test_an_edited_bbws_mail_toml_is_read_again(ws: Workspace) -> None:
+    from bbws_mail.lint import check_built
+
+    toml = ws.config.root / "bbws-mail.toml"
+    address = ws.config.check["company_address"]
+    assert not [f for f in ws.checks("receipt").findings if f.rule == "legal-footer"]
+    _touch(toml, f'company_address = "{address}"', 'company_address = "1 Elsewhere Road"')
+    _watch_changes(ws, [toml])
+    assert ws.config.check["company_address"] == "1 Elsewhere Road"
+    state = ws.state("receipt")
+    assert state is not None and state.built is None  # the build refuses: legal-footer
+    assert any("company_address" in e.message for e in state.errors), state.errors
+    _touch(toml, 'company_address = "1 Elsewhere Road"', f'company_address = "{address}"')
+    _watch_changes(ws, [toml])
+    state = ws.state("receipt")
+    assert state is not None and state.built is not None
+    assert not [f for f in check_built(ws.config, state.built) if f.rule == "legal-footer"]
+
+
+def _watch_changes(ws: Workspace, paths: list[Path]) -> None:
+    assert any(paths[0].match(pattern) for folder, pattern in ws.watch_specs()
+               if folder == paths[0].parent)
+    ws.on_files_changed(paths)
+
+
+def test_an_edited_brand_toml_recolours_every_template(ws: Workspace) -> None:
+    tokens = ws.config.root / "brand.toml"
+    old = next(line.split('"')[1] for line in tokens.read_text().splitlines()
+               if line.startswith("primary ="))
+    _touch(tokens, f'primary = "{old}"', 'primary = "#0f766e"')
+    _watch_changes(ws, [tokens])
+    for name in ws.names():
+        p = ws.preview(name)
+        assert p.ok and p.email is not None, (name, p.build_errors)
+        assert "#0f766e" in p.email.html and old not in p.email.html, name

@@ -77,7 +77,7 @@ def test_package_imports_in_a_fresh_interpreter_without_boto3(built_mini: Path,
 
 
 WHEEL_FILES = ("pyproject.toml", "hatch_build.py", "README.md", "bbws-mail.toml", "bbws_mail",
-               "build", "templates_src", "schemas")
+               "build", "templates_src", "schemas", "brand.toml", "assets")
 
 
 @pytest.mark.slow

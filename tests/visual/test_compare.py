@@ -56,6 +56,37 @@ def test_size_change_fails_whatever_the_budget() -> None:
     assert result.describe() == "size changed from 60x40 to 60x41"
 
 
+def test_a_size_change_still_gets_a_diff_padded_to_the_larger_size() -> None:
+    taller = np.full((50, 60, 3), 255, dtype=np.uint8)
+    taller[44:46, 10:20] = (0, 0, 0)  # text below the old bottom edge
+    taller[5:7, 5:9] = (76, 29, 149)  # and a change inside the old area
+    result = compare(_png(_page()), _png(taller))
+    assert result.size_changed and not result.ok(budget=10**9)
+    assert result.differing == 60 * 10 + 8  # the new rows, plus the changed patch
+    assert result.bbox == (0, 5, 60, 50)
+    diff = Image.open(io.BytesIO(result.diff_png)).convert("RGB")
+    assert diff.size == (60, 50)
+    assert diff.getpixel((30, 47)) == (255, 0, 64) and diff.getpixel((6, 6)) == (255, 0, 64)
+    assert diff.getpixel((30, 20)) != (255, 0, 64)  # unchanged area
+
+
+def test_the_report_has_contents_per_template_and_groups_shots(tmp_path: Path) -> None:
+    from bbws_mail.visual.report import Failure, write_report
+
+    new = _page()
+    new[1:3, 1:3] = (0, 0, 0)
+    result = compare(_png(_page()), _png(new))
+    failures = [Failure(f"{t}__{v}", result, _png(new), _png(_page()))
+                for t in ("invoice", "receipt") for v in ("desktop", "mobile")]
+    page = write_report(tmp_path, failures, []).read_text()
+    nav = page[page.index("<nav>"):page.index("</nav>")]
+    assert '<a href="#tpl-invoice">invoice</a>' in nav and '<a href="#tpl-receipt">' in nav
+    assert '<a href="#receipt__mobile">mobile</a>' in nav
+    start, end = page.index('<section id="tpl-invoice">'), page.index('<section id="tpl-receipt">')
+    invoice = page[start:end]
+    assert invoice.count("<h3>") == 2 and "receipt__" not in invoice
+
+
 def test_animated_images_are_served_as_their_first_frame(tmp_path: Path) -> None:
     frames = [Image.new("RGB", (8, 8), colour) for colour in ("red", "blue", "green")]
     gif = tmp_path / "spinner.gif"

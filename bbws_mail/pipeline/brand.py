@@ -1,0 +1,105 @@
+"""Brand tokens (``brand.toml``) and hashed asset names, written into sources before compiling.
+
+``${brand.NAME}`` becomes the token's value and ``${asset.FILE}`` the content-hashed
+name of ``assets/FILE`` (``logo.png`` -> ``logo.<sha256[:16]>.png``), so one file
+re-colours header, buttons, dark mode and (through ``assets/make_logo.py``) the
+logo, and an email already sent keeps pointing at the logo it was sent with.
+Values never contain a newline, so the splice's line map stays exact.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bbws_mail.errors import Location, TemplateError
+from bbws_mail.layout import asset_key
+
+TOKENS_FILE = "brand.toml"
+ASSETS_DIR = "assets"
+TOKEN_RE = re.compile(r"\$\{(brand|asset)\.([A-Za-z0-9_.-]*)\}")
+_HASHED_RE = re.compile(r"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{16})(?P<suffix>\.[^.]+)?$")
+
+
+@dataclass
+class Brand:
+    """The tokens of one project and the assets its sources referenced so far."""
+
+    root: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+    used_assets: dict[str, str] = field(default_factory=dict)  # name -> hashed name
+
+    def expand(self, text: str, shown: str) -> str:
+        """``text`` (of file ``shown``) with every token replaced; TemplateError if unknown."""
+        if "${" not in text:
+            return text
+
+        def value(m: re.Match[str]) -> str:
+            kind, name = m.group(1), m.group(2)
+            if kind == "brand":
+                if name in self.tokens:
+                    return self.tokens[name]
+                missing = not (self.root / TOKENS_FILE).is_file()
+                raise self._unknown(text, m, shown, name, list(self.tokens),
+                                    f"there is no {TOKENS_FILE} at the project root" if missing
+                                    else f"{TOKENS_FILE} has no token {name!r}")
+            path = self.root / ASSETS_DIR / name
+            if not name or "/" in name or not path.is_file():
+                known = [p.name for p in (self.root / ASSETS_DIR).glob("*.*")
+                         if p.suffix in (".png", ".jpg", ".jpeg", ".gif", ".svg")]
+                raise self._unknown(text, m, shown, name, known,
+                                    f"no asset {ASSETS_DIR}/{name}")
+            hashed = hashed_name(name, path.read_bytes())
+            self.used_assets[name] = hashed
+            return hashed
+
+        return TOKEN_RE.sub(value, text)
+
+    def _unknown(self, text: str, m: re.Match[str], shown: str, name: str,
+                 known: list[str], what: str) -> TemplateError:
+        line = text.count("\n", 0, m.start()) + 1
+        column = m.start() - text.rfind("\n", 0, m.start())
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = (f"did you mean ${{{m.group(1)}.{close[0]}}}?" if close
+                else f"known: {', '.join(sorted(known)) or 'none'}")
+        return TemplateError(Location(shown, line, column), f"{m.group(0)}: {what}", hint)
+
+
+def load(root: Path) -> Brand:
+    """The project's tokens (none when it has no ``brand.toml``); TemplateError if invalid."""
+    path = root / TOKENS_FILE
+    if not path.is_file():
+        return Brand(root)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TemplateError(Location(TOKENS_FILE), f"not valid TOML: {exc}") from None
+    bad = sorted(k for k, v in data.items() if not isinstance(v, str) or "\n" in v)
+    if bad:
+        raise TemplateError(Location(TOKENS_FILE), f"token(s) {', '.join(bad)} must be "
+                            "one-line strings", 'write NAME = "value"')
+    return Brand(root, dict(data))
+
+
+def hashed_name(name: str, data: bytes) -> str:
+    """``logo.png`` -> ``logo.<sha256[:16]>.png`` (the S3 layout's asset key, without prefix)."""
+    return asset_key(name, hashlib.sha256(data).hexdigest()).split("/", 1)[1]
+
+
+def find_asset(assets_dir: Path, requested: str) -> Path | None:
+    """The file behind a hashed asset name, when its content still has that hash.
+
+    The preview, its export and the visual tests serve ``assets/`` directly:
+    ``logo.<hash>.png`` is answered with ``logo.png`` only while the hash matches.
+    """
+    m = _HASHED_RE.match(requested)
+    if not m or "/" in requested:
+        return None
+    path = assets_dir / f"{m.group('stem')}{m.group('suffix') or ''}"
+    if path.is_file() and hashed_name(path.name, path.read_bytes()) == requested:
+        return path
+    return None

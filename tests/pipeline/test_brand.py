@@ -1,0 +1,105 @@
+"""One brand token file re-colours header, buttons, dark mode and logo; assets are hashed."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from bbws_mail import config
+from bbws_mail.cli import main
+from bbws_mail.pipeline import build
+from bbws_mail.pipeline.brand import find_asset, hashed_name
+from tests.conftest import ROOT
+
+OLD, TEAL, MINT = "#4c1d95", "#0f766e", "#99f6e4"
+
+
+def _copy(dest: Path) -> Path:
+    for part in ("templates_src", "schemas", "assets", "bbws-mail.toml", "brand.toml"):
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / part)
+    return dest
+
+
+def _make_logo() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_logo", ROOT / "assets/make_logo.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_logo_generator_draws_the_committed_logo_from_the_tokens(tmp_path: Path) -> None:
+    pytest.importorskip("PIL")
+    out = tmp_path / "logo.png"
+    _make_logo().main(ROOT / "brand.toml", out)
+    assert out.read_bytes() == (ROOT / "assets/logo.png").read_bytes()
+
+
+def test_a_brand_colour_change_recolours_header_buttons_dark_mode_and_logo(
+        tmp_path: Path) -> None:
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    project = _copy(tmp_path / "p")
+    tokens = project / "brand.toml"
+    text = tokens.read_text()
+    text = re.sub(r'(?m)^primary = "#[0-9a-f]{6}"', f'primary = "{TEAL}"', text)
+    text = re.sub(r'(?m)^link_dark = "#[0-9a-f]{6}"', f'link_dark = "{MINT}"', text)
+    tokens.write_text(text)
+    _make_logo().main(tokens, project / "assets/logo.png")
+    out = build(config.load(project)).out_dir
+    assert out is not None
+
+    html = (out / "order_confirmation_customer.html").read_text()
+    assert OLD not in html
+    header = re.search(r'<div class="bb-header" style="([^"]*)"', html)
+    assert header and f"background-color:{TEAL}" in header.group(1)
+    button = re.search(r'<td align="center" bgcolor="([^"]+)" role="presentation"', html)
+    assert button and button.group(1) == TEAL
+    assert f".bb-card a {{ color: {MINT} !important; }}" in html  # dark-mode links
+    logo = json.loads((out / "manifest.json").read_text())["assets"]["logo.png"]
+    assert logo["path"] != "assets/" + hashed_name("logo.png",
+                                                   (ROOT / "assets/logo.png").read_bytes())
+    assert f"{{{{assetBaseUrl}}}}/{logo['path'].removeprefix('assets/')}" in html
+    with Image.open(out / logo["path"]) as img:
+        assert img.convert("RGB").getpixel((2, 2)) == tuple(
+            int(TEAL[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def test_every_asset_the_build_references_is_in_build_assets(project_build: Path) -> None:
+    manifest = json.loads((project_build / "manifest.json").read_text())
+    referenced = set()
+    for page in project_build.glob("*.html"):
+        referenced |= set(re.findall(r"\{\{assetBaseUrl\}\}/([^\"' )]+)", page.read_text()))
+    assert referenced
+    assert referenced == {e["path"].removeprefix("assets/") for e in manifest["assets"].values()}
+    for name, entry in manifest["assets"].items():
+        data = (project_build / entry["path"]).read_bytes()
+        assert data == (ROOT / "assets" / name).read_bytes()
+        assert entry["path"] == "assets/" + hashed_name(name, data)
+        assert find_asset(ROOT / "assets", entry["path"].removeprefix("assets/")) == \
+            ROOT / "assets" / name
+
+
+def test_an_unknown_token_is_a_build_error_with_location_and_suggestion(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = _copy(tmp_path / "p")
+    header = project / "templates_src/partials/header.mjml"
+    header.write_text(header.read_text().replace("${brand.primary}", "${brand.primray}"))
+    assert main(["build", "-q", "--root", str(project)]) == 1
+    err = capsys.readouterr().err
+    line = next(i for i, text in enumerate(header.read_text().splitlines(), 1)
+                if "primray" in text)
+    assert f"error: templates_src/partials/header.mjml:{line}:" in err
+    assert "did you mean ${brand.primary}?" in err
+    assert not (project / "build").exists()

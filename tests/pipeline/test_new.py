@@ -1,0 +1,90 @@
+"""Templates are data: `bbws-mail new` adds one that every tool and test accepts unchanged."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bbws_mail.cli import main
+from bbws_mail.pipeline.scaffold import add_to_table
+from bbws_mail.visual.browser import find_chromium
+from tests.conftest import ROOT
+
+NEW = "password_reset"
+# the template-driven tests, run inside the copy (so ROOT there is the copy)
+TEMPLATE_DRIVEN = [
+    "tests/test_templates.py",
+    "tests/lint/test_project.py",
+    "tests/pipeline/test_build.py",
+    "tests/pipeline/test_text.py::test_every_template_has_the_text_part_html5lib_gives",
+    "tests/preview/test_workspace.py::test_all_templates_build_and_render_with_their_examples",
+    "tests/visual/test_visual.py::test_all_templates_match_baselines_with_sound_layout",
+]
+
+
+def _tracked_copy(dest: Path) -> Path:
+    """The repository's files (tests and baselines included), as a fresh clone has them."""
+    listing = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    files = subprocess.run(listing, cwd=ROOT, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        src, out = ROOT / rel, dest / rel
+        if src.is_file():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(src.read_bytes())
+    return dest
+
+
+@pytest.mark.slow
+def test_a_thirteenth_template_needs_no_python_edit(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    project = _tracked_copy(tmp_path / "clone")
+    before = len(list((project / "templates_src").glob("*.mjml")))
+    root = ["--root", str(project)]
+
+    assert main(["new", NEW, "--category", "notifications", *root]) == 0
+    toml = (project / "bbws-mail.toml").read_text()
+    assert f'{NEW} = "notifications"' in toml
+    assert (ROOT / "bbws-mail.toml").read_text() in toml  # comments and layout kept
+    assert main(["build", "-q", *root]) == 0
+    assert (project / "build" / f"{NEW}.html").is_file()
+    assert len(list((project / "build").glob("*.html"))) == before + 1
+    assert main(["check", "--no-spam", "-q", *root]) == 0
+    if find_chromium() is not None:
+        assert main(["visual", "--update", "--only", NEW, *root]) == 0
+        assert len(list((project / "tests/visual/baselines").glob(f"{NEW}__*.png"))) == 3
+    capsys.readouterr()
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          *TEMPLATE_DRIVEN], cwd=project, env=env, capture_output=True,
+                         text=True, timeout=900, check=False)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert f"{NEW}]" in run.stdout or " passed" in run.stdout
+
+
+def test_new_refuses_bad_names_categories_and_existing_templates(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = ["--root", str(mini)]
+    before = {p: p.read_bytes() for p in mini.rglob("*") if p.is_file()}
+    assert main(["new", "Password-Reset", "--category", "receipts", *root]) == 2
+    assert "not valid" in capsys.readouterr().err
+    assert main(["new", "mini", "--category", "receipts", *root]) == 2
+    assert "already exists" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["new", "other", "--category", "receiptz", *root])
+    assert {p: p.read_bytes() for p in mini.rglob("*") if p.is_file()} == before
+
+
+def test_the_templates_table_is_edited_in_place() -> None:
+    text = ('# top comment\n[defaults]\nregion = "af-south-1"\n\n# the categories\n'
+            '[templates]\norder = "receipts"  # kept\n\n# next table\n[check]\nx = 1\n')
+    out = add_to_table(text, "password_reset", "notifications")
+    assert out == text.replace('order = "receipts"  # kept\n',
+                               'order = "receipts"  # kept\npassword_reset = "notifications"\n')
+    fresh = add_to_table('[defaults]\nregion = "x"', "a", "invoices")
+    assert fresh.endswith('[templates]\na = "invoices"\n')
+    assert fresh.startswith('[defaults]\nregion = "x"\n')
