@@ -48,26 +48,14 @@ PROJECT_PARTS = ("templates_src", "schemas", "build", "assets", "bbws-mail.toml"
 CHANGE = ("templates_src/receipt.mjml", "thank you for your payment.",
           "thank you for your payment, received in full.")
 
-# With separate accounts, one account's credentials cannot read another's bucket; that
-# needs every command to take its clients from bbws_mail.publish.client.client_for.
-SEPARATE_ACCOUNTS = False
+SEPARATE_ACCOUNTS = True  # one account's credentials cannot read another's bucket
 
-# Commands the CLI does not have yet: each xfail(strict=False) with its reason. Remove an
-# entry once the CLI does it.
+# Commands that depend on something main does not have yet: each xfail(strict=False) with
+# its reason. Remove an entry once main has it.
 PENDING = {
-    r"\bbbws-mail gc\b": "`bbws-mail gc` comes with the publishing rewrite (S3 layout)",
-    r"--repair\b": "`publish --repair` comes with the publishing rewrite (S3 layout)",
-    r"--source s3": "rendering from S3 in the failover region is the reader's replica "
-    "selection (bbws_mail/s3source.py)",
-}
-# Commands whose replica lines come from bbws_mail.publish.replication, which the CLI does
-# not call yet. Until it does, the test checks the CLI's output plus what the module
-# prints (so the runbook and the module agree), then xfails. Remove once wired in.
-NOT_WIRED = {
-    r"bbws-mail bucket check --env prod\b": "bucket check shows the replication, replica and "
-    "SES sections once replication.check_replication is wired in",
-    r"bbws-mail status(?! --env (dev|sit))": "status shows prod's replica once "
-    "replication.replica_status is wired in",
+    r"--source s3": "the S3 reader in main (bbws_mail/s3source.py) reads only the format-1 "
+    "manifest and one bucket; rendering from the replica needs the reader of the "
+    "docs/s3-layout.md layout that picks the bucket of its region",
 }
 
 
@@ -246,26 +234,6 @@ def test_runbook_command(sandbox: Sandbox, step: Step) -> None:
         f"{step.runbook}:{step.line}: `{step.command}` exited {code}, the runbook says "
         f"{step.exit_code}; it printed:\n{out}")
     missing = missing_lines(step.expected, out)
-    waiting = [r for p, r in NOT_WIRED.items() if re.search(p, step.command)]
-    if missing and waiting:
-        out = _as_wired(sandbox, step, out)
-        missing = missing_lines(step.expected, out)
-        if not missing:
-            pytest.xfail(waiting[0])
     assert not missing, (f"{step.runbook}:{step.line}: `{step.command}` did not print these "
                          "lines the runbook shows:\n" + "\n".join(missing)
                          + f"\n--- it printed:\n{out}")
-
-
-def _as_wired(sandbox: Sandbox, step: Step, out: str) -> str:
-    """What the command prints once bbws_mail.publish.replication is wired in: status adds
-    prod's replica lines; bucket check prints replication.bucket_check's sections."""
-    from bbws_mail import config
-    from bbws_mail.publish import credentials, replication
-
-    cfg = config.load(sandbox.root)
-    if step.argv[0] == "status":
-        row = replication.replica_status(cfg, credentials.client_for, "prod")
-        return out + "\n" + "\n".join(replication.status_lines(row))
-    reports = replication.bucket_check(cfg, credentials.client_for, "prod")
-    return "\n".join(line for report in reports for line in report.lines())

@@ -4,6 +4,9 @@ The bucket always comes from ``--env`` and ``bbws-mail.toml``; there is no flag 
 name another one. Every command that writes goes through :func:`_approval`, and the
 Publisher checks it again before each write, so an environment that requires
 approval (prod) is never changed without ``--confirm-prod`` or a typed confirmation.
+Each environment is reached with its own credentials (``client.client_for``): promote
+reads the source as the source and writes the target as the target, status and bucket
+check act in each environment's account (and its replica's region).
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ def add_subcommands(sub: Any) -> None:
     common(p)
     p.set_defaults(func=run_history)
 
-    p = sub.add_parser("status", help="what is live in each environment")
+    p = sub.add_parser("status", help="what is live in each environment (and its replica)")
     p.add_argument("--env", action="append", choices=ENVIRONMENTS)
     p.add_argument("--json", action="store_true")
     common(p)
@@ -85,7 +88,9 @@ def add_subcommands(sub: Any) -> None:
     p = sub.add_parser("bucket", help="bucket administration")
     bucket_sub = p.add_subparsers(dest="bucket_command", required=True)
     q = bucket_sub.add_parser("check", help="versioning, public access, encryption, lifecycle "
-                                            "by effect, access logging, Object Lock")
+                                            "by effect, access logging, Object Lock, policy "
+                                            "writers; with a replica: replication rules, the "
+                                            "replica bucket, SES in both regions")
     q.add_argument("--env", required=True, choices=ENVIRONMENTS)
     common(q)
     q.set_defaults(func=run_bucket_check)
@@ -133,6 +138,10 @@ def run_publish(args: argparse.Namespace) -> int:
     from bbws_mail.publish.publisher import Publisher
 
     cfg = _config(args)
+    if cfg.env(args.env).requires_approval and not args.repair:
+        _eprint(f"error: publish straight to {args.env} is not allowed: publish to dev and "
+                f"promote (bbws-mail promote --from sit --to {args.env} --confirm-prod)")
+        return 1
     if not _approval(args, args.env, cfg):
         return 1
     pub = Publisher(cfg, args.env, approved=True)
@@ -140,10 +149,6 @@ def run_publish(args: argparse.Namespace) -> int:
         pub.preflight()
         pub.repair(dry_run=args.dry_run)
         return 0
-    if cfg.env(args.env).requires_approval:
-        _eprint(f"error: publish straight to {args.env} is not allowed: publish to dev and "
-                f"promote (bbws-mail promote --from sit --to {args.env} --confirm-prod)")
-        return 1
     build_dir = Path(args.build_dir) if args.build_dir else cfg.build_dir
     from bbws_mail.pipeline import verify_fresh
 
@@ -224,14 +229,30 @@ def run_history(args: argparse.Namespace) -> int:
 
 @_guard
 def run_status(args: argparse.Namespace) -> int:
+    from bbws_mail.publish import replication
+    from bbws_mail.publish.client import client_for
     from bbws_mail.publish.publisher import Publisher
 
     cfg = _config(args)
-    rows = [Publisher(cfg, env).status() for env in args.env or ENVIRONMENTS]
+    names = args.env or list(ENVIRONMENTS)
+    sides = {name: replication.replica_status(cfg, client_for, name)
+             for name in names if cfg.env(name).has_replica}
     if args.json:
+        rows = [Publisher(cfg, name).status() for name in names]
+        for row in rows:
+            if row["env"] in sides:
+                side = sides[row["env"]]
+                row.update({k: side[k] for k in ("replica", "inSync", "lagSeconds")})
         print(json.dumps(rows, indent=2))
-        return 1 if any(row.get("error") for row in rows) else 0
-    for row in rows:
+        return 1 if any(_failed(row) for row in rows) else 0
+    failed = False
+    for name in names:
+        if name in sides:
+            print("\n".join(replication.status_lines(sides[name])))
+            failed |= _failed(sides[name])
+            continue
+        row = Publisher(cfg, name).status()
+        failed |= _failed(row)
         if row.get("error"):
             print(f"{row['env']:<5} {row['bucket']}: error: {row['error']}")
         elif not row.get("buildVersion"):
@@ -241,16 +262,20 @@ def run_status(args: argparse.Namespace) -> int:
                   f"({row['templates']} templates, {row['action']}) published "
                   f"{row['publishedAt']} by {row['publishedBy']}, commit "
                   f"{(row['gitCommit'] or '')[:12]}")
-    return 1 if any(row.get("error") for row in rows) else 0
+    return 1 if failed else 0
+
+
+def _failed(row: dict[str, Any]) -> bool:
+    """A status row (or a primary/replica pair) with a side that could not be read."""
+    return bool(row.get("error") or (row.get("primary") or {}).get("error")
+                or (row.get("replica") or {}).get("error"))
 
 
 @_guard
 def run_bucket_check(args: argparse.Namespace) -> int:
+    from bbws_mail.publish import replication
     from bbws_mail.publish.client import client_for
-    from bbws_mail.publish.preflight import check_bucket
 
-    cfg = _config(args)
-    env = cfg.env(args.env)
-    report = check_bucket(client_for(env), env.bucket, cfg)
-    print("\n".join(report.lines()))
-    return 1 if report.errors else 0
+    reports = replication.bucket_check(_config(args), client_for, args.env)
+    print("\n".join(line for report in reports for line in report.lines()))
+    return 1 if any(report.errors for report in reports) else 0

@@ -1,4 +1,6 @@
-"""The boto3 S3 client, configured the boto3 way (profiles, env vars, AWS_ENDPOINT_URL)."""
+"""boto3 clients: the tools' per environment (``client_for``, each in its own account) and
+the S3 reader's (``make_client``, configured the boto3 way: profiles, env vars,
+AWS_ENDPOINT_URL)."""
 
 from __future__ import annotations
 
@@ -44,14 +46,17 @@ def client_config() -> Any:
     )
 
 
-def client_for(env: EnvConfig) -> Any:
-    """The S3 client acting in ``env``'s own account (its profile and/or assumed role).
+def client_for(env: EnvConfig, service: str = "s3", region: str | None = None) -> Any:
+    """A client for ``service`` acting in ``env``'s own account (its profile and/or assumed
+    role), in ``region`` (default: the environment's own; ``env.replica_region`` for its
+    replica).
 
-    Every command gets its S3 clients here; ``promote`` asks once per side.
+    Every command gets its clients here; ``promote`` asks once per side, ``status`` and
+    ``bucket check`` once per environment and region.
     """
     from bbws_mail.publish import credentials
 
-    return credentials.client_for(env)
+    return credentials.client_for(env, service, region)
 
 
 def error_code(exc: BaseException) -> str:

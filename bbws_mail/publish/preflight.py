@@ -79,8 +79,19 @@ class KeyClass:
     exact: bool = False
     immutable: bool = True  # its current version must stay; noncurrent ones were collected
 
+    def parts(self) -> dict[str, str]:
+        """Each literal under its own label: what a rule selecting by prefix must select
+        whole (a class of several prefixes, one per category or template, has one part
+        per prefix)."""
+        if len(self.literals) == 1:
+            return {self.name: self.literals[0]}
+        kind = self.name.partition(" (")[0]
+        return {f"{kind} under {literal}": literal for literal in self.literals}
+
 
 def key_classes(config: Config | None) -> list[KeyClass]:
+    """Every class of key the publisher writes; bundles under each template's own prefix
+    when ``config`` states the templates (``[templates]``), else under each category."""
     templates = (config.templates if config is not None else {}) or {}
     bundles = tuple(f"{c}/{t}/" for t, c in sorted(templates.items())) or tuple(
         f"{c}/" for c in layout.CATEGORIES)

@@ -1,9 +1,9 @@
 """Prod's disaster-recovery replica in eu-west-1: is it really there, and how far behind?
 
 ``check_replication`` reads the primary bucket's replication rules and judges them *by
-effect*: for one example key of every class the publisher writes (the pointer, build
-manifests, history records, assets, each category's bundles; keys from
-bbws_mail/layout.py) it finds the rule S3 would apply and checks that rule. A rule that
+effect*: for every prefix of the key classes the preflight knows (the pointer, build
+manifests, history records, assets, each template's or category's bundles) it finds the
+rule S3 would apply to all of it and checks that rule. A rule that
 exists but whose filter misses ``invoices/`` leaves invoices without a replica, which
 reading the rule's ID would never show. It also checks the destination bucket with the
 same preflight as a primary (a failover reads it) and the SES sending identity in both
@@ -12,7 +12,7 @@ regions (a failover sends from eu-west-1).
 ``replica_status`` puts the pointer of the primary and of the replica side by side: which
 build each serves, when it was published, and how far the replica lags.
 
-Findings use the preflight's report style (ok / warning / ERROR lines), each with the
+Findings use the preflight's report style (ok / warning / REFUSE lines), each with the
 ``aws`` command that fixes it. Read-only: nothing here writes to any bucket.
 """
 
@@ -26,37 +26,37 @@ from typing import Any
 
 from bbws_mail import layout
 from bbws_mail.config import Config, EnvConfig
+from bbws_mail.publish import preflight
 from bbws_mail.publish.client import error_code
-from bbws_mail.publish.preflight import BucketReport
+from bbws_mail.publish.preflight import ARCHIVE_CLASSES, BucketReport
 
 ClientFor = Callable[..., Any]  # (env, service="s3", region=None) -> boto3 client
 BucketCheck = Callable[[Any, str], BucketReport]
 
+
+def _preflight(config: Config, check_bucket: BucketCheck | None) -> BucketCheck:
+    """The bucket check given, or the publisher's preflight with ``config``'s key classes."""
+    if check_bucket is not None:
+        return check_bucket
+    return lambda client, bucket: preflight.check_bucket(client, bucket, config)
+
+
 class Section(BucketReport):
     """A report section about something other than one bucket (rules, an SES identity):
-    the same ok/warning/ERROR lines under its own title."""
+    the same ok/warning/REFUSE lines under its own title."""
 
     def lines(self) -> list[str]:
         return [f"{self.bucket}:", *super().lines()[1:]]
 
 
-ARCHIVE_CLASSES = ("GLACIER", "DEEP_ARCHIVE")  # GetObject fails until restored
 WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion")
-_ZERO = "0" * 64
 
 
-def key_classes() -> dict[str, str]:
-    """One example key for every class of key the publisher writes, by what it is."""
-    classes = {
-        "the pointer manifest.json": layout.POINTER_KEY,
-        f"build manifests ({layout.BUILDS_PREFIX})": layout.build_key(_ZERO),
-        f"history records ({layout.HISTORY_PREFIX})": layout.history_key(
-            "2026-01-01T00:00:00Z", _ZERO[:16], "publish"),
-        f"assets ({layout.ASSETS_PREFIX})": layout.asset_key("logo.png", _ZERO),
-    }
-    for category in layout.CATEGORIES:
-        classes[f"{category} bundles ({category}/)"] = layout.bundle_key(category, "t", _ZERO)
-    return classes
+def key_classes(config: Config | None = None) -> dict[str, str]:
+    """Label -> prefix (or exact key) of everything the publisher writes: the preflight's
+    key classes, one part per prefix, each of which a rule must select whole."""
+    return {label: literal for cls in preflight.key_classes(config)
+            for label, literal in cls.parts().items()}
 
 
 def _filter_of(rule: dict[str, Any]) -> tuple[str, bool]:
@@ -71,7 +71,8 @@ def _filter_of(rule: dict[str, Any]) -> tuple[str, bool]:
 
 
 def rule_for(rules: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
-    """The rule S3 applies to ``key``: the enabled matching rule of highest priority.
+    """The rule S3 applies to ``key``, or to every key under the prefix ``key``: the enabled
+    rule of highest priority whose prefix ``key`` starts with.
 
     The publisher writes no object tags, so a rule that filters on tags selects none of
     its objects."""
@@ -111,7 +112,8 @@ def check_rules(config: Config, env: EnvConfig, client: Any, report: BucketRepor
     kms = _source_uses_kms(client, bucket)
     problems: dict[str, list[str]] = {}
     rtc_off: list[str] = []
-    for label, key in key_classes().items():
+    classes = key_classes(config)
+    for label, key in classes.items():
         rule = rule_for(rules, key)
         if rule is None:
             problems.setdefault("not replicated (no enabled rule selects them)", []).append(label)
@@ -145,18 +147,18 @@ def check_rules(config: Config, env: EnvConfig, client: Any, report: BucketRepor
         report.add("refuse", f"{', '.join(labels)}: {problem}: {fix}")
     if not problems:
         report.add("ok", f"replication to {replica} ({env.replica_region}) covers every key "
-                         f"the publisher writes ({len(key_classes())} key classes), delete "
+                         f"the publisher writes ({len(classes)} key prefixes), delete "
                          "markers included" + (", SSE-KMS with a replica key" if kms else ""))
     if rtc_off:
-        report.add("warn",
-            "Replication Time Control is off for " + ", ".join(rtc_off) + ": no 15-minute "
+        report.add(
+            "warn", "Replication Time Control is off for " + ", ".join(rtc_off) + ": no 15-minute "
             "replication SLA and no lag metrics; turn on ReplicationTime and Metrics "
             f"(15 minutes) in the rule: {fix}")
     elif not problems:
         report.add("ok", "Replication Time Control on (15-minute SLA)")
     role = str(conf.get("Role") or "<replication role ARN>")
-    report.add("warn",
-        "objects written before the rule existed are not replicated by it: copy them once "
+    report.add(
+        "warn", "objects written before the rule existed are not replicated by it: copy them once "
         f"with S3 Batch Replication: aws s3control create-job --account-id "
         f"{env.account_id or '<account id>'} --operation '{{\"S3ReplicateObject\":{{}}}}' "
         "--manifest-generator '{\"S3JobManifestGenerator\":{\"SourceBucket\":"
@@ -191,9 +193,9 @@ def check_ses_identity(env: EnvConfig, client_for: ClientFor) -> BucketReport:
         except Exception as exc:
             code = error_code(exc)
             if code == "NotFoundException":
-                report.add("refuse",
-                    f"not set up in {region}: emails cannot be sent from there: aws sesv2 "
-                    f"create-email-identity --email-identity {env.ses_identity} "
+                report.add(
+                    "refuse", f"not set up in {region}: emails cannot be sent from there: "
+                    f"aws sesv2 create-email-identity --email-identity {env.ses_identity} "
                     f"--region {region} (then publish its DKIM records)")
             else:
                 report.add("refuse", f"cannot read it in {region} ({code or type(exc).__name__})")
@@ -201,9 +203,9 @@ def check_ses_identity(env: EnvConfig, client_for: ClientFor) -> BucketReport:
         if got.get("VerifiedForSendingStatus"):
             report.add("ok", f"verified for sending in {region}")
         else:
-            report.add("refuse",
-                f"not verified for sending in {region}: finish DNS/DKIM verification: aws "
-                f"sesv2 get-email-identity --email-identity {env.ses_identity} "
+            report.add(
+                "refuse", f"not verified for sending in {region}: finish DNS/DKIM "
+                f"verification: aws sesv2 get-email-identity --email-identity {env.ses_identity} "
                 f"--region {region} shows the records")
     return report
 
@@ -274,8 +276,8 @@ def check_bucket_policy(client: Any, env: EnvConfig,
         report.add("warn", f"no role_arn in [env.{env.name}] of bbws-mail.toml: the "
                                "policy's writers cannot be compared with the deploy role")
     if others:
-        report.add("warn",
-            "principals other than the deploy role can write: " + "; ".join(others)
+        report.add(
+            "warn", "principals other than the deploy role can write: " + "; ".join(others)
             + f": narrow the policy to the deploy role: aws s3api get-bucket-policy --bucket "
             f"{env.bucket}, edit, then aws s3api put-bucket-policy --bucket {env.bucket} "
             "--policy file://policy.json")
@@ -290,14 +292,12 @@ def check_replication(config: Config, client_for: ClientFor, env_name: str = "pr
     the replication rules, the destination bucket's own preflight, the SES identity.
 
     ``check_bucket`` is the preflight a primary bucket passes (default
-    bbws_mail.publish.preflight.check_bucket); the replica must pass it too, because the
-    failover region reads it with the same lifecycle risks."""
+    bbws_mail.publish.preflight.check_bucket with ``config``); the replica must pass it
+    too, because the failover region reads it with the same lifecycle risks."""
     env = config.env(env_name)
     if not env.has_replica:
         return []
-    if check_bucket is None:
-        from bbws_mail.publish.preflight import check_bucket
-    assert check_bucket is not None
+    check_bucket = _preflight(config, check_bucket)
     rules = Section(f"replication {env.bucket} -> {env.replica_bucket} ({env.replica_region})")
     check_rules(config, env, client_for(env), rules)
     destination = check_bucket(client_for(env, "s3", env.replica_region), env.replica_bucket)
@@ -310,9 +310,7 @@ def bucket_check(config: Config, client_for: ClientFor, env_name: str,
     """Everything ``bbws-mail bucket check --env E`` reports: the bucket's preflight with
     its policy's writers, then (for an environment with a replica) check_replication's
     sections. The command fails when any section has an error."""
-    if check_bucket is None:
-        from bbws_mail.publish.preflight import check_bucket
-    assert check_bucket is not None
+    check_bucket = _preflight(config, check_bucket)
     env = config.env(env_name)
     client = client_for(env)
     primary = check_bucket_policy(client, env, check_bucket(client, env.bucket))

@@ -158,19 +158,17 @@ def test_project_config_names_one_account_per_environment() -> None:
         assert "arn:aws:iam" not in settings and "profile" not in settings
 
 
-@pytest.mark.xfail(strict=False, reason="needs the publisher to take every client from "
-                   "bbws_mail.publish.client.client_for (the publishing issue's change)")
 def test_publish_promote_and_status_each_with_its_own_credentials(
         aws_env: str, mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from bbws_mail.cli import main
 
-    suffix = os.getpid()
+    suffix = f"cli-{os.getpid()}"
     toml = ""
     for name in ACCOUNTS:
         make_bucket(role_client(aws_env, name), name=f"bbws-templates-{name}-{suffix}")
         toml += (f'[env.{name}]\nbucket = "bbws-templates-{name}-{suffix}"\n'
                  f'role_arn = "{role_arn(name)}"\n')
-    (mini / "bbws-mail.toml").write_text(toml)
+    (mini / "bbws-mail.toml").write_text(toml + '[templates]\nmini = "notifications"\n')
     root = ["--root", str(mini)]
     assert main(["build", *root, "-q"]) == 0
     assert main(["publish", "--env", "dev", *root]) == 0
@@ -182,6 +180,20 @@ def test_publish_promote_and_status_each_with_its_own_credentials(
     assert rows["dev"]["buildVersion"]
     assert rows["dev"]["buildVersion"] == rows["sit"]["buildVersion"] == rows["prod"][
         "buildVersion"]
+    assert [rows[n]["action"] for n in ACCOUNTS] == ["publish", "promote", "promote"]
+    assert main(["status", *root]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        [name, f"bbws-templates-{name}-{suffix}:"] for name in ACCOUNTS]
+    # Each build landed in its environment's own account, where only that account reads it.
+    for name in ACCOUNTS:
+        pointer = role_client(aws_env, name).get_object(
+            Bucket=f"bbws-templates-{name}-{suffix}", Key="manifest.json")["Body"].read()
+        assert json.loads(pointer)["env"] == name
+    with pytest.raises(Exception) as denied:
+        role_client(aws_env, "dev").get_object(Bucket=f"bbws-templates-prod-{suffix}",
+                                               Key="manifest.json")
+    assert error_code(denied.value) == "AccessDenied"
 
 
 def test_ci_assumes_one_deploy_role_per_environment() -> None:

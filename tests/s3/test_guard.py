@@ -74,8 +74,12 @@ def test_every_write_to_prod_needs_the_confirmation(argv: list[str], three_envs:
     client, prod = three_envs.client, three_envs.prod
     before = _object_count(client, prod)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # not a TTY: no prompt possible
+    # a plain publish to prod is refused before any approval is asked for: prod only
+    # receives promoted builds
+    refusal = ("publish straight to prod is not allowed" if argv == ["publish", "--env", "prod"]
+               else "needs explicit approval")
     code, err = three_envs(*argv)
-    assert code == 1 and "needs explicit approval" in err
+    assert code == 1 and refusal in err
     assert [line for line in err.splitlines() if line.startswith("error:")] == [err.strip()]
 
     class Tty(io.StringIO):
@@ -84,7 +88,7 @@ def test_every_write_to_prod_needs_the_confirmation(argv: list[str], three_envs:
 
     monkeypatch.setattr(sys, "stdin", Tty("dev\n"))  # typed the wrong name
     code, err = three_envs(*argv)
-    assert code == 1 and "needs explicit approval" in err
+    assert code == 1 and refusal in err
     assert _object_count(client, prod) == before, "nothing was written to prod"
 
 

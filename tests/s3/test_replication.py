@@ -108,7 +108,7 @@ def test_fails_when_a_rule_set_misses_one_template_prefix(aws_env: str) -> None:
                      for i, p in enumerate(prefixes)]
     prod.replicate(conf)
     [error] = _errors(prod.check())
-    assert error.startswith("invoices bundles (invoices/): not replicated")
+    assert error.startswith("template bundles under invoices/: not replicated")
     assert "receipts" not in error and "manifest.json" not in error
 
 
@@ -131,7 +131,7 @@ def test_a_disabled_higher_priority_rule_does_not_hide_the_gap(aws_env: str) -> 
                       "Filter": {"Prefix": "receipts/"}}]
     prod.replicate(conf)
     [error] = _errors(prod.check())
-    assert "the pointer manifest.json" in error and "receipts bundles" not in error
+    assert "the pointer manifest.json" in error and "under receipts/" not in error
 
 
 def test_fails_with_an_unversioned_destination(aws_env: str) -> None:
@@ -334,12 +334,39 @@ def test_status_reports_an_unreadable_side_without_raising(aws_env: str) -> None
     assert row["lagSeconds"] is None
 
 
-def test_key_classes_cover_every_class_of_the_layout() -> None:
-    examples = replication.key_classes().values()
+def test_key_classes_cover_every_key_the_layout_has() -> None:
+    zero = "0" * 64
+    examples = [layout.POINTER_KEY, layout.build_key(zero),
+                layout.history_key("2026-01-01T00:00:00Z", zero[:16], "publish"),
+                layout.asset_key("logo.png", zero),
+                *(layout.bundle_key(c, "t", zero) for c in layout.CATEGORIES)]
     assert {layout.key_class(k) for k in examples} == {"pointer", "build", "history", "asset",
                                                       "bundle"}
-    assert {k.split("/")[0] for k in examples if layout.key_class(k) == "bundle"} == set(
-        layout.CATEGORIES)
+    prefixes = replication.key_classes().values()
+    assert all(any(k.startswith(p) for p in prefixes) for k in examples)
+    assert {p for p in prefixes if layout.key_class(p + zero + ".json") == "legacy"} == {
+        f"{c}/" for c in layout.CATEGORIES}
+    # With the project's [templates], each template's own prefix must be replicated.
+    named = Config(root=Path("."), templates={"receipt": "receipts", "invoice": "invoices"})
+    assert [p for p in replication.key_classes(named).values() if "/" in p[:-1]] == [
+        "invoices/invoice/", "receipts/receipt/"]
+
+
+def test_a_rule_for_one_template_leaves_the_others_of_its_category_uncovered(
+        aws_env: str) -> None:
+    prod = Prod(aws_env)
+    prod.config = Config(root=Path("."), envs={"prod": prod.env},
+                         templates={"receipt": "receipts", "receipt_internal": "receipts"})
+    conf = _correct(prod)
+    template = conf["Rules"][0]
+    prefixes = ["manifest.json", "builds/", "history/", "assets/", "receipts/receipt/"]
+    conf["Rules"] = [{**template, "ID": f"r{i}", "Priority": i + 1, "Filter": {"Prefix": p}}
+                     for i, p in enumerate(prefixes)]
+    prod.replicate(conf)
+    [error] = _errors(prod.check())
+    assert error.startswith("template bundles under receipts/receipt_internal/: not replicated")
+    prod.replicate(_correct(prod))
+    assert _errors(prod.check()) == []
 
 
 def test_v1_rule_with_a_prefix_covers_only_that_prefix(aws_env: str) -> None:
@@ -349,6 +376,70 @@ def test_v1_rule_with_a_prefix_covers_only_that_prefix(aws_env: str) -> None:
         "Destination": {"Bucket": f"arn:aws:s3:::{prod.replica}"}}]})
     errors = _errors(prod.check())
     assert any(e.startswith("the pointer manifest.json, ") and "not replicated" in e
-               and "receipts bundles" not in e for e in errors)
-    assert any(e.startswith("receipts bundles (receipts/): replicated without delete markers")
-               for e in errors)
+               and "under receipts/" not in e for e in errors)
+    assert any(e.startswith("template bundles under receipts/: replicated without delete "
+                            "markers") for e in errors)
+
+
+# -- the CLI: bucket check and status with prod's replica ----------------------------------
+def _project(root: Path, prod: Prod) -> list[str]:
+    root.mkdir()
+    (root / "bbws-mail.toml").write_text(
+        f'[env.prod]\nbucket = "{prod.bucket}"\nrole_arn = "{role_arn("prod")}"\n'
+        f'replica_bucket = "{prod.replica}"\nreplica_region = "{REPLICA_REGION}"\n'
+        'ses_identity = "bbws.co.za"\n')
+    return ["--root", str(root)]
+
+
+def test_cli_bucket_check_fails_until_the_replica_is_right(
+        aws_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bbws_mail.cli import main
+
+    prod = Prod(aws_env, replica_versioned=False)
+    root = _project(tmp_path / "project", prod)
+    assert main(["bucket", "check", "--env", "prod", *root]) == 1
+    out = capsys.readouterr()
+    assert out.err == ""
+    assert f"  REFUSE   no replication configured: nothing reaches {prod.replica}" in out.out
+    prod.replicate(_correct(prod))
+    assert main(["bucket", "check", "--env", "prod", *root]) == 1
+    out = capsys.readouterr().out
+    assert "no replication configured" not in out
+    assert "  REFUSE   versioning is off" in out.split(f"bucket {prod.replica} (replica")[1]
+    prod.s3_eu.put_bucket_versioning(Bucket=prod.replica,
+                                     VersioningConfiguration={"Status": "Enabled"})
+    assert main(["bucket", "check", "--env", "prod", *root]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if not line.startswith(" ")] == [
+        f"bucket {prod.bucket}:",
+        f"replication {prod.bucket} -> {prod.replica} ({REPLICA_REGION}):",
+        f"bucket {prod.replica} (replica, {REPLICA_REGION}):",
+        f"SES identity bbws.co.za ({REGION}, {REPLICA_REGION}):"]
+    assert not any("REFUSE" in line for line in lines)
+
+
+def test_cli_status_shows_primary_and_replica_side_by_side(
+        aws_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bbws_mail.cli import main
+
+    prod = Prod(aws_env)
+    root = _project(tmp_path / "project", prod)
+    now = datetime.now(UTC)
+    _publish_pointer(prod.s3_eu, prod.replica, "aaaa1111", now - timedelta(hours=3))
+    _publish_pointer(prod.s3, prod.bucket, "bbbb2222", now - timedelta(minutes=20))
+    assert main(["status", "--env", "prod", *root]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"prod  primary {prod.bucket} ({REGION}): build bbbb2222 ")
+    assert lines[1].startswith(f"      replica {prod.replica} ({REPLICA_REGION}): build "
+                               "aaaa1111 ")
+    assert lines[2:] == ["      replica lags: 2 h behind the primary"]
+    assert main(["status", "--env", "prod", "--json", *root]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["buildVersion"], row["replica"]["buildVersion"]) == ("bbbb2222", "aaaa1111")
+    assert row["lagSeconds"] == 2 * 3600 + 40 * 60 and row["inSync"] is False
+
+    prod.s3_eu.put_object(Bucket=prod.replica, Key=layout.POINTER_KEY, Body=b"{not json")
+    assert main(["status", "--env", "prod", *root]) == 1
+    out = capsys.readouterr()
+    assert "not valid JSON" in out.out.splitlines()[1] and "{not json" not in out.out
+    assert "Traceback" not in out.err
