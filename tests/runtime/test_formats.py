@@ -80,9 +80,10 @@ def _mutations(valid: str, alphabet: str) -> st.SearchStrategy[str]:
 def _documented_difference(fmt: str, value: str) -> bool:
     if fmt == "date-time" and value.endswith("\n"):
         return True  # rfc3339-validator's `$` admits a trailing newline; RFC 3339 does not
-    # Python's UUID() (jsonschema's check) strips braces, "urn:uuid:" and whitespace and
-    # int() accepts "+" and "_": RFC 4122's string form is hex digits and hyphens only.
-    return fmt == "uuid" and bool(set(value) - set("0123456789abcdefABCDEF-"))
+    # Python's UUID() (jsonschema's check) strips braces, "urn:uuid:", whitespace and every
+    # hyphen, and int() accepts "+" and "_": RFC 4122's string form is 8-4-4-4-12 hex digits.
+    return fmt == "uuid" and (bool(set(value) - set("0123456789abcdefABCDEF-"))
+                              or value.count("-") != 4)
 
 
 @settings(max_examples=400, deadline=None)

@@ -13,6 +13,7 @@ import pytest
 from bbws_mail import layout
 from bbws_mail.publish import BreakingChangeError, Publisher, promote
 from bbws_mail.publish.compat import breaking_changes
+from bbws_mail.validate import SEMANTICS_VERSION
 from tests.s3.coldread import cold_snapshot
 from tests.s3.conftest import make_bucket, make_test_client
 from tests.s3.project import Project, _publisher, with_buckets
@@ -174,11 +175,12 @@ def test_a_stricter_validator_and_a_removed_template_are_breaking(
     pub = _publisher(project, client, bucket)
     v1 = project.build("v1")
     pub.publish(v1)
-    stricter = edit_schema(v1, tmp_path / "strict", "mini", lambda s: None, validator=2)
+    now = SEMANTICS_VERSION
+    stricter = edit_schema(v1, tmp_path / "strict", "mini", lambda s: None, validator=now + 1)
     with pytest.raises(BreakingChangeError) as info:
         pub.publish(stricter)
-    assert "mini: $: validator semantics 1 -> 2" in str(info.value)
-    assert "mini2: $: validator semantics 1 -> 2" in str(info.value)
+    assert f"mini: $: validator semantics {now} -> {now + 1}" in str(info.value)
+    assert f"mini2: $: validator semantics {now} -> {now + 1}" in str(info.value)
 
     fewer = tmp_path / "fewer"
     shutil.copytree(v1, fewer)

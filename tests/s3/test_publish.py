@@ -156,8 +156,18 @@ def test_objects_land_under_the_design_categories(project_build: Path,
     keys = {k["Key"] for k in client.list_objects_v2(Bucket=bucket)["Contents"]}
     bundles = {k.split("/")[1]: k.split("/")[0] for k in keys if layout.key_class(k) == "bundle"}
     assert bundles == {n: design(n) for n in names}
-    assert {layout.key_class(k) for k in keys} == {"bundle", "build", "pointer", "history"}
+    assert {layout.key_class(k) for k in keys} == {"bundle", "build", "pointer", "history",
+                                                    "asset"}
     assert set(cold_snapshot(client, bucket).templates) == set(names)
+    # every asset the build references is there under its content-hashed name
+    built = json.loads((project_build / "manifest.json").read_text())
+    html = "".join(p.read_text() for p in project_build.glob("*.html"))
+    assert built["assets"]
+    for name, info in built["assets"].items():
+        key = layout.asset_key(name, info["sha256"])
+        assert key.rpartition("/")[2] in html, f"the build does not reference {key}"
+        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert layout.sha256_hex(body) == info["sha256"]
 
 
 def test_promote_reads_with_the_source_client_and_writes_with_the_target_client(
