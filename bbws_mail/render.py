@@ -112,23 +112,8 @@ class CompiledTemplate:
                              precompiled=precompiled.code_for(module, "text"))
         self.subject = Template(files.subject, escape=subject_escape,
                                 precompiled=precompiled.code_for(module, "subject"))
-        self.validator = Validator(_without_annotations(files.schema),
+        self.validator = Validator(files.schema,
                                    precompiled=precompiled.code_for(module, "check"))
-
-
-# Schema annotations that steer sending, not validation (bbws_mail.send reads them).
-_SEND_ANNOTATIONS = ("x-one-click-unsubscribe",)
-
-
-def _without_annotations(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` minus the sending annotations on its top-level properties."""
-    props = schema.get("properties")
-    if not isinstance(props, dict) or not any(
-            isinstance(p, dict) and any(a in p for a in _SEND_ANNOTATIONS) for p in props.values()):
-        return schema
-    cleaned = {name: {k: v for k, v in p.items() if k not in _SEND_ANNOTATIONS}
-               if isinstance(p, dict) else p for name, p in props.items()}
-    return {**schema, "properties": cleaned}
 
 
 _cache: dict[tuple[str, str, str], CompiledTemplate] = {}

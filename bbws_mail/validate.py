@@ -45,6 +45,7 @@ SUPPORTED = {
     "maxItems", "enum", "const", "minLength", "maxLength", "pattern", "format", "minimum",
     "maximum", "exclusiveMinimum", "exclusiveMaximum", "x-schemes", "x-not-shown", "title",
     "description", "examples", "$defs", "$id", "$schema", "$comment", "default",
+    "x-one-click-unsubscribe",  # an annotation for bbws_mail.send: not a validation rule
 }
 FORMATS = ("date", "date-time", "uuid", "email", "uri")
 
