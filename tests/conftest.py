@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests import smtp as smtp_server
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -42,3 +45,9 @@ def project_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("build") / "build"
     build(config.load(ROOT), out)
     return out
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[smtp_server.Catcher, int]]:
+    """A local SMTP server (aiosmtpd) on a free port: (handler, port)."""
+    yield from smtp_server.serve()

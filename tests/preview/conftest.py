@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Callable, Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -52,45 +49,6 @@ def project_copy(tmp_path: Path) -> Path:
 def mini_copy(tmp_path: Path) -> Path:
     """A copy of the one-template fixture project (fast to rebuild, safe to break)."""
     return copy_project(FIXTURES / "mini", tmp_path / "mini")
-
-
-class Catcher:
-    """aiosmtpd handler keeping every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-        self.received = threading.Event()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = message_from_bytes(envelope.original_content or envelope.content,
-                                 policy=policy.default)
-        assert isinstance(msg, EmailMessage)
-        self.messages.append(msg)
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.received.set()
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Catcher, int]]:
-    """A local SMTP server on a free port: (handler, port)."""
-    from aiosmtpd.controller import Controller
-
-    class FreePortController(Controller):  # type: ignore[misc]
-        """Controller on port 0: learn the real port before the readiness probe uses it."""
-
-        def _trigger_server(self) -> None:
-            self.port = self.server.sockets[0].getsockname()[1]
-            super()._trigger_server()
-
-    handler = Catcher()
-    controller = FreePortController(handler, hostname="127.0.0.1", port=0)
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
 
 
 ServerFactory = Callable[..., PreviewServer]

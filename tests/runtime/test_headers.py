@@ -17,7 +17,6 @@ import re
 import smtplib
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,8 @@ from bbws_mail.pipeline import discover
 from bbws_mail.render import RenderedEmail
 from bbws_mail.sources import PackagedSource
 from tests.conftest import ROOT
-from tests.preview.conftest import Catcher
 from tests.runtime import header_check
+from tests.smtp import Catcher
 
 NAMES = sorted(p.stem for p in discover(ROOT / "templates_src"))
 TO = ["thandi@example.com"]
@@ -143,25 +142,6 @@ def test_every_cpython_here_writes_the_same_safe_headers(
                             capture_output=True, text=True, env=env, check=False, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout) == []
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Catcher, int]]:
-    """A local aiosmtpd server on a free port, as the preview tests use."""
-    from aiosmtpd.controller import Controller
-
-    class FreePortController(Controller):  # type: ignore[misc]
-        def _trigger_server(self) -> None:
-            self.port = self.server.sockets[0].getsockname()[1]
-            super()._trigger_server()
-
-    handler = Catcher()
-    controller = FreePortController(handler, hostname="127.0.0.1", port=0)
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
 
 
 def test_smtp_server_sees_only_the_given_recipients(cases: list[dict[str, Any]],

@@ -7,10 +7,8 @@ configuration set and tags); what SES and the SMTP server received is parsed bac
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from email import message_from_bytes, message_from_string, policy
-from email.message import EmailMessage
+from email import message_from_string, policy
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from bbws_mail.send import (
 )
 from bbws_mail.sources import PackagedSource
 from tests.conftest import FIXTURES, ROOT
+from tests.smtp import Catcher
 
 FROM = "BBWS <noreply@bbws.co.za>"
 ONE_CLICK_BUILD = FIXTURES / "one_click" / "build"
@@ -43,48 +42,6 @@ def example(name: str) -> dict[str, Any]:
 
 def real_templates() -> list[str]:
     return sorted(p.stem for p in (ROOT / "templates_src").glob("*.mjml"))
-
-
-class Catcher:
-    """aiosmtpd handler: keeps messages; ``refuse`` answers RCPT with that SMTP reply."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.refuse = ""
-        self.received = threading.Event()
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          options: Any) -> str:
-        if self.refuse:
-            return self.refuse
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = message_from_bytes(envelope.original_content or envelope.content,
-                                 policy=policy.default)
-        assert isinstance(msg, EmailMessage)
-        self.messages.append(msg)
-        self.received.set()
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Catcher, int]]:
-    from aiosmtpd.controller import Controller
-
-    class FreePortController(Controller):  # type: ignore[misc]
-        def _trigger_server(self) -> None:
-            self.port = self.server.sockets[0].getsockname()[1]
-            super()._trigger_server()
-
-    handler = Catcher()
-    controller = FreePortController(handler, hostname="127.0.0.1", port=0)
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
 
 
 def smtp_sender(port: int, source: Any = None) -> Sender:

@@ -11,14 +11,15 @@ import pytest
 from bbws_mail.send import RetryableSendError, Sender, SmtpTransport
 from bbws_mail.sources import PackagedSource
 from bbws_mail.sqs import handle_batch
-from tests.runtime.test_send import Catcher, example, real_templates, smtp  # noqa: F401
+from tests.runtime.test_send import example, real_templates
+from tests.smtp import Catcher
 
 
 def record(message_id: str, body: Any) -> dict[str, Any]:
     return {"messageId": message_id, "body": body if isinstance(body, str) else json.dumps(body)}
 
 
-def test_only_retryable_failures_are_reported(smtp: tuple[Catcher, int],  # noqa: F811
+def test_only_retryable_failures_are_reported(smtp: tuple[Catcher, int],
                                               project_build: Path,
                                               caplog: pytest.LogCaptureFixture) -> None:
     catcher, port = smtp
