@@ -51,3 +51,13 @@ def project_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def smtp() -> Iterator[tuple[smtp_server.Catcher, int]]:
     """A local SMTP server (aiosmtpd) on a free port: (handler, port)."""
     yield from smtp_server.serve()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_credentials() -> Iterator[None]:
+    """Each test starts without the per-environment sessions an earlier one cached (a CLI
+    run is a new process each time; a test process is not)."""
+    yield
+    from bbws_mail.publish import credentials
+
+    credentials.clear_cache()
