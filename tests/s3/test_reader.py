@@ -15,8 +15,8 @@ from bbws_mail import BBWSMailError, SourceError, render
 from bbws_mail.s3source import ManifestRefused, S3Source, forget_readers, resolve_bucket
 from bbws_mail.sources import LazyTemplates, PackagedSource
 from tests.conftest import ROOT
-from tests.s3 import format2
 from tests.s3.conftest import make_bucket, make_test_client
+from tests.s3.project import changed_copy, publish_build
 
 pytestmark = pytest.mark.s3
 ORDER = "order_confirmation_customer"
@@ -66,7 +66,7 @@ def reader(endpoint: str, bucket: str, **kw: Any) -> S3Source:
 def test_first_render_then_a_one_template_publish_cost_two_requests_each(
         moto_endpoint: str, bucket: str, project_build: Path, tmp_path: Path) -> None:
     client = make_test_client(moto_endpoint)
-    format2.publish(client, bucket, project_build)
+    publish_build(client, bucket, project_build)
     src = reader(moto_endpoint, bucket)
     counter = Counter(src.client)
     first = render(ORDER, example(ORDER), source=src)
@@ -76,7 +76,7 @@ def test_first_render_then_a_one_template_publish_cost_two_requests_each(
     render(ORDER, example(ORDER), source=src)
     assert counter.take() == ["GET manifest.json"]  # 304: nothing else re-read
 
-    format2.publish(client, bucket, format2.changed_copy(project_build, tmp_path / "b2", ORDER,
+    publish_build(client, bucket, changed_copy(project_build, tmp_path / "b2", ORDER,
                                                          "changed-in-b2"))
     after = render(ORDER, example(ORDER), source=src)
     assert len(counter.take()) <= 3
@@ -89,7 +89,7 @@ def test_first_render_then_a_one_template_publish_cost_two_requests_each(
 def test_sources_are_shared_so_no_call_pattern_rereads(
         moto_endpoint: str, bucket: str, project_build: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    format2.publish(make_test_client(moto_endpoint), bucket, project_build)
+    publish_build(make_test_client(moto_endpoint), bucket, project_build)
     first = S3Source("dev", bucket=bucket, endpoint_url=moto_endpoint, fallback=False)
     counter = Counter(first.client)
     for _ in range(3):  # the README's pattern: a new S3Source per call
@@ -121,7 +121,7 @@ def test_misspelt_source_names_are_project_errors() -> None:
 def test_pointer_of_another_env_is_refused_and_logged_once(
         moto_endpoint: str, bucket: str, project_build: Path,
         caplog: pytest.LogCaptureFixture) -> None:
-    format2.publish(make_test_client(moto_endpoint), bucket, project_build, env="prod")
+    publish_build(make_test_client(moto_endpoint), bucket, project_build, env="prod")
     src = reader(moto_endpoint, bucket)
     with pytest.raises(ManifestRefused, match="another environment"):
         src.snapshot()
@@ -142,7 +142,7 @@ def test_pointer_of_another_env_is_refused_and_logged_once(
 def test_a_tampered_bundle_is_refused_and_the_render_fails_cleanly(
         moto_endpoint: str, bucket: str, project_build: Path) -> None:
     client = make_test_client(moto_endpoint)
-    pointer = format2.publish(client, bucket, project_build)
+    pointer = publish_build(client, bucket, project_build)
     key = pointer["manifest"]["templates"][ORDER]["key"]
     client.put_object(Bucket=bucket, Key=key, Body=b'{"format": 1}')
     with pytest.raises(SourceError, match="does not match its SHA-256"):
@@ -177,7 +177,7 @@ def test_compiled_templates_go_with_the_snapshot(moto_endpoint: str, bucket: str
 
     mod = importlib.import_module("bbws_mail.render")
     client = make_test_client(moto_endpoint)
-    format2.publish(client, bucket, project_build)
+    publish_build(client, bucket, project_build)
     src = reader(moto_endpoint, bucket)
     render(ORDER, example(ORDER), source=src)
     old = src.snapshot().templates
@@ -186,7 +186,7 @@ def test_compiled_templates_go_with_the_snapshot(moto_endpoint: str, bucket: str
     shared_cache = len(mod._cache)
     del old
     for i in range(3):
-        format2.publish(client, bucket, format2.changed_copy(
+        publish_build(client, bucket, changed_copy(
             project_build, tmp_path / f"b{i}", ORDER, f"publish-{i}"))
         render(ORDER, example(ORDER), source=src)
     gc.collect()
@@ -216,7 +216,7 @@ def test_concurrent_first_renders_fetch_each_bundle_once(moto_endpoint: str, buc
                                                          project_build: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    format2.publish(make_test_client(moto_endpoint), bucket, project_build)
+    publish_build(make_test_client(moto_endpoint), bucket, project_build)
     src = reader(moto_endpoint, bucket)
     counter = Counter(src.client)
     names = [ORDER, OTHER] * 8
