@@ -141,6 +141,8 @@ def test_pointer_of_another_env_is_refused_and_logged_once(
 
 def test_a_tampered_bundle_is_refused_and_the_render_fails_cleanly(
         moto_endpoint: str, bucket: str, project_build: Path) -> None:
+    """The bundle is overwritten by hand: the publisher never writes bytes that do not
+    match their key."""
     client = make_test_client(moto_endpoint)
     pointer = publish_build(client, bucket, project_build)
     key = pointer["manifest"]["templates"][ORDER]["key"]
@@ -151,6 +153,8 @@ def test_a_tampered_bundle_is_refused_and_the_render_fails_cleanly(
 
 def test_legacy_format_1_manifest_is_still_read(moto_endpoint: str, bucket: str,
                                                 project_build: Path) -> None:
+    """Written by hand: today's Publisher writes only format 2 (it moves a format-1 bucket
+    on its next publish), so no publish can leave a bucket in this state."""
     client = make_test_client(moto_endpoint)
     build = json.loads((project_build / "manifest.json").read_text())
     objects = {}
@@ -238,3 +242,23 @@ def test_a_malformed_manifest_is_refused_not_a_traceback(moto_endpoint: str, buc
                                                Body=json.dumps(doc).encode())
     with pytest.raises(ManifestRefused):
         reader(moto_endpoint, bucket).snapshot()
+
+
+def test_cli_render_from_s3_names_the_bucket_and_never_serves_the_packaged_build(
+        moto_endpoint: str, bucket: str, project_build: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from bbws_mail.cli import main
+
+    assert PackagedSource().snapshot().templates  # a packaged build it could fall back to
+    for var, value in (("BBWS_ENV", "dev"), ("BBWS_TEMPLATE_BUCKET", bucket),
+                       ("AWS_ENDPOINT_URL", moto_endpoint)):
+        monkeypatch.setenv(var, value)
+    argv = ["render", ORDER, str(ROOT / "schemas/examples" / f"{ORDER}.json"), "--source", "s3",
+            "--html-out", str(tmp_path / "out.html")]
+    assert main(argv) == 1  # nothing published yet
+    assert "NoSuchKey" in capsys.readouterr().err
+
+    forget_readers()
+    pointer = publish_build(make_test_client(moto_endpoint), bucket, project_build)
+    assert main(argv) == 0
+    assert f"From:    s3://{bucket}/{pointer['build']['key']}" in capsys.readouterr().out
