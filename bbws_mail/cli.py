@@ -60,6 +60,22 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render_source(kind: str | None) -> Any:
+    """The source a render from the command line reads. ``s3`` never falls back to the
+    packaged build: a person checking a bucket must see that it cannot be read."""
+    from bbws_mail.render import default_source
+
+    if kind == "s3":
+        from bbws_mail.s3source import S3Source
+
+        return S3Source(fallback=False)
+    if kind == "packaged":
+        from bbws_mail.sources import PackagedSource
+
+        return PackagedSource()
+    return default_source()
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from bbws_mail import render
     from bbws_mail.errors import BBWSMailError
@@ -70,7 +86,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         _eprint(f"error: cannot read {args.data}: {exc}")
         return 2
     try:
-        email = render(args.name, data, source=args.source)
+        source = _render_source(args.source)
+        email = render(args.name, data, source=source)
+        origin = source.snapshot().origin
     except BBWSMailError as exc:
         _eprint(f"error: {exc}")
         return 1
@@ -78,6 +96,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     out.write_text(email.html, encoding="utf-8")
     print(f"Subject: {email.subject}")
     print(f"Build:   {email.build_version}")
+    print(f"From:    {origin}")
     print(f"HTML:    {out} ({len(email.html.encode())} bytes)")
     print()
     print(email.text, end="")

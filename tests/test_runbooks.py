@@ -3,7 +3,9 @@
 The runbooks are read in their order (deploy, promote, troubleshoot, rollback) as one
 story in one sandbox: a temporary copy of the project, the three environments' buckets
 in their own local "accounts" on a moto server (tests/s3/accounts.py), prod's replica in
-eu-west-1 with its replication rule and SES identities. Before the story starts the
+eu-west-1 with its replication rule and SES identities, the base keys as the
+default AWS profile and a profile per account (``bbws-<env>``, assuming that account's
+role). Before the story starts the
 current build/ is live in all three environments and one template has been edited: the
 change the deploy runbook ships, the promote runbook takes to prod and the rollback
 runbook takes back.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import shlex
 import shutil
@@ -32,9 +35,11 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.s3.accounts import (
+    ACCOUNTS,
     accounts_server,
     base_environment,
     make_replica_bucket,
+    role_arn,
     role_client,
     verified_ses_identity,
 )
@@ -52,11 +57,7 @@ SEPARATE_ACCOUNTS = True  # one account's credentials cannot read another's buck
 
 # Commands that depend on something main does not have yet: each xfail(strict=False) with
 # its reason. Remove an entry once main has it.
-PENDING = {
-    r"--source s3": "the S3 reader in main (bbws_mail/s3source.py) reads only the format-1 "
-    "manifest and one bucket; rendering from the replica needs the reader of the "
-    "docs/s3-layout.md layout that picks the bucket of its region",
-}
+PENDING: dict[str, str] = {}
 
 
 @dataclass
@@ -208,11 +209,20 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
     with accounts_server(separate=SEPARATE_ACCOUNTS) as endpoint, \
             pytest.MonkeyPatch.context() as mp:
-        for var in [v for v in __import__("os").environ if v.startswith("AWS_")]:
+        for var in [v for v in os.environ if v.startswith("AWS_")]:
             mp.delenv(var)
         for var, value in {**base_environment(endpoint), "BBWS_PUBLISHED_BY": "runbook",
                            "GITHUB_RUN_ID": "1"}.items():
             mp.setenv(var, value)
+        base = {var.lower(): os.environ[var]
+                for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        for var in base:
+            mp.delenv(var.upper())
+        profiles = tmp_path_factory.mktemp("aws") / "config"
+        profiles.write_text("[default]\n" + "".join(f"{k} = {v}\n" for k, v in base.items())
+                            + "".join(f"\n[profile bbws-{env}]\nrole_arn = {role_arn(env)}\n"
+                                      "source_profile = default\n" for env in ACCOUNTS))
+        mp.setenv("AWS_CONFIG_FILE", str(profiles))
         credentials.clear_cache()
         yield _setup(tmp_path_factory.mktemp("runbooks") / "project", endpoint)
         credentials.clear_cache()

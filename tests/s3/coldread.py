@@ -1,37 +1,31 @@
-"""What a Lambda starting cold would render from a bucket, read with layout.py only.
-
-A stand-in for the S3 reader (another change moves ``S3Source`` to this layout):
-the pointer, then one bundle per template, each checked against its SHA-256 by
-``layout.decode_bundle``, rendered through the real ``bbws_mail.render``.
-"""
+"""What a Lambda starting cold renders from a bucket: the real ``S3Source``, a fresh one
+per check, reading the environment and bucket the publisher wrote."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bbws_mail import layout, render
+from bbws_mail import render
 from bbws_mail.render import RenderedEmail
-from bbws_mail.sources import FixedSource, Snapshot, TemplateFiles, asset_base_url_for
+from bbws_mail.s3source import S3Source, forget_readers
+from bbws_mail.sources import Snapshot
+
+
+def cold_reader(client: Any, bucket: str, env: str = "dev") -> S3Source:
+    """A reader with nothing cached and no packaged build to fall back to."""
+    forget_readers()
+    return S3Source(env, bucket=bucket, client=client, fallback=False, refresh_seconds=3600)
 
 
 def cold_snapshot(client: Any, bucket: str, env: str = "dev") -> Snapshot:
-    body = client.get_object(Bucket=bucket, Key=layout.POINTER_KEY)["Body"].read()
-    doc = layout.check_pointer(layout.parse_json_object(body, layout.POINTER_KEY))
-    assert doc["env"] == env, "a reader refuses another environment's pointer"
-    manifest = doc["manifest"]
-    templates = {}
-    for name, entry in manifest["templates"].items():
-        data = client.get_object(Bucket=bucket, Key=entry["key"])["Body"].read()
-        parts = layout.decode_bundle(data, key=entry["key"], sha256=entry["sha256"], name=name)
-        templates[name] = TemplateFiles(name, parts["html"], parts["text"], parts["subject"],
-                                        parts["schema"])
-    return Snapshot(manifest["buildVersion"], templates, asset_base_url_for(manifest, env),
-                    f"s3://{bucket}/{doc['build']['key']}", manifest)
+    """The snapshot a cold reader serves, every template read (and verified) once."""
+    snapshot = cold_reader(client, bucket, env).snapshot()
+    return snapshot._replace(templates=dict(snapshot.templates))
 
 
 def render_cold(client: Any, bucket: str, name: str, data: dict[str, Any],
                 env: str = "dev") -> RenderedEmail:
-    return render(name, data, source=FixedSource(cold_snapshot(client, bucket, env)))
+    return render(name, data, source=cold_reader(client, bucket, env))
 
 
 def expire_noncurrent(client: Any, bucket: str) -> int:

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from bbws_mail import config as config_mod
+from bbws_mail import layout
 from bbws_mail.config import Config
 from bbws_mail.pipeline import build
 from bbws_mail.publish import Publisher
+from tests.conftest import ROOT
 
 EXAMPLE = json.loads((Path(__file__).parents[1] / "fixtures/mini/schemas/examples/mini.json")
                      .read_text())
@@ -47,9 +49,37 @@ class Project:
         path.write_text(path.read_text().replace(old, new))
 
 
-
 def _publisher(project: Project, client: Any, bucket: str, env: str = "dev",
                **kwargs: Any) -> Publisher:
     kwargs.setdefault("log", lambda _m: None)
     return Publisher(with_buckets(project.config, **{env: bucket}), env, client=client,
                      **kwargs)
+
+
+def publish_build(client: Any, bucket: str, build_dir: Path, *, env: str = "dev") -> dict[str, Any]:
+    """Publish ``build_dir`` of the real project to ``bucket`` as ``env`` with the real
+    ``Publisher`` (approved, for prod); the pointer it wrote."""
+    config = with_buckets(config_mod.load(ROOT), **{env: bucket})
+    pub = Publisher(config, env, client=client, approved=True, log=lambda _m: None)
+    pub.publish(build_dir)
+    live = pub.read_live()
+    assert live is not None
+    return live.doc
+
+
+def changed_copy(build_dir: Path, dest: Path, name: str | tuple[str, ...], marker: str) -> Path:
+    """A copy of ``build_dir`` where the HTML and text of template(s) ``name`` carry
+    ``marker``: a new build version with the copy's manifest hashes updated to match, as
+    a rebuild from edited sources would give (without the minutes a real build takes)."""
+    shutil.copytree(build_dir, dest)
+    manifest = json.loads((dest / "manifest.json").read_text())
+    for one in (name,) if isinstance(name, str) else name:
+        for kind, suffix in (("html", ".html"), ("text", ".txt")):
+            path = dest / f"{one}{suffix}"
+            path.write_text(path.read_text() + f"\n{marker}\n")
+            manifest["templates"][one]["files"][kind]["sha256"] = layout.sha256_hex(
+                path.read_bytes())
+    manifest["buildVersion"] = layout.sha256_hex(
+        f"{manifest['buildVersion']}:{marker}".encode())[:16]
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return dest

@@ -179,8 +179,6 @@ def test_lost_manifest_response_is_recognised_as_our_own_write(
     assert len(versions) == 2, "the lost-response retry must not write a second pointer"
 
 
-@pytest.mark.skip(reason="S3Source reads the format-1 manifest; re-point at the S3Source that "
-                         "reads the docs/s3-layout.md layout when that reader change merges")
 def test_reader_keeps_last_good_snapshot_when_s3_fails(project: Project,
                                                        builds: dict[str, Path],
                                                        moto_endpoint: str) -> None:
@@ -190,5 +188,7 @@ def test_reader_keeps_last_good_snapshot_when_s3_fails(project: Project,
     reader_client = _no_retry_client(moto_endpoint)
     reader = S3Source("dev", bucket=bucket, client=reader_client, refresh_seconds=0)
     before = render("mini", EXAMPLE, source=reader)
-    Faults(reader_client, lambda n, r: "500")
+    faults = Faults(reader_client, lambda n, r: "500")
     assert render("mini", EXAMPLE, source=reader).html == before.html
+    assert faults.n >= 1, "the refresh did not ask S3"
+    assert reader.status()["failures"] == 1

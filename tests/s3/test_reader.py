@@ -15,8 +15,8 @@ from bbws_mail import BBWSMailError, SourceError, render
 from bbws_mail.s3source import ManifestRefused, S3Source, forget_readers, resolve_bucket
 from bbws_mail.sources import LazyTemplates, PackagedSource
 from tests.conftest import ROOT
-from tests.s3 import format2
 from tests.s3.conftest import make_bucket, make_test_client
+from tests.s3.project import changed_copy, publish_build
 
 pytestmark = pytest.mark.s3
 ORDER = "order_confirmation_customer"
@@ -66,7 +66,7 @@ def reader(endpoint: str, bucket: str, **kw: Any) -> S3Source:
 def test_first_render_then_a_one_template_publish_cost_two_requests_each(
         moto_endpoint: str, bucket: str, project_build: Path, tmp_path: Path) -> None:
     client = make_test_client(moto_endpoint)
-    format2.publish(client, bucket, project_build)
+    publish_build(client, bucket, project_build)
     src = reader(moto_endpoint, bucket)
     counter = Counter(src.client)
     first = render(ORDER, example(ORDER), source=src)
@@ -76,7 +76,7 @@ def test_first_render_then_a_one_template_publish_cost_two_requests_each(
     render(ORDER, example(ORDER), source=src)
     assert counter.take() == ["GET manifest.json"]  # 304: nothing else re-read
 
-    format2.publish(client, bucket, format2.changed_copy(project_build, tmp_path / "b2", ORDER,
+    publish_build(client, bucket, changed_copy(project_build, tmp_path / "b2", ORDER,
                                                          "changed-in-b2"))
     after = render(ORDER, example(ORDER), source=src)
     assert len(counter.take()) <= 3
@@ -89,7 +89,7 @@ def test_first_render_then_a_one_template_publish_cost_two_requests_each(
 def test_sources_are_shared_so_no_call_pattern_rereads(
         moto_endpoint: str, bucket: str, project_build: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    format2.publish(make_test_client(moto_endpoint), bucket, project_build)
+    publish_build(make_test_client(moto_endpoint), bucket, project_build)
     first = S3Source("dev", bucket=bucket, endpoint_url=moto_endpoint, fallback=False)
     counter = Counter(first.client)
     for _ in range(3):  # the README's pattern: a new S3Source per call
@@ -121,7 +121,7 @@ def test_misspelt_source_names_are_project_errors() -> None:
 def test_pointer_of_another_env_is_refused_and_logged_once(
         moto_endpoint: str, bucket: str, project_build: Path,
         caplog: pytest.LogCaptureFixture) -> None:
-    format2.publish(make_test_client(moto_endpoint), bucket, project_build, env="prod")
+    publish_build(make_test_client(moto_endpoint), bucket, project_build, env="prod")
     src = reader(moto_endpoint, bucket)
     with pytest.raises(ManifestRefused, match="another environment"):
         src.snapshot()
@@ -141,8 +141,10 @@ def test_pointer_of_another_env_is_refused_and_logged_once(
 
 def test_a_tampered_bundle_is_refused_and_the_render_fails_cleanly(
         moto_endpoint: str, bucket: str, project_build: Path) -> None:
+    """The bundle is overwritten by hand: the publisher never writes bytes that do not
+    match their key."""
     client = make_test_client(moto_endpoint)
-    pointer = format2.publish(client, bucket, project_build)
+    pointer = publish_build(client, bucket, project_build)
     key = pointer["manifest"]["templates"][ORDER]["key"]
     client.put_object(Bucket=bucket, Key=key, Body=b'{"format": 1}')
     with pytest.raises(SourceError, match="does not match its SHA-256"):
@@ -151,6 +153,8 @@ def test_a_tampered_bundle_is_refused_and_the_render_fails_cleanly(
 
 def test_legacy_format_1_manifest_is_still_read(moto_endpoint: str, bucket: str,
                                                 project_build: Path) -> None:
+    """Written by hand: today's Publisher writes only format 2 (it moves a format-1 bucket
+    on its next publish), so no publish can leave a bucket in this state."""
     client = make_test_client(moto_endpoint)
     build = json.loads((project_build / "manifest.json").read_text())
     objects = {}
@@ -177,7 +181,7 @@ def test_compiled_templates_go_with_the_snapshot(moto_endpoint: str, bucket: str
 
     mod = importlib.import_module("bbws_mail.render")
     client = make_test_client(moto_endpoint)
-    format2.publish(client, bucket, project_build)
+    publish_build(client, bucket, project_build)
     src = reader(moto_endpoint, bucket)
     render(ORDER, example(ORDER), source=src)
     old = src.snapshot().templates
@@ -186,7 +190,7 @@ def test_compiled_templates_go_with_the_snapshot(moto_endpoint: str, bucket: str
     shared_cache = len(mod._cache)
     del old
     for i in range(3):
-        format2.publish(client, bucket, format2.changed_copy(
+        publish_build(client, bucket, changed_copy(
             project_build, tmp_path / f"b{i}", ORDER, f"publish-{i}"))
         render(ORDER, example(ORDER), source=src)
     gc.collect()
@@ -216,7 +220,7 @@ def test_concurrent_first_renders_fetch_each_bundle_once(moto_endpoint: str, buc
                                                          project_build: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    format2.publish(make_test_client(moto_endpoint), bucket, project_build)
+    publish_build(make_test_client(moto_endpoint), bucket, project_build)
     src = reader(moto_endpoint, bucket)
     counter = Counter(src.client)
     names = [ORDER, OTHER] * 8
@@ -238,3 +242,23 @@ def test_a_malformed_manifest_is_refused_not_a_traceback(moto_endpoint: str, buc
                                                Body=json.dumps(doc).encode())
     with pytest.raises(ManifestRefused):
         reader(moto_endpoint, bucket).snapshot()
+
+
+def test_cli_render_from_s3_names_the_bucket_and_never_serves_the_packaged_build(
+        moto_endpoint: str, bucket: str, project_build: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from bbws_mail.cli import main
+
+    assert PackagedSource().snapshot().templates  # a packaged build it could fall back to
+    for var, value in (("BBWS_ENV", "dev"), ("BBWS_TEMPLATE_BUCKET", bucket),
+                       ("AWS_ENDPOINT_URL", moto_endpoint)):
+        monkeypatch.setenv(var, value)
+    argv = ["render", ORDER, str(ROOT / "schemas/examples" / f"{ORDER}.json"), "--source", "s3",
+            "--html-out", str(tmp_path / "out.html")]
+    assert main(argv) == 1  # nothing published yet
+    assert "NoSuchKey" in capsys.readouterr().err
+
+    forget_readers()
+    pointer = publish_build(make_test_client(moto_endpoint), bucket, project_build)
+    assert main(argv) == 0
+    assert f"From:    s3://{bucket}/{pointer['build']['key']}" in capsys.readouterr().out

@@ -21,9 +21,9 @@ from bbws_mail import SourceError, render
 from bbws_mail.s3source import S3Source, forget_readers
 from bbws_mail.sources import PackagedSource
 from tests.conftest import ROOT
-from tests.s3 import format2
 from tests.s3.conftest import make_bucket, make_test_client
 from tests.s3.faultproxy import FaultProxy
+from tests.s3.project import publish_build
 
 pytestmark = pytest.mark.s3
 ORDER = "order_confirmation_customer"
@@ -52,7 +52,7 @@ def proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
 def bucket(moto_endpoint: str, project_build: Path) -> str:
     client = make_test_client(moto_endpoint)
     name = make_bucket(client)
-    format2.publish(client, name, project_build)
+    publish_build(client, name, project_build)
     return name
 
 

@@ -21,9 +21,9 @@ from bbws_mail import render
 from bbws_mail.s3source import S3Source, forget_readers
 from bbws_mail.sources import PackagedSource, forget_packaged
 from tests.conftest import ROOT
-from tests.s3 import format2
 from tests.s3.conftest import make_bucket, make_test_client
 from tests.s3.faultproxy import FaultProxy
+from tests.s3.project import changed_copy, publish_build
 
 pytestmark = pytest.mark.s3
 CHANGED = ("order_confirmation_customer", "receipt")
@@ -106,17 +106,17 @@ def _drill(primary: FaultProxy, replica_endpoint: str, project_build: Path, tmp_
 
     build_b = project_build.parent / f"drill-b-{seed}"
     if not build_b.exists():
-        format2.changed_copy(project_build, build_b, CHANGED, "drill-build-b")
+        changed_copy(project_build, build_b, CHANGED, "drill-build-b")
     expected: dict[str, dict[str, str]] = {}
     for folder in (project_build, build_b):
-        version = format2.bundles_of(folder)[0]["buildVersion"]
+        version = json.loads((folder / "manifest.json").read_text())["buildVersion"]
         forget_packaged(folder)
         expected[version] = {n: render(n, example(n), source=PackagedSource(folder)).html
                              for n in CHANGED}
     a, b = list(expected)
 
     replicator = Replicator(src_client, p_bucket, dst_client, r_bucket, seed)
-    format2.publish(src_client, p_bucket, project_build, env="prod")
+    publish_build(src_client, p_bucket, project_build, env="prod")
     replicator.sync()
     reader = S3Source("prod", region="eu-west-1", endpoint_url=replica_endpoint,
                       refresh_seconds=0, fallback=False)
@@ -133,7 +133,7 @@ def _drill(primary: FaultProxy, replica_endpoint: str, project_build: Path, tmp_
         return seen.pop()
 
     assert check_renders({a}) == a
-    pointer_b = format2.publish(src_client, p_bucket, build_b, env="prod")
+    pointer_b = publish_build(src_client, p_bucket, build_b, env="prod")
     needed = {e["key"] for e in pointer_b["manifest"]["templates"].values()}
     todo = replicator.pending()
     needed &= set(todo)  # the unchanged templates' bundles are on the replica already

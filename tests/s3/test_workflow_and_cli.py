@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,18 @@ def test_runtime_import_never_pulls_in_boto3() -> None:
     assert out.stdout.split() == ["False", "False", "False"]
 
 
+@pytest.fixture
+def fresh_clients() -> Iterator[None]:
+    """The CLI's cached clients carry this test's endpoint and keys: none may outlive it."""
+    from bbws_mail.publish import credentials
+
+    credentials.clear_cache()
+    yield
+    credentials.clear_cache()
+
+
 @pytest.mark.s3
+@pytest.mark.usefixtures("fresh_clients")
 def test_cli_publish_status_history_and_prod_guard(mini: Path, moto_endpoint: str,
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
