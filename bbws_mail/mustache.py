@@ -13,7 +13,6 @@ Tests run the official spec files against it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from html import escape as _html_escape
 from types import CodeType, FunctionType
 from typing import Any
 
@@ -28,8 +27,11 @@ Precompiled = Callable[[str], CodeType | None]
 
 
 def html_escape(value: str) -> str:
-    """Escape for HTML text *and* quoted attribute values (& < > " ')."""
-    return _html_escape(value, quote=True)
+    """Escape for HTML text *and* quoted attribute values (& < > " '), exactly as
+    ``html.escape(value, quote=True)`` does; written out because importing ``html``
+    loads its 2,000-entry entity table, ~1 ms of every cold start."""
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#x27;"))
 
 
 def no_escape(value: str) -> str:

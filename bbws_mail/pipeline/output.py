@@ -170,9 +170,12 @@ def make_manifest(built: list[BuiltTemplate], config: Config,
 
 
 def read_tree(folder: Path) -> dict[str, bytes]:
-    """Relative path -> bytes of every file under ``folder`` (a build, assets included)."""
+    """Relative path -> bytes of every file under ``folder`` (a build, assets included),
+    leaving out ``__pycache__``: Python writes bytecode there when a checkout imports the
+    build-time code, and it is no part of the build."""
     return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.relative_to(folder).parts}
 
 
 def reader_settings(config: Config) -> dict[str, dict[str, str]]:

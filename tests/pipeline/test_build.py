@@ -109,6 +109,26 @@ def test_verify_fresh_reports_stale_files(mini: Path) -> None:
     assert len(problems) == 1 and "mini.html is stale" in problems[0]
 
 
+def test_bytecode_of_the_build_time_code_is_not_a_stale_file(mini: Path) -> None:
+    """Rendering from a checkout imports build/<name>.mustache.py, and Python may write its
+    bytecode into build/__pycache__: that must neither fail the freshness check nor
+    make the next build rewrite anything."""
+    import subprocess
+    import sys
+
+    from bbws_mail.pipeline import verify_fresh
+    from bbws_mail.precompiled import SUFFIX
+
+    cfg = config.load(mini)
+    build(cfg)
+    module = mini / "build" / f"mini{SUFFIX}"
+    subprocess.run([sys.executable, "-c", "import py_compile, sys; py_compile.compile(sys.argv[1])",
+                    str(module)], check=True)
+    assert list((mini / "build" / "__pycache__").iterdir())
+    assert verify_fresh(cfg) == []
+    assert build(cfg).changed == []
+
+
 def test_no_built_td_has_a_vertical_align_attribute(project_build: Path) -> None:
     # MRML writes vertical-align="middle" (not an HTML attribute) on mj-button's wrapper
     # cell; official MJML 5.4 writes none. The CSS property in style="" is fine.

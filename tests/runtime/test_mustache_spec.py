@@ -7,6 +7,8 @@ from typing import Any
 
 import chevron
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bbws_mail.mustache import Template, html_escape, no_escape
 from tests.conftest import SPEC_DIR
@@ -66,3 +68,11 @@ def test_same_output_as_chevron_on_sections_and_lists() -> None:
     src = "{{#items}}<tr><td>{{name}}</td></tr>{{/items}}{{^items}}none{{/items}}{{#o}}{{x}}{{/o}}"
     for data in ({"items": [{"name": "a"}, {"name": "b&c"}], "o": {"x": 1}}, {"items": []}):
         assert Template(src).render(data) == chevron.render(src, data)
+
+
+@settings(max_examples=500)
+@given(st.text())
+def test_html_escape_is_exactly_the_standard_librarys(value: str) -> None:
+    import html
+
+    assert html_escape(value) == html.escape(value, quote=True)
