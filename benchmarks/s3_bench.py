@@ -4,7 +4,7 @@ Baseline in the same run: a warm reader whose refresh is not due. Compared with 
 the same reader after S3 started answering 503 to everything and its first refresh
 failed (it must not touch S3 again until its back-off ends), and the first render of
 a cold reader (pointer + one bundle). The bucket is written in the docs/s3-layout.md
-layout by the tests' stand-in publisher.
+layout by the real publisher.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ def run(root: Path) -> None:
     try:
         from moto.server import ThreadedMotoServer
 
-        from tests.s3 import format2
         from tests.s3.conftest import make_bucket, make_test_client
         from tests.s3.faultproxy import FaultProxy
+        from tests.s3.project import publish_build
     except ImportError as exc:
         print(f"\n(S3 reader bench skipped: {exc})")
         return
@@ -46,7 +46,7 @@ def run(root: Path) -> None:
     try:
         client = make_test_client(f"http://{host}:{port}")
         bucket = make_bucket(client)
-        format2.publish(client, bucket, root / "build")
+        publish_build(client, bucket, root / "build")
         forget_readers()
         cold = S3Source("dev", bucket=bucket, endpoint_url=proxy.endpoint, fallback=False)
         start = time.perf_counter()
