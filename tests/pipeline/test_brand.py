@@ -6,6 +6,7 @@ import importlib.util
 import json
 import re
 import shutil
+import tomllib
 from pathlib import Path
 from types import ModuleType
 
@@ -17,7 +18,11 @@ from bbws_mail.pipeline import build
 from bbws_mail.pipeline.brand import find_asset, hashed_name
 from tests.conftest import ROOT
 
-OLD, TEAL, MINT = "#4c1d95", "#0f766e", "#99f6e4"
+# The brand as committed, and two colours it does not use: the test follows brand.toml.
+TOKENS = tomllib.loads((ROOT / "brand.toml").read_text())
+OLD = TOKENS["primary"]
+_UNUSED = [c for c in ("#0f766e", "#99f6e4", "#b45309", "#fde68a") if c not in TOKENS.values()]
+TEAL, MINT = _UNUSED[0], _UNUSED[1]  # the new primary and dark-mode link colours
 
 
 def _copy(dest: Path) -> Path:
