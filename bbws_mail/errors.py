@@ -7,7 +7,11 @@ payload, and "somewhere in receipt" is not actionable.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from bbws_mail._namedtuple import NamedTuple
+
+TYPE_CHECKING = False  # typing is not imported at run time: see bbws_mail._namedtuple
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class BBWSMailError(Exception):

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from types import CodeType, FunctionType
-from typing import Any
 
 from bbws_mail.validate import number_kind
+
+TYPE_CHECKING = False  # typing is not imported at run time: see bbws_mail._namedtuple
+if TYPE_CHECKING:
+    from typing import Any
 
 # Sections nested deeper than this are compiled into functions of their own: CPython
 # refuses more than 20 statically nested blocks ("too many statically nested blocks").

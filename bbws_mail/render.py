@@ -9,19 +9,21 @@ parts, so a publish running meanwhile can never mix versions in one email.
 from __future__ import annotations
 
 import os
-import threading
+from _thread import allocate_lock
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bbws_mail import precompiled
+from bbws_mail._namedtuple import NamedTuple
 from bbws_mail.display import neutralise
 from bbws_mail.errors import SourceError, TemplateDataError, UnknownTemplateError
 from bbws_mail.mustache import Template, html_escape
 from bbws_mail.sources import LazyTemplates, PackagedSource, Snapshot, Source, TemplateFiles
 from bbws_mail.validate import Validator
 
+TYPE_CHECKING = False  # typing is not imported at run time: see bbws_mail._namedtuple
 if TYPE_CHECKING:
     from email.message import EmailMessage
+    from typing import Any
 
 def subject_escape(value: str) -> str:
     """Values in a subject: never HTML-escaped, never able to start a line or hide text."""
@@ -117,10 +119,10 @@ class CompiledTemplate:
 
 
 _cache: dict[tuple[str, str, str], CompiledTemplate] = {}
-_cache_lock = threading.Lock()
+_cache_lock = allocate_lock()
 _default_source: Source | None = None
 _sources: dict[tuple[str, ...], Source] = {}
-_sources_lock = threading.Lock()
+_sources_lock = allocate_lock()
 SOURCE_KINDS = ("packaged", "s3")
 
 

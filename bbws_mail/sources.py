@@ -19,13 +19,19 @@ behind it) costs ~3 ms of every cold start and this module only joins paths.
 
 from __future__ import annotations
 
-import json
 import os
-import threading
+from _thread import allocate_lock
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple, Protocol
 
+from bbws_mail._jsonload import loads as json_loads
+from bbws_mail._namedtuple import NamedTuple
 from bbws_mail.errors import SourceError
+
+TYPE_CHECKING = False  # typing is not imported at run time: see bbws_mail._namedtuple
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+else:
+    Protocol = object
 
 DEFAULT_ASSET_BASE_URL = "https://assets.bbws.co.za/email"
 PART_KINDS = ("html", "text", "subject", "schema")
@@ -60,7 +66,7 @@ class LazyTemplates(Mapping[str, TemplateFiles]):
         self._load = load
         self._files: dict[str, TemplateFiles] = {}
         self._compiled: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
 
     def __getitem__(self, name: str) -> TemplateFiles:
         found = self._files.get(name)
@@ -156,7 +162,7 @@ def read_manifest(directory: str) -> dict[str, Any]:
         path = os.path.join(directory, "manifest.json")
         try:
             with open(path, "rb") as fh:
-                found = json.loads(fh.read())
+                found = json_loads(fh.read())
         except (OSError, ValueError) as exc:
             raise SourceError(f"cannot read {path}: {type(exc).__name__}") from None
         if not isinstance(found, dict) or not isinstance(found.get("templates"), dict):
@@ -191,7 +197,7 @@ def asset_base_url_for(manifest: Mapping[str, Any], env: str | None) -> str:
 def template_files(name: str, parts: Mapping[str, str]) -> TemplateFiles:
     """TemplateFiles from the four parts as text (schema as JSON text)."""
     try:
-        schema = json.loads(parts["schema"])
+        schema = json_loads(parts["schema"])
     except ValueError:
         raise SourceError(f"template {name!r}: its schema is not valid JSON") from None
     return TemplateFiles(name=name, html=parts["html"], text=parts["text"],
@@ -254,7 +260,7 @@ class FixedSource:
 
 
 _packaged: dict[tuple[str, str], Snapshot] = {}
-_packaged_lock = threading.Lock()
+_packaged_lock = allocate_lock()
 
 
 class PackagedSource:

@@ -26,9 +26,9 @@ from importlib.metadata import distribution
 from pathlib import Path
 
 LAMBDA_PYTHON = (3, 11)  # the runtime pinned in noxfile.py (python3.11 on Lambda)
-RUNTIME_MODULES = ("__init__", "errors", "render", "mustache", "validate", "sources", "layout",
-                   "display", "headers",
-                   "s3source", "send", "sqs", "formatting", "datatypes", "precompiled")
+RUNTIME_MODULES = ("__init__", "_jsonload", "_namedtuple", "errors", "render", "mustache",
+                   "validate", "sources", "layout", "display", "headers", "s3source", "send",
+                   "sqs", "formatting", "datatypes", "precompiled")
 RUNTIME_DEPENDENCIES = ("chevron",)
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
