@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -61,10 +62,13 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def _render_source(kind: str | None) -> Any:
-    """The source a render from the command line reads. ``s3`` never falls back to the
-    packaged build: a person checking a bucket must see that it cannot be read."""
+    """The source a render from the command line reads. S3 (``--source s3`` or
+    ``BBWS_TEMPLATE_SOURCE=s3``) never falls back to the packaged build: a person
+    checking a bucket must see that it cannot be read."""
     from bbws_mail.render import default_source
 
+    if kind is None and os.environ.get("BBWS_TEMPLATE_SOURCE", "").strip().lower() == "s3":
+        kind = "s3"
     if kind == "s3":
         from bbws_mail.s3source import S3Source
 

@@ -244,17 +244,23 @@ def test_a_malformed_manifest_is_refused_not_a_traceback(moto_endpoint: str, buc
         reader(moto_endpoint, bucket).snapshot()
 
 
+@pytest.mark.parametrize("chosen_by", ["--source s3", "BBWS_TEMPLATE_SOURCE=s3"])
 def test_cli_render_from_s3_names_the_bucket_and_never_serves_the_packaged_build(
         moto_endpoint: str, bucket: str, project_build: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        chosen_by: str) -> None:
     from bbws_mail.cli import main
 
     assert PackagedSource().snapshot().templates  # a packaged build it could fall back to
     for var, value in (("BBWS_ENV", "dev"), ("BBWS_TEMPLATE_BUCKET", bucket),
                        ("AWS_ENDPOINT_URL", moto_endpoint)):
         monkeypatch.setenv(var, value)
-    argv = ["render", ORDER, str(ROOT / "schemas/examples" / f"{ORDER}.json"), "--source", "s3",
+    argv = ["render", ORDER, str(ROOT / "schemas/examples" / f"{ORDER}.json"),
             "--html-out", str(tmp_path / "out.html")]
+    if chosen_by.startswith("--"):
+        argv += chosen_by.split()
+    else:
+        monkeypatch.setenv(*chosen_by.split("="))
     assert main(argv) == 1  # nothing published yet
     assert "NoSuchKey" in capsys.readouterr().err
 
