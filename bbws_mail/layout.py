@@ -101,10 +101,7 @@ def decode_bundle(data: bytes, *, key: str, sha256: str, name: str) -> dict[str,
     """The bundle's parts, after checking its hash, format and name against the manifest."""
     if sha256_hex(data) != sha256:
         raise LayoutError(f"{key}: content does not match its SHA-256 in the manifest")
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        raise LayoutError(f"{key}: not JSON") from None
+    doc = parse_json_object(data, key)
     if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT or doc.get("name") != name:
         raise LayoutError(f"{key}: not a format-{BUNDLE_FORMAT} bundle of template {name!r}")
     for part in BUNDLE_PARTS:
@@ -161,11 +158,18 @@ def check_pointer(doc: Any, where: str = POINTER_KEY) -> dict[str, Any]:
 
 
 def parse_json_object(data: bytes, where: str) -> Any:
-    """JSON from the bucket; a LayoutError (never a traceback) when it is not."""
+    """JSON from the bucket; a LayoutError (never a traceback) when it is not.
+
+    Anyone who can write the bucket decides these bytes: nesting deep enough to exhaust
+    the parser's recursion is refused like any other document that is not ours.
+    """
     try:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise LayoutError(f"{where}: not valid JSON ({len(data)} bytes)") from None
+    except RecursionError:
+        raise LayoutError(f"{where}: JSON nested too deeply to read ({len(data)} bytes)"
+                          ) from None
 
 
 def pointer_format(doc: Any) -> int:

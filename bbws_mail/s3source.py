@@ -226,7 +226,9 @@ class _Reader:
     def _refresh(self) -> None:
         try:
             self._load()
-        except SourceError as exc:
+        except Exception as raised:  # whatever a bucket's content provokes: never a crash
+            exc = raised if isinstance(raised, SourceError) else ManifestRefused(
+                f"{self.where()}: reading it raised {type(raised).__name__}")
             delay = self._backoff()
             refused = isinstance(exc, ManifestRefused)
             what = "refused the manifest" if refused else "cannot read templates"
@@ -244,7 +246,7 @@ class _Reader:
                                f"bbws-mail S3 source: {what}: {exc}; falling back to the "
                                f"packaged build {packaged.build_version}", f"{what}: {exc}")
                 return
-            self._last_error = exc if isinstance(exc, SourceError) else SourceError(str(exc))
+            self._last_error = exc
             why = "no packaged build to fall back to" if self.fallback else "fallback is off"
             self._log_once(logging.ERROR,
                            f"bbws-mail S3 source: {what}: {exc}; {why}")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from bbws_mail import BBWSMailError, layout
 from bbws_mail import config as config_mod
-from bbws_mail import layout
 from bbws_mail.publish import (
     ApprovalError,
     PreflightError,
@@ -248,3 +248,19 @@ def test_s3_source_needs_an_environment(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("BBWS_ENV", raising=False)
     with pytest.raises(SourceError, match="BBWS_ENV"):
         S3Source()
+
+
+@pytest.mark.parametrize("pointer", [b"{not json", b"[" * 100_000 + b"]" * 100_000])
+def test_an_unreadable_live_pointer_stops_a_publish_before_any_write(
+        project: Project, moto_endpoint: str, pointer: bytes) -> None:
+    """The live build cannot be compared with (or kept in history): nothing is written,
+    and the error names the key, not its content."""
+    client = make_test_client(moto_endpoint)
+    bucket = make_bucket(client)
+    _publisher(project, client, bucket).publish(project.build("b1"))
+    client.put_object(Bucket=bucket, Key=layout.POINTER_KEY, Body=pointer)
+    counter = PutCounter(client)
+    with pytest.raises(BBWSMailError, match=r"manifest\.json") as info:
+        _publisher(project, client, bucket).publish(project.build("b2"))
+    assert counter.keys == [] and counter.copies == []
+    assert "not json" not in str(info.value)

@@ -244,6 +244,35 @@ def test_a_malformed_manifest_is_refused_not_a_traceback(moto_endpoint: str, buc
         reader(moto_endpoint, bucket).snapshot()
 
 
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000,
+                                  b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+                                  b"\xef\xbb\xbf{}", b"\xff\xfe{\x00}\x00", b""])
+def test_a_pointer_that_is_not_json_the_reader_can_take_is_refused(
+        moto_endpoint: str, bucket: str, body: bytes) -> None:
+    """Anyone who can write the bucket can write the pointer: nesting deep enough to
+    exhaust the parser's recursion, or odd encodings, are refusals like any other."""
+    make_test_client(moto_endpoint).put_object(Bucket=bucket, Key="manifest.json", Body=body)
+    with pytest.raises(ManifestRefused, match=r"manifest\.json"):
+        reader(moto_endpoint, bucket).snapshot()
+
+
+def test_a_warm_reader_keeps_its_build_when_the_pointer_turns_hostile(
+        moto_endpoint: str, bucket: str, project_build: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    client = make_test_client(moto_endpoint)
+    pointer = publish_build(client, bucket, project_build)
+    src = reader(moto_endpoint, bucket, retry_seconds=60)
+    render(ORDER, example(ORDER), source=src)
+    client.put_object(Bucket=bucket, Key="manifest.json", Body=b"[" * 100_000 + b"]" * 100_000)
+    counter = Counter(src.client)
+    with caplog.at_level(logging.ERROR, logger="bbws_mail.s3source"):
+        for _ in range(3):
+            email = render(ORDER, example(ORDER), source=src)
+            assert email.build_version == pointer["manifest"]["buildVersion"]
+    assert len(counter.take()) == 1, "a refused pointer must back off, not be re-read per render"
+    assert "refused the manifest" in caplog.text and "nested" in caplog.text
+
+
 @pytest.mark.parametrize("chosen_by", ["--source s3", "BBWS_TEMPLATE_SOURCE=s3"])
 def test_cli_render_from_s3_names_the_bucket_and_never_serves_the_packaged_build(
         moto_endpoint: str, bucket: str, project_build: Path, tmp_path: Path,
