@@ -446,8 +446,11 @@ def status_lines(row: dict[str, Any]) -> list[str]:
     lines.append(f"{'':<5} replica {_side_text(row['replica'])}")
     if row["inSync"]:
         lines.append(f"{'':<5} replica in sync")
-    elif row["lagSeconds"] is not None and row["lagSeconds"] > 0:
-        lines.append(f"{'':<5} replica lags: {_duration(row['lagSeconds'])} behind the primary")
+    elif (row["lagSeconds"] is not None and row["lagSeconds"] >= 0
+          and row["primary"]["buildVersion"] != row["replica"]["buildVersion"]):
+        lag = row["lagSeconds"]
+        lines.append(f"{'':<5} replica lags: {_duration(lag) if lag else 'under 1 s'} behind "
+                     "the primary")
     elif row["primary"]["buildVersion"] and row["replica"]["buildVersion"]:
         lines.append(f"{'':<5} replica not in sync yet")
     return lines

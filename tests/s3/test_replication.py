@@ -325,6 +325,24 @@ def test_status_shows_primary_and_replica_with_the_lag(aws_env: str) -> None:
     assert replication.status_lines(row)[2].strip() == "replica in sync"
 
 
+def _side(build: str, complete: bool = True) -> dict[str, Any]:
+    return {"bucket": "b", "region": "r", "error": "", "buildVersion": build,
+            "publishedAt": "2026-12-02T10:00:00Z", "ageSeconds": 60, "complete": complete}
+
+
+@pytest.mark.parametrize(("primary", "replica", "lag", "says"), [
+    ("bbbb2222", "aaaa1111", 0, "replica lags: under 1 s behind the primary"),
+    ("bbbb2222", "aaaa1111", 59, "replica lags: 59 s behind the primary"),
+    ("bbbb2222", "aaaa1111", None, "replica not in sync yet"),
+    ("bbbb2222", "aaaa1111", -5, "replica not in sync yet"),
+])
+def test_status_says_a_different_build_lags_however_small_the_gap(
+        primary: str, replica: str, lag: int | None, says: str) -> None:
+    row = {"env": "prod", "primary": _side(primary), "replica": _side(replica),
+           "inSync": False, "lagSeconds": lag}
+    assert replication.status_lines(row)[2].strip() == says
+
+
 def test_status_reports_an_unreadable_side_without_raising(aws_env: str) -> None:
     prod = Prod(aws_env)
     prod.s3.put_object(Bucket=prod.bucket, Key=layout.POINTER_KEY, Body=b"{not json")
