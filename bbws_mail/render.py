@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from email.message import EmailMessage
     from typing import Any
 
+
 def subject_escape(value: str) -> str:
     """Values in a subject: never HTML-escaped, never able to start a line or hide text."""
     return neutralise(value)

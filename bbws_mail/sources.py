@@ -163,7 +163,7 @@ def read_manifest(directory: str) -> dict[str, Any]:
         try:
             with open(path, "rb") as fh:
                 found = json_loads(fh.read())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise SourceError(f"cannot read {path}: {type(exc).__name__}") from None
         if not isinstance(found, dict) or not isinstance(found.get("templates"), dict):
             raise SourceError(f"{path}: not a build manifest (no templates table)")
@@ -198,7 +198,7 @@ def template_files(name: str, parts: Mapping[str, str]) -> TemplateFiles:
     """TemplateFiles from the four parts as text (schema as JSON text)."""
     try:
         schema = json_loads(parts["schema"])
-    except ValueError:
+    except (ValueError, RecursionError):
         raise SourceError(f"template {name!r}: its schema is not valid JSON") from None
     return TemplateFiles(name=name, html=parts["html"], text=parts["text"],
                          subject=parts["subject"].rstrip("\n"), schema=schema)

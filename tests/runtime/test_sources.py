@@ -105,3 +105,10 @@ def test_a_validator_that_no_longer_matches_the_schema_is_compiled_at_run_time(
     tpl = compiled(source.snapshot(), "mini")
     assert tpl.html._fn.__code__.co_filename.endswith(SUFFIX)
     assert tpl.validator._check.__code__.co_filename == "<schema #>"
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "{not json", '{"templates": 1}'])
+def test_an_unreadable_packaged_manifest_is_a_source_error(tmp_path: Path, text: str) -> None:
+    (tmp_path / "manifest.json").write_text(text)
+    with pytest.raises(SourceError, match=r"manifest\.json"):
+        PackagedSource(tmp_path).snapshot()
