@@ -116,7 +116,7 @@ def _locate(config: Config, name: str, path: str) -> Location:
     written (a field declared in defs/ is reported there)."""
     import re
 
-    from bbws_mail.pipeline.contract import SchemaBundle
+    from bbws_mail.pipeline.contract import PROPERTY, SchemaBundle
 
     bundle = SchemaBundle(config.schemas_dir, name)
     node: dict[str, Any] = bundle.schema
@@ -128,7 +128,8 @@ def _locate(config: Config, name: str, path: str) -> Location:
         else:
             parent, prop = node, field
             node = node.get("properties", {}).get(field) or {}
-    return bundle.locate(parent, prop) if parent is not None else Location(bundle.display)
+    return (bundle.locate(parent, prop, (PROPERTY,)) if parent is not None
+            else Location(bundle.display))
 
 
 def check(name: str, html: str, schema: dict[str, Any], config: Config, source: str
