@@ -197,7 +197,29 @@ def test_worst_case_over_the_budget_fails_and_names_the_biggest_fields(
 def test_build_prints_each_templates_worst_case(
         mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "--root", str(mini)]) == 0
-    assert re.search(r"\] mini \(worst-case HTML \d+\.\d KB\)", capsys.readouterr().err)
+    assert re.search(r"\] mini \(worst-case HTML \d+\.\d KB, text \d+\.\d KB\)",
+                     capsys.readouterr().err)
+
+
+def test_worst_case_text_is_the_same_walk_unescaped() -> None:
+    """Text values are not HTML-escaped: 4 bytes a character (UTF-8), not 6; literals
+    count as they are and arrays multiply, as in the HTML part."""
+    from bbws_mail import config
+    from bbws_mail.pipeline import bounds
+    from tests.conftest import FIXTURES
+
+    cfg = config.load(FIXTURES / "mini")
+    schema = {"type": "object", "properties": {
+        "name": {"type": "string", "maxLength": 10},
+        "rows": {"type": "array", "maxItems": 3, "items": {
+            "type": "object", "properties": {"n": {"type": "integer", "minimum": 0,
+                                                   "maximum": 999}}}}}}
+    template = "Hi {{name}}!\n{{#rows}}- {{n}}\n{{/rows}}"
+    text, text_paths, text_errors = bounds.worst_case_text(template, schema, cfg, "s")
+    html, _, _ = bounds.worst_case_html(template, schema, cfg, "s")
+    assert text == 3 + 10 * 4 + 2 + 3 * (2 + 3 + 1) and text_errors == []
+    assert html == 3 + 10 * 6 + 2 + 3 * (2 + 3 + 1)
+    assert text_paths == {"$.name": 40, "$.rows[].n": 9}
 
 
 def _maximal(schema: dict, data: object) -> object:
@@ -230,9 +252,12 @@ def test_worst_case_bounds_every_real_template(project_build: Path) -> None:
         files = source.snapshot().templates[name]
         worst, _, errors = bounds.worst_case_html(files.html, files.schema, cfg, name)
         assert errors == [] and worst <= budget, (name, worst)
+        worst_text, _, errors = bounds.worst_case_text(files.text, files.schema, cfg, name)
+        assert errors == [], name
         example = json.loads((ROOT / "schemas/examples" / f"{name}.json").read_text())
         big = render(name, _maximal(files.schema, example), source=source)
         assert len(big.html.encode()) <= worst, name
+        assert len(big.text.encode()) <= worst_text < worst, name
         assert len(big.html.encode()) > len(render(name, example, source=source).html.encode())
 
 
