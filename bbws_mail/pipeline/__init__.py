@@ -144,7 +144,8 @@ class _Run:
 
         schema, errors = contract.check_template(
             spliced, tags, subj, config.schemas_dir, spliced.name)
-        worst, size_errors = bounds.check(spliced.name, html, schema, config, str(where(spliced)))
+        worst, size_errors = bounds.check(spliced.name, html, plain, schema, config,
+                                          str(where(spliced)))
         timed("contract", start)
         if errors or size_errors:
             raise self.fail(errors or size_errors)
@@ -162,7 +163,8 @@ class _Run:
             tags=tags,
             mrml_html=compiled.html,
             findings=self.findings,
-            worst_case_html=worst,
+            worst_case_html=worst.html,
+            worst_case_text=worst.text,
         )
 
 
@@ -259,7 +261,8 @@ def build(config: Config, out_dir: Path | None = None, *,
             built.append(build_one(path, config, timings))
             if progress:
                 progress(f"[{i}/{len(sources)}] {path.stem} "
-                         f"(worst-case HTML {built[-1].worst_case_html / 1024:.1f} KB)")
+                         f"(worst-case HTML {built[-1].worst_case_html / 1024:.1f} KB, "
+                         f"text {built[-1].worst_case_text / 1024:.1f} KB)")
         except BuildError as exc:
             errors.extend(exc.errors)
             if progress:

@@ -11,33 +11,46 @@ for each placeholder its longest value at 6 bytes a character (``&quot;`` and
 ``maxItems`` of every enclosing array section. Inverted and conditional
 sections count as present, so the figure is an upper bound, never an estimate.
 The build fails when it exceeds ``[check] size_fail_kb`` (or ``worst_case_fail_kb``).
+
+The text part is measured by the same walk over its own tokens, at 4 bytes a
+character (values are not HTML-escaped there; UTF-8 needs at most 4). It is reported,
+never failed: Gmail's clip applies to HTML, and no limit is configured for text.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bbws_mail.config import Config
 from bbws_mail.errors import Location, TemplateError
 from bbws_mail.pipeline.contract import GLOBALS, _resolve, _Scope, _types
 
 ESCAPED = 6  # bytes per character, worst case, once HTML-escaped
+UTF8 = 4  # bytes per character, worst case, in the text part (not escaped)
 FIXED_FORMATS = {"uuid": 36, "date": 10}
 FLOAT_CHARS = 24  # the longest repr() of a double: -2.2250738585072014e-308
 DEFAULT_BUDGET_KB = 102
 
 
-def _longest(node: dict[str, Any]) -> tuple[int, int] | None:
-    """(characters, bytes per character) of the longest value ``node`` admits, or None."""
+class WorstCase(NamedTuple):
+    """Bytes of the largest schema-valid HTML part and text part of one template."""
+
+    html: int
+    text: int
+
+
+def _longest(node: dict[str, Any], escaped: int) -> tuple[int, int] | None:
+    """(characters, bytes per character) of the longest value ``node`` admits, or None;
+    free text costs ``escaped`` bytes a character."""
     types = _types(node)
     if "enum" in node or "const" in node:
         values = node.get("enum", [node.get("const")])
-        return max(len(str(v)) for v in values), ESCAPED
+        return max(len(str(v)) for v in values), escaped
     sizes: list[tuple[int, int]] = []
     if "string" in types:
         if "maxLength" in node:
-            sizes.append((int(node["maxLength"]), ESCAPED))
+            sizes.append((int(node["maxLength"]), escaped))
         elif node.get("format") in FIXED_FORMATS:
             sizes.append((FIXED_FORMATS[node["format"]], 1))
         else:
@@ -53,9 +66,24 @@ def _longest(node: dict[str, Any]) -> tuple[int, int] | None:
     return max(sizes, key=lambda s: s[0] * s[1]) if sizes else (0, 1)
 
 
+Measured = tuple[int, dict[str, int], list[TemplateError]]
+
+
 def worst_case_html(html: str, schema: dict[str, Any], config: Config, schema_file: str
-                    ) -> tuple[int, dict[str, int], list[TemplateError]]:
+                    ) -> Measured:
     """(worst-case bytes, bytes per JSON path, unbounded-value errors) for ``html``."""
+    return _worst_case(html, schema, config, schema_file, ESCAPED)
+
+
+def worst_case_text(text: str, schema: dict[str, Any], config: Config, schema_file: str
+                    ) -> Measured:
+    """(worst-case bytes, bytes per JSON path, unbounded-value errors) for the text part."""
+    return _worst_case(text, schema, config, schema_file, UTF8)
+
+
+def _worst_case(template: str, schema: dict[str, Any], config: Config, schema_file: str,
+                escaped: int) -> Measured:
+    """The one walk both parts are measured by; values cost ``escaped`` bytes a character."""
     import chevron.tokenizer
 
     asset = max((len(e.asset_base_url) for e in config.envs.values()), default=200)
@@ -67,7 +95,7 @@ def worst_case_html(html: str, schema: dict[str, Any], config: Config, schema_fi
     by_path: dict[str, int] = {}
     errors: dict[str, TemplateError] = {}
     where = Location(schema_file)
-    for kind, key in chevron.tokenizer.tokenize(html):
+    for kind, key in chevron.tokenizer.tokenize(template):
         mult = multipliers[-1]
         if kind == "literal":
             total += len(key.encode("utf-8")) * mult
@@ -76,7 +104,7 @@ def worst_case_html(html: str, schema: dict[str, Any], config: Config, schema_fi
             if found is None:
                 continue  # the contract reports undeclared names
             node, path, _ = found
-            longest = _longest(node)
+            longest = _longest(node, escaped)
             if longest is None:
                 errors[path] = TemplateError(where, f"{path} is displayed but unbounded",
                                              'give it a "maxLength" (strings) or "minimum" '
@@ -116,7 +144,7 @@ def _locate(config: Config, name: str, path: str) -> Location:
     written (a field declared in defs/ is reported there)."""
     import re
 
-    from bbws_mail.pipeline.contract import SchemaBundle
+    from bbws_mail.pipeline.contract import PROPERTY, SchemaBundle
 
     bundle = SchemaBundle(config.schemas_dir, name)
     node: dict[str, Any] = bundle.schema
@@ -128,17 +156,21 @@ def _locate(config: Config, name: str, path: str) -> Location:
         else:
             parent, prop = node, field
             node = node.get("properties", {}).get(field) or {}
-    return bundle.locate(parent, prop) if parent is not None else Location(bundle.display)
+    return (bundle.locate(parent, prop, (PROPERTY,)) if parent is not None
+            else Location(bundle.display))
 
 
-def check(name: str, html: str, schema: dict[str, Any], config: Config, source: str
-          ) -> tuple[int, list[TemplateError]]:
-    """The worst-case HTML size of template ``name`` and the errors that make it unbounded
-    or over budget (at the template's source file ``source``)."""
+def check(name: str, html: str, text: str, schema: dict[str, Any], config: Config,
+          source: str) -> tuple[WorstCase, list[TemplateError]]:
+    """The worst-case sizes of template ``name`` and the errors that make it unbounded
+    or its HTML over budget (at the template's source file ``source``)."""
     schema_file = str(Path(config.schemas_dir.name) / f"{name}.schema.json")
-    size, by_path, errors = worst_case_html(html, schema, config, schema_file)
+    size, by_path, html_errors = worst_case_html(html, schema, config, schema_file)
+    text_size, _, text_errors = worst_case_text(text, schema, config, schema_file)
+    # the text part shows the HTML's values, so its errors repeat them: each said once
+    unbounded = {e.message: e for e in [*html_errors, *text_errors]}
     errors = [TemplateError(_locate(config, name, e.message.split(" ", 1)[0]), e.message,
-                            e.hint) for e in errors]
+                            e.hint) for e in unbounded.values()]
     # The budget is Gmail's clip, size_fail_kb; worst_case_fail_kb overrides it for
     # projects (and lint fixtures) whose example-based size gate is set lower.
     budget_kb = float(config.check.get("worst_case_fail_kb")
@@ -150,4 +182,4 @@ def check(name: str, html: str, schema: dict[str, Any], config: Config, source: 
             Location(source), f"worst-case HTML is {size / 1024:.1f} KB, over the "
             f"{budget_kb:g} KB budget (size_fail_kb); largest: {shown}",
             "lower those fields' maxLength or their arrays' maxItems"))
-    return size, errors
+    return WorstCase(size, text_size), errors

@@ -7,17 +7,20 @@ placeholder is resolved the way Mustache resolves it at render time: through the
 section scopes, innermost first, dotted names strictly. Anything a schema does
 not declare, any section on a scalar, any variable naming an object, any URL
 placeholder that is not URL-typed, and any required field the template never
-shows is an error with the template's file:line or the schema's path.
+shows is an error with the template's file:line, or the schema file:line:column
+where the field was written (a shared ``defs/`` file for most).
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bbws_mail.errors import Location, TemplateError
+from bbws_mail.pipeline import jsonpos
 from bbws_mail.pipeline.placeholders import Placeholder
 from bbws_mail.pipeline.splice import Spliced
 from bbws_mail.pipeline.subject import Subject
@@ -29,6 +32,10 @@ GLOBALS: dict[str, dict[str, Any]] = {
 }
 URL_ATTRS = {"href", "src"}
 SCALARS = {"string", "number", "integer", "boolean", "null"}
+# What SchemaBundle.locate looks for: a key of the node itself, a key of its
+# ``properties``, or an entry of its ``required`` list.
+KEY, PROPERTY, REQUIRED = "key", "properties", "required"
+Origin = tuple[Path, jsonpos.Pointer]
 
 
 class SchemaBundle:
@@ -38,15 +45,18 @@ class SchemaBundle:
         self.schemas_dir = schemas_dir
         self.path = schemas_dir / f"{name}.schema.json"
         self.display = _display(self.path, schemas_dir)
-        self.origin: dict[int, Path] = {}  # id(node) -> file it was written in
+        # id(node) -> where its keys were written (file, pointer): one place, or for a
+        # $ref with sibling keywords the siblings' place first, then the target's
+        self.origin: dict[int, list[Origin]] = {}
         self._docs: dict[Path, Any] = {}
+        self._texts: dict[Path, str] = {}
         self._targets: dict[tuple[Path, str], Path] = {}
         if not self.path.is_file():
             raise TemplateError(Location(self.display), "schema file is missing",
                                 f"create {self.display} describing the template's variables")
         self.path = _normalise(self.path)
         root = self._load(self.path)
-        self.schema: dict[str, Any] = self._deref(root, self.path, ())
+        self.schema: dict[str, Any] = self._deref(root, self.path, (), ())
         self.schema.pop("$defs", None)
 
     def _load(self, path: Path) -> Any:
@@ -58,34 +68,39 @@ class SchemaBundle:
                                     "referenced schema file not found") from None
             try:
                 self._docs[path] = json.loads(text)
+                self._texts[path] = text
             except json.JSONDecodeError as exc:
                 raise TemplateError(Location(_display(path, self.schemas_dir), exc.lineno,
                                              exc.colno), f"invalid JSON: {exc.msg}") from None
         return self._docs[path]
 
-    def _deref(self, node: Any, file: Path, seen: tuple[str, ...]) -> Any:
+    def _deref(self, node: Any, file: Path, seen: tuple[str, ...],
+               pointer: jsonpos.Pointer) -> Any:
+        """``node`` (at ``pointer`` in ``file``) with every ``$ref`` inlined, recording
+        where each dict it returns was written."""
         if isinstance(node, list):
-            return [self._deref(n, file, seen) for n in node]
+            return [self._deref(n, file, seen, (*pointer, str(i))) for i, n in enumerate(node)]
         if not isinstance(node, dict):
             return node
         if "$ref" in node:
             ref = node["$ref"]
-            target_file_part, _, pointer = ref.partition("#")
+            target_file_part, _, fragment = ref.partition("#")
             target_file = self._target(file, target_file_part) if target_file_part else file
-            key = f"{target_file}#{pointer}"
+            key = f"{target_file}#{fragment}"
             if key in seen:
                 raise TemplateError(Location(_display(file, self.schemas_dir)),
                                     f"recursive $ref {ref!r} is not supported")
             target = self._load(target_file)
-            for part in [p for p in pointer.split("/") if p]:
-                part = part.replace("~1", "/").replace("~0", "~")
+            parts = tuple(p.replace("~1", "/").replace("~0", "~")
+                          for p in fragment.split("/") if p)
+            for part in parts:
                 if not isinstance(target, dict) or part not in target:
                     raise TemplateError(Location(_display(file, self.schemas_dir)),
                                         f"$ref {ref!r} points nowhere")
                 target = target[part]
             # No copy needed: _deref builds new dicts and lists all the way down, so
             # every use of a $ref gets nodes of its own (``used`` is keyed by id()).
-            resolved = self._deref(target, target_file, (*seen, key))
+            resolved = self._deref(target, target_file, (*seen, key), parts)
             if isinstance(resolved, dict):
                 resolved.pop("$defs", None)
                 resolved.pop("$id", None)
@@ -95,13 +110,18 @@ class SchemaBundle:
                 required = [*resolved.get("required", []),
                             *[r for r in siblings.pop("required", [])
                               if r not in resolved.get("required", [])]]
-                resolved.update(self._deref(siblings, file, seen))
+                merged = self._deref(siblings, file, seen, pointer)
+                resolved.update(merged)
                 if required:
                     resolved["required"] = required
+                if len(node) > 1:  # siblings were written here, "required" included
+                    self.origin[id(resolved)] = [*self.origin.pop(id(merged), []),
+                                                 *self.origin.get(id(resolved), [])]
             return resolved
-        out = {k: (self._deref(v, file, seen) if k not in ("enum", "const", "examples") else v)
+        out = {k: (self._deref(v, file, seen, (*pointer, k))
+                   if k not in ("enum", "const", "examples") else v)
                for k, v in node.items()}
-        self.origin[id(out)] = file
+        self.origin[id(out)] = [(file, pointer)]
         return out
 
     def _target(self, file: Path, relative: str) -> Path:
@@ -113,17 +133,32 @@ class SchemaBundle:
             found = self._targets[key] = _normalise(file.parent / relative)
         return found
 
-    def locate(self, node: dict[str, Any], prop: str) -> Location:
-        """Where ``prop`` is declared in ``node``'s file (best effort: first mention)."""
-        file = self.origin.get(id(node), self.path)
-        shown = _display(file, self.schemas_dir)
-        try:
-            for i, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-                if f'"{prop}"' in line:
-                    return Location(shown, i)
-        except OSError:
-            pass
-        return Location(shown)
+    def locate(self, node: dict[str, Any], prop: str,
+               within: Sequence[str] = (KEY, PROPERTY, REQUIRED)) -> Location:
+        """The file:line:column of ``prop`` in bundled ``node``, where it was written.
+
+        ``within`` says what ``prop`` is, in order of preference: a key of the node
+        (KEY), a key of its ``properties`` (PROPERTY), an entry of its ``required``
+        list (REQUIRED). Each is looked for inside that node's own object in its own
+        file, never by name elsewhere, so a name used in several places is found at
+        the right one. Found nowhere: the file the node was defined in.
+        """
+        origins = self.origin.get(id(node)) or [(self.path, ())]
+        for kind in within:
+            for file, pointer in origins:
+                text = self._texts.get(file, "")
+                try:
+                    if kind == REQUIRED:
+                        offset = jsonpos.element(text, (*pointer, REQUIRED), prop)
+                    else:
+                        offset = jsonpos.member(
+                            text, (*pointer, PROPERTY) if kind == PROPERTY else pointer, prop)
+                except ValueError:
+                    offset = None
+                if offset is not None:
+                    return Location(_display(file, self.schemas_dir),
+                                    *jsonpos.position(text, offset))
+        return Location(_display(origins[-1][0], self.schemas_dir))
 
 
 def _unsupported_at(bundle: SchemaBundle, schema: dict[str, Any], message: str
@@ -149,12 +184,10 @@ def _unsupported_at(bundle: SchemaBundle, schema: dict[str, Any], message: str
             return Location(bundle.display), message
     if not isinstance(node, dict):
         return Location(bundle.display), message
-    keyword = next((k for k in node if k in what), "")
-    file = bundle.origin.get(id(node), bundle.path)
-    if file == bundle.path:
-        return bundle.locate(node, keyword) if keyword else Location(bundle.display), message
-    return (bundle.locate(node, keyword) if keyword
-            else Location(_display(file, bundle.schemas_dir))), what
+    words = set(what.replace("(", " ").replace(",", " ").split())
+    keyword = next((k for k in node if k in words), "")
+    where = bundle.locate(node, keyword, (KEY,))
+    return where, message if where.file == bundle.display else what
 
 
 def _normalise(path: Path) -> Path:
@@ -205,7 +238,7 @@ def check_template(spliced: Spliced, tags: list[Placeholder], subject: Subject,
     errors: list[TemplateError] = _closed_objects(bundle, schema, "$")
     for name in GLOBALS:
         if name in schema.get("properties", {}):
-            errors.append(TemplateError(bundle.locate(schema, name),
+            errors.append(TemplateError(bundle.locate(schema, name, (PROPERTY,)),
                                         f"{name} is provided by the renderer; do not declare it"))
     used: set[int] = set()
     root = {"type": "object", "properties": {**GLOBALS, **schema.get("properties", {})}}
@@ -285,7 +318,7 @@ def _closed_objects(bundle: SchemaBundle, node: dict[str, Any], path: str
     if "object" in _types(node) and "properties" in node \
             and node.get("additionalProperties", True) is not False:
         first = next(iter(node["properties"]), "properties")
-        errors.append(TemplateError(bundle.locate(node, first),
+        errors.append(TemplateError(bundle.locate(node, first, (PROPERTY, KEY)),
                                     f"object {path} must set \"additionalProperties\": false",
                                     "so that misspelt fields in render data are reported"))
     for name, sub in node.get("properties", {}).items():
@@ -375,7 +408,7 @@ def _unused_required(bundle: SchemaBundle, schema: dict[str, Any], used: set[int
                 continue
             if id(sub) not in used:
                 errors.append(TemplateError(
-                    bundle.locate(node, prop),
+                    bundle.locate(node, prop, (REQUIRED, PROPERTY)),
                     f"required property {path}.{prop} is never used by {template_file}",
                     'show it in the template, make it optional, or mark it "x-not-shown": true'))
         for prop, sub in props.items():

@@ -47,6 +47,7 @@ class BuiltTemplate:
     schema: dict[str, Any]
     sources: list[str] = field(default_factory=list)  # files read, relative to the root
     worst_case_html: int = 0  # bytes of the largest schema-valid HTML (pipeline.bounds)
+    worst_case_text: int = 0  # bytes of the largest schema-valid text part (reported only)
     assets: dict[str, str] = field(default_factory=dict)  # asset name -> hashed name used
     # What the stages produced on the way, for the tools that judge or show a build
     # (check, preview, visual) so that none of them runs a stage again. Not written.

@@ -93,8 +93,9 @@ def test_required_but_unused_property(mini: Path, capsys: pytest.CaptureFixture[
     schema["properties"]["orderDate"] = {"type": "string", "format": "date"}
     schema_path.write_text(json.dumps(schema, indent=2))
     [error] = _errors(mini, capsys)
-    line = _line(schema_path, '"orderDate"')
-    assert error.startswith(f"{SCHEMA}:{line}: required property $.orderDate is never used")
+    line = _line(schema_path, '"orderDate"')  # the required entry: indent=2 lists it first
+    assert re.match(rf"{SCHEMA}:{line}:\d+: required property \$\.orderDate is never used",
+                    error), error
 
 
 def test_not_shown_marker_accepts_an_unused_required_property(
@@ -169,16 +170,17 @@ def test_displayed_string_without_max_length_is_an_error(
     _edit(mini / SCHEMA, '"name": {"type": "string", "minLength": 1, "maxLength": 120}',
           '"name": {"type": "string", "minLength": 1}')
     errors = _errors(mini, capsys)
-    # file:line of the field's declaration (the bundle's best-effort locate)
-    assert any(re.match(rf"{SCHEMA}:\d+: \$\.customer\.name is displayed but unbounded", e)
-               for e in errors), errors
+    line = _line(mini / SCHEMA, '"name": {"type": "string", "minLength": 1}')
+    assert any(re.match(rf"{SCHEMA}:{line}:\d+: \$\.customer\.name is displayed but unbounded",
+                        e) for e in errors), errors
 
 
 def test_repeated_array_without_max_items_is_an_error(
         mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _edit(mini / SCHEMA, '"maxItems": 50,', "")
     errors = _errors(mini, capsys)
-    assert any(re.match(rf"{SCHEMA}:\d+: \$\.items is repeated but has no maxItems", e)
+    line = _line(mini / SCHEMA, '"items": {')
+    assert any(re.match(rf"{SCHEMA}:{line}:5: \$\.items is repeated but has no maxItems", e)
                for e in errors), errors
 
 
@@ -195,7 +197,29 @@ def test_worst_case_over_the_budget_fails_and_names_the_biggest_fields(
 def test_build_prints_each_templates_worst_case(
         mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "--root", str(mini)]) == 0
-    assert re.search(r"\] mini \(worst-case HTML \d+\.\d KB\)", capsys.readouterr().err)
+    assert re.search(r"\] mini \(worst-case HTML \d+\.\d KB, text \d+\.\d KB\)",
+                     capsys.readouterr().err)
+
+
+def test_worst_case_text_is_the_same_walk_unescaped() -> None:
+    """Text values are not HTML-escaped: 4 bytes a character (UTF-8), not 6; literals
+    count as they are and arrays multiply, as in the HTML part."""
+    from bbws_mail import config
+    from bbws_mail.pipeline import bounds
+    from tests.conftest import FIXTURES
+
+    cfg = config.load(FIXTURES / "mini")
+    schema = {"type": "object", "properties": {
+        "name": {"type": "string", "maxLength": 10},
+        "rows": {"type": "array", "maxItems": 3, "items": {
+            "type": "object", "properties": {"n": {"type": "integer", "minimum": 0,
+                                                   "maximum": 999}}}}}}
+    template = "Hi {{name}}!\n{{#rows}}- {{n}}\n{{/rows}}"
+    text, text_paths, text_errors = bounds.worst_case_text(template, schema, cfg, "s")
+    html, _, _ = bounds.worst_case_html(template, schema, cfg, "s")
+    assert text == 3 + 10 * 4 + 2 + 3 * (2 + 3 + 1) and text_errors == []
+    assert html == 3 + 10 * 6 + 2 + 3 * (2 + 3 + 1)
+    assert text_paths == {"$.name": 40, "$.rows[].n": 9}
 
 
 def _maximal(schema: dict, data: object) -> object:
@@ -228,9 +252,12 @@ def test_worst_case_bounds_every_real_template(project_build: Path) -> None:
         files = source.snapshot().templates[name]
         worst, _, errors = bounds.worst_case_html(files.html, files.schema, cfg, name)
         assert errors == [] and worst <= budget, (name, worst)
+        worst_text, _, errors = bounds.worst_case_text(files.text, files.schema, cfg, name)
+        assert errors == [], name
         example = json.loads((ROOT / "schemas/examples" / f"{name}.json").read_text())
         big = render(name, _maximal(files.schema, example), source=source)
         assert len(big.html.encode()) <= worst, name
+        assert len(big.text.encode()) <= worst_text < worst, name
         assert len(big.html.encode()) > len(render(name, example, source=source).html.encode())
 
 
