@@ -108,9 +108,12 @@ def one_click_url(email: RenderedEmail, data: Mapping[str, Any], schema: Mapping
 def build_message(email: RenderedEmail, *, sender: str, to: list[str], reply_to: list[str],
                   unsubscribe: str = "") -> EmailMessage:
     """The MIME message: ``RenderedEmail.to_message`` plus the one-click headers."""
+    from bbws_mail import headers
+
     msg = email.to_message(sender=sender, to=to, reply_to=", ".join(reply_to) or None)
     if unsubscribe:
-        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+        field = headers.angle_url("List-Unsubscribe", unsubscribe)
+        msg[field.name] = field
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return msg
 
