@@ -130,3 +130,19 @@ class MessageError(BBWSMailError, ValueError):
 
 class SourceError(BBWSMailError):
     """Compiled templates could not be loaded (missing build, unreachable bucket, bad manifest)."""
+
+
+class BrokenTemplateError(SourceError):
+    """A template of the build cannot be read or compiled: its files are not a template.
+
+    Raised on every render of it (templates from S3 are data: whoever can write the
+    bucket decides them). The message names the template, where the build came from
+    and the kind of failure, never the files' text.
+    """
+
+    def __init__(self, name: str, origin: str, cause: BaseException) -> None:
+        self.name = name
+        self.origin = origin
+        super().__init__(f"template {name!r} of the build at {origin or '?'} cannot be used: "
+                         f"{type(cause).__name__} while reading or compiling it; publish a "
+                         "build made by `bbws-mail build`")

@@ -63,7 +63,8 @@ def lookup(scopes: list[Any], path: tuple[str, ...]) -> Any:
     for part in path[1:]:
         if isinstance(value, Mapping):
             value = value.get(part)
-        elif isinstance(value, Sequence) and not isinstance(value, str) and part.isdigit():
+        elif isinstance(value, Sequence) and not isinstance(value, str) \
+                and part.isascii() and part.isdigit():  # int() refuses '²'
             index = int(part)
             value = value[index] if index < len(value) else None
         else:

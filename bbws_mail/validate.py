@@ -454,7 +454,7 @@ class _Gen:
         self._enum_const(schema, v, path, depth)
         if types is None or "string" in names:
             self._string(schema, v, path, depth, where)
-        self._number(schema, v, path, depth)
+        self._number(schema, v, path, depth, where)
         if any(k in schema for k in ("properties", "required", "additionalProperties")):
             self._object(schema, v, path, depth, where)
         if any(k in schema for k in ("items", "minItems", "maxItems")):
@@ -521,12 +521,16 @@ class _Gen:
             self.add(inner + 1, f"if {why}:")
             self.add(inner + 2, f"R(problems, {path}, {why} + ' (got ' + D({v}) + ')')")
 
-    def _number(self, schema: dict[str, Any], v: str, path: str, depth: int) -> None:
+    def _number(self, schema: dict[str, Any], v: str, path: str, depth: int,
+                where: str) -> None:
         ops = {"minimum": ("<", ">="), "maximum": (">", "<="), "exclusiveMinimum": ("<=", ">"),
                "exclusiveMaximum": (">=", "<")}
         bounds = [(k, schema[k]) for k in ops if k in schema]
         if not bounds:
             return
+        for key, bound in bounds:  # else every comparison with data raises TypeError
+            if not number_kind(bound):
+                raise ValueError(f"{where}/{key}: must be a number")
         self.add(depth, f"if {v}.__class__ is int or NK({v}):")
         self.add(depth + 1, "pass")
         for key, bound in bounds:
