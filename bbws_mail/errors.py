@@ -77,15 +77,30 @@ class BuildError(BBWSMailError):
 
 
 class UnknownTemplateError(BBWSMailError, KeyError):
-    """The template name is not in the build; the message lists the known ones."""
+    """The template name is not in the build; the message lists the known ones.
 
-    def __init__(self, name: str, known: list[str]) -> None:
+    The name may come from data (a queue message's body), so it is shown only when it
+    looks like a template name; anything else is described by its type and length.
+    """
+
+    def __init__(self, name: Any, known: list[str]) -> None:
         self.name = name
         self.known = known
-        super().__init__(f"unknown template {name!r}; known templates: {', '.join(sorted(known))}")
+        super().__init__(f"unknown template {_shown_name(name)}; known templates: "
+                         f"{', '.join(sorted(known))}")
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
+
+
+def _shown_name(name: Any) -> str:
+    """``name`` quoted when it is a short plain name, else what it is (never its text)."""
+    if isinstance(name, str):
+        if len(name) <= 64 and name.isascii() and name.replace("_", "a").replace("-", "a"
+                                                                              ).isalnum():
+            return repr(name)
+        return f"(a string of {len(name)} character(s) that is no template name)"
+    return f"(a {type(name).__name__}, not a string)"
 
 
 class DataProblem(NamedTuple):

@@ -194,6 +194,8 @@ def compiled(snapshot: Snapshot, name: str) -> CompiledTemplate:
     :func:`forget` trims.
     """
     templates = snapshot.templates
+    if not isinstance(name, str):
+        raise UnknownTemplateError(name, list(templates))
     try:
         if isinstance(templates, LazyTemplates):
             if name not in templates:
