@@ -65,8 +65,8 @@ class RenderedEmail(NamedTuple):
     html: str
     text: str
 
-    def to_message(self, *, sender: str, to: str | list[str], reply_to: str | None = None
-                   ) -> EmailMessage:
+    def to_message(self, *, sender: str, to: str | list[str],
+                   reply_to: str | list[str] | None = None) -> EmailMessage:
         """A multipart/alternative message (text first, then HTML, as RFC 2046 orders them).
 
         Subject, From, To, Reply-To and X-BBWS-Template are written by

@@ -245,3 +245,49 @@ def test_a_long_one_click_url_is_written_as_it_is_not_as_encoded_words() -> None
 def test_a_one_click_url_no_header_line_can_hold_is_a_message_error() -> None:
     with pytest.raises(MessageError, match="longer than a header line"):
         _one_click_headers("https://portal.bbws.co.za/u/" + "x" * 1000)
+
+
+@pytest.mark.parametrize("to", ["thandi@under_score.example", "thandi@b\u00fccher.example",
+                                "th..andi@example.co.za", "thandi@example.123",
+                                ["a@example.co.za", "x" * 65 + "@example.co.za"]])
+def test_an_address_no_header_can_carry_is_rejected_permanently(
+        smtp: tuple[Catcher, int], project_build: Path, to: Any) -> None:
+    """Refused by the header writer's addr-spec rule: a RejectedAddressError up front, so a
+    queue drops the message instead of retrying it until the dead-letter queue."""
+    catcher, port = smtp
+    sender = smtp_sender(port, PackagedSource(project_build))
+    name = real_templates()[0]
+    with pytest.raises(RejectedAddressError) as info:
+        sender.send(name, example(name), to=to)
+    assert is_permanent(info.value) and "under_score" not in str(info.value)
+    with pytest.raises(RejectedAddressError):
+        sender.send(name, example(name), to="a@example.co.za", reply_to=to)
+    assert catcher.messages == []
+
+
+def test_several_reply_to_addresses_each_reach_the_header(smtp: tuple[Catcher, int],
+                                                          project_build: Path) -> None:
+    catcher, port = smtp
+    sender = Sender(SmtpTransport("127.0.0.1", port, timeout=5), sender=FROM,
+                    reply_to=["support@bbws.co.za", "Billing <billing@bbws.co.za>"],
+                    source=PackagedSource(project_build))
+    name = real_templates()[0]
+    sender.send(name, example(name), to="thandi@example.co.za")
+    sender.send(name, example(name), to="thandi@example.co.za",
+                reply_to="a@bbws.co.za, b@bbws.co.za")
+    first, second = catcher.messages
+    assert [a.addr_spec for a in first["Reply-To"].addresses] == [
+        "support@bbws.co.za", "billing@bbws.co.za"]
+    assert [a.addr_spec for a in second["Reply-To"].addresses] == ["a@bbws.co.za",
+                                                                   "b@bbws.co.za"]
+
+
+@pytest.mark.parametrize("data", [None, ["ab", "cd"], "xy", 5])
+def test_data_that_is_no_object_is_a_template_data_error(smtp: tuple[Catcher, int],
+                                                         project_build: Path, data: Any) -> None:
+    catcher, port = smtp
+    name = real_templates()[0]
+    with pytest.raises(TemplateDataError):
+        smtp_sender(port, PackagedSource(project_build)).send(name, data,
+                                                              to="thandi@example.co.za")
+    assert catcher.messages == []
