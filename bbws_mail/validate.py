@@ -130,7 +130,10 @@ def describe(value: Any) -> str:
     if isinstance(value, dict):
         return f"an object of {len(value)} field(s)"
     if kind in ("integer", "number"):
-        return f"a number of {len(str(value))} character(s)"
+        try:
+            return f"a number of {len(str(value))} character(s)"
+        except ValueError:  # an int past sys.get_int_max_str_digits() cannot be printed
+            return f"a number of more than {sys.get_int_max_str_digits()} digit(s)"
     return "null" if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
