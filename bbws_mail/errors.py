@@ -77,15 +77,30 @@ class BuildError(BBWSMailError):
 
 
 class UnknownTemplateError(BBWSMailError, KeyError):
-    """The template name is not in the build; the message lists the known ones."""
+    """The template name is not in the build; the message lists the known ones.
 
-    def __init__(self, name: str, known: list[str]) -> None:
+    The name may come from data (a queue message's body), so it is shown only when it
+    looks like a template name; anything else is described by its type and length.
+    """
+
+    def __init__(self, name: Any, known: list[str]) -> None:
         self.name = name
         self.known = known
-        super().__init__(f"unknown template {name!r}; known templates: {', '.join(sorted(known))}")
+        super().__init__(f"unknown template {_shown_name(name)}; known templates: "
+                         f"{', '.join(sorted(known))}")
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
+
+
+def _shown_name(name: Any) -> str:
+    """``name`` quoted when it is a short plain name, else what it is (never its text)."""
+    if isinstance(name, str):
+        if len(name) <= 64 and name.isascii() and name.replace("_", "a").replace("-", "a"
+                                                                              ).isalnum():
+            return repr(name)
+        return f"(a string of {len(name)} character(s) that is no template name)"
+    return f"(a {type(name).__name__}, not a string)"
 
 
 class DataProblem(NamedTuple):
@@ -130,3 +145,19 @@ class MessageError(BBWSMailError, ValueError):
 
 class SourceError(BBWSMailError):
     """Compiled templates could not be loaded (missing build, unreachable bucket, bad manifest)."""
+
+
+class BrokenTemplateError(SourceError):
+    """A template of the build cannot be read or compiled: its files are not a template.
+
+    Raised on every render of it (templates from S3 are data: whoever can write the
+    bucket decides them). The message names the template, where the build came from
+    and the kind of failure, never the files' text.
+    """
+
+    def __init__(self, name: str, origin: str, cause: BaseException) -> None:
+        self.name = name
+        self.origin = origin
+        super().__init__(f"template {name!r} of the build at {origin or '?'} cannot be used: "
+                         f"{type(cause).__name__} while reading or compiling it; publish a "
+                         "build made by `bbws-mail build`")

@@ -15,14 +15,20 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from bbws_mail.errors import BBWSMailError
+
 SAST = timezone(timedelta(hours=2), "SAST")
 VAT_RATE = Decimal("0.15")  # South African VAT since 1 April 2018
 _CENT = Decimal("0.01")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-class FormattingError(ValueError):
-    """A value cannot be shown as asked; the message says what kind of value is expected."""
+class FormattingError(BBWSMailError, ValueError):
+    """A value cannot be shown as asked; the message says what kind of value is expected.
+
+    Every failure of these helpers is one (a Decimal past the decimal context, a date at
+    the calendar's edge), so a handler catching the project's errors catches them too.
+    """
 
 
 def _amount(value: Decimal | int, what: str) -> Decimal:
@@ -37,7 +43,10 @@ def _amount(value: Decimal | int, what: str) -> Decimal:
 
 def zar(rands: Decimal | int) -> str:
     """``Decimal("2990")`` -> ``"R2,990.00"``; rounded half up to the cent; ``"-R50.00"``."""
-    amount = _amount(rands, "zar()").quantize(_CENT, rounding=ROUND_HALF_UP)
+    try:
+        amount = _amount(rands, "zar()").quantize(_CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the decimal context holds (28)
+        raise FormattingError("zar(): the amount is too large to show to the cent") from None
     sign = "-" if amount < 0 else ""
     return f"{sign}R{abs(amount):,.2f}"
 
@@ -53,10 +62,13 @@ def zar_cents(cents: Decimal | int) -> str:
 def vat_included(total: Decimal | int, rate: Decimal = VAT_RATE) -> Decimal:
     """The VAT inside a VAT-inclusive ``total`` (rands), to the cent: 15/115 of it."""
     amount = _amount(total, "vat_included()")
+    if isinstance(rate, bool) or not isinstance(rate, (Decimal, int)):
+        raise FormattingError("vat_included(): the rate must be a Decimal fraction")
     try:
         return (amount * rate / (1 + rate)).quantize(_CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation:
-        raise FormattingError("vat_included(): the rate must be a Decimal fraction") from None
+        raise FormattingError("vat_included(): the amount is too large to show to the cent"
+                              ) from None
 
 
 def _to_sast(value: datetime | date | str, what: str) -> datetime:
@@ -72,7 +84,11 @@ def _to_sast(value: datetime | date | str, what: str) -> datetime:
         if value.tzinfo is None or value.utcoffset() is None:
             raise FormattingError(f"{what}: the date-time has no time zone; pass an aware "
                                   "datetime (UTC from DynamoDB) so it can be shown in SAST")
-        return value.astimezone(SAST)
+        try:
+            return value.astimezone(SAST)
+        except OverflowError:  # 0001-01-01 east of SAST, 9999-12-31 west of it
+            raise FormattingError(f"{what}: the date-time is outside the calendar in SAST"
+                                  ) from None
     raise FormattingError(f"{what}: expected a datetime or an ISO 8601 string, "
                           f"got {type(value).__name__}")
 

@@ -11,6 +11,9 @@ by re-parsing with ``email.policy.strict`` in the tests on each CPython found.
 
 - Subject: printable ASCII folded at single spaces, anything else (non-ASCII,
   a word too long for a line, a literal ``=?``) as UTF-8 base64 encoded words.
+- List-Unsubscribe: ``<url>``, the URL as it is (printable ASCII) on one line (a URL
+  cannot be folded; RFC 5322 allows 998 characters); never encoded words, which no
+  mail provider reads as a URL, and never an ``=?`` that a reader could take for one.
 - Addresses: ``addr`` or ``Name <addr>``; the address must be a plain
   addr-spec (the validator's e-mail rule), one per string, and the name printable
   text without quotes, angle brackets or encoded words; anything else is a
@@ -27,9 +30,11 @@ from bbws_mail.display import neutralise
 from bbws_mail.errors import MessageError
 
 MAX_LINE = 78  # RFC 5322's "SHOULD" line length, CRLF excluded
+MAX_LONG_LINE = 998  # RFC 5322's "MUST" line length, CRLF excluded
 _WORD_BYTES = 42  # UTF-8 bytes per encoded word: "=?utf-8?b?" + 56 base64 + "?=" = 68 chars
 _PRINTABLE = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
 _ADDRESS = re.compile(r"\s*(?:(?P<name>[^<>]*?)\s*<(?P<addr>[^<>]*)>|(?P<bare>[^<>\s]+))\s*")
+_URL = re.compile(r"[\x21-\x3b=\x3f-\x7e]+")
 _ATOM_TEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
 
 
@@ -163,6 +168,31 @@ def addresses(name: str, values: Any, role: str) -> Folded:
         atoms += part
         shown.append(f'"{display}" <{addr}>' if display else addr)
     return Folded(name, ", ".join(shown), _fold(name, atoms))
+
+
+def angle_url(name: str, url: str) -> Folded:
+    """``<url>`` for List-Unsubscribe (RFC 2369); the URL is data, so it is written here.
+
+    Given to the ``email`` package, a URL holding ``=?utf-8?b?...?=`` (every character
+    of it allowed by RFC 3986) was decoded while folding and its CRLF written as a real
+    Bcc line, and a URL longer than a line became encoded words. Here it is written as
+    it is; only when it holds ``=?`` is every ``?`` after the first (query or fragment
+    text, where ``%3F`` means the same to the server) percent-encoded, since an encoded
+    word needs four. It stays on one line, longer than 78 characters if it must (a URL
+    cannot be folded); anything but printable ASCII without spaces or angle brackets,
+    or a line longer than RFC 5322's 998 characters, is a MessageError.
+    """
+    if not isinstance(url, str) or not _URL.fullmatch(url):
+        raise MessageError(f"the {name} URL must be printable ASCII without spaces or angle "
+                           "brackets")
+    if "=?" in url:
+        head, mark, tail = url.partition("?")
+        url = head + mark + tail.replace("?", "%3F")
+    value = f"<{url}>"
+    if len(name) + 2 + len(value) > MAX_LONG_LINE:
+        raise MessageError(f"the {name} URL ({len(url)} characters) is longer than a header "
+                           f"line can hold ({MAX_LONG_LINE} characters)")
+    return Folded(name, value, f"{name}: {value}\r\n")
 
 
 def token(name: str, value: str) -> Folded:

@@ -63,7 +63,8 @@ def lookup(scopes: list[Any], path: tuple[str, ...]) -> Any:
     for part in path[1:]:
         if isinstance(value, Mapping):
             value = value.get(part)
-        elif isinstance(value, Sequence) and not isinstance(value, str) and part.isdigit():
+        elif isinstance(value, Sequence) and not isinstance(value, str) \
+                and part.isascii() and part.isdigit():  # int() refuses '²'
             index = int(part)
             value = value[index] if index < len(value) else None
         else:
@@ -76,11 +77,13 @@ def lookup(scopes: list[Any], path: tuple[str, ...]) -> Any:
 def to_text(value: Any) -> str:
     """How a value prints: integral numbers as integers (2.0, Decimal('2.00') -> "2"),
     other numbers as Python prints the float (Decimal('1.50') -> "1.5", as JSON 1.50
-    would), so data from DynamoDB (every number a Decimal) prints like data from JSON."""
+    would), so data from DynamoDB (every number a Decimal) prints like data from JSON.
+    A str subclass prints as the plain str of its characters: escaping calls str methods
+    (replace, translate), which a subclass may override to escape twice or not at all."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return str.__str__(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     kind = number_kind(value)

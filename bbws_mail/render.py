@@ -15,7 +15,13 @@ from collections.abc import Mapping
 from bbws_mail import precompiled
 from bbws_mail._namedtuple import NamedTuple
 from bbws_mail.display import neutralise
-from bbws_mail.errors import SourceError, TemplateDataError, UnknownTemplateError
+from bbws_mail.errors import (
+    BBWSMailError,
+    BrokenTemplateError,
+    SourceError,
+    TemplateDataError,
+    UnknownTemplateError,
+)
 from bbws_mail.mustache import Template, html_escape
 from bbws_mail.sources import LazyTemplates, PackagedSource, Snapshot, Source, TemplateFiles
 from bbws_mail.validate import Validator
@@ -60,8 +66,8 @@ class RenderedEmail(NamedTuple):
     html: str
     text: str
 
-    def to_message(self, *, sender: str, to: str | list[str], reply_to: str | None = None
-                   ) -> EmailMessage:
+    def to_message(self, *, sender: str, to: str | list[str],
+                   reply_to: str | list[str] | None = None) -> EmailMessage:
         """A multipart/alternative message (text first, then HTML, as RFC 2046 orders them).
 
         Subject, From, To, Reply-To and X-BBWS-Template are written by
@@ -182,31 +188,41 @@ def _make_source(kind: str, where: str = "render(source=...)") -> Source:
 def compiled(snapshot: Snapshot, name: str) -> CompiledTemplate:
     """The compiled template ``name`` of ``snapshot`` (compiled on first use).
 
+    Files that cannot be read or compiled are a BrokenTemplateError, on every call.
     A snapshot with lazily loaded templates keeps its compiled templates itself, so
     they go when the snapshot goes (a refreshed S3 source takes over the unchanged
     ones); in-memory snapshots (preview, checks) use a shared cache that
     :func:`forget` trims.
     """
     templates = snapshot.templates
-    if isinstance(templates, LazyTemplates):
-        if name not in templates:
-            raise UnknownTemplateError(name, list(templates))
-        code_dir = templates.code_dir
-        found: CompiledTemplate = templates.compiled(
-            name, lambda files: CompiledTemplate(files, code_dir))
-        return found
-    key = (snapshot.origin, snapshot.build_version, name)
-    found_ = _cache.get(key)
-    if found_ is not None:
-        return found_
-    files = templates.get(name)
-    if files is None:
+    if not isinstance(name, str):
         raise UnknownTemplateError(name, list(templates))
-    with _cache_lock:
+    try:
+        if isinstance(templates, LazyTemplates):
+            if name not in templates:
+                raise UnknownTemplateError(name, list(templates))
+            code_dir = templates.code_dir
+            found: CompiledTemplate = templates.compiled(
+                name, lambda files: CompiledTemplate(files, code_dir))
+            return found
+        key = (snapshot.origin, snapshot.build_version, name)
         found_ = _cache.get(key)
-        if found_ is None:
-            found_ = _cache[key] = CompiledTemplate(files)
-    return found_
+        if found_ is not None:
+            return found_
+        files = templates.get(name)
+        if files is None:
+            raise UnknownTemplateError(name, list(templates))
+        with _cache_lock:
+            found_ = _cache.get(key)
+            if found_ is None:
+                found_ = _cache[key] = CompiledTemplate(files)
+        return found_
+    except BBWSMailError:
+        raise
+    except Exception as exc:
+        # A bundle's text and schema are data: chevron, the code generators and
+        # Python's limits (nesting, recursion) refuse malformed ones in their own ways.
+        raise BrokenTemplateError(name, snapshot.origin, exc) from None
 
 
 def forget(origin: str, *, keep: set[str] | frozenset[str] = frozenset()) -> None:

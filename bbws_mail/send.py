@@ -78,8 +78,16 @@ def is_permanent(exc: BaseException) -> bool:
 
 
 def addresses(value: str | Sequence[str], what: str) -> list[str]:
-    """Plain addresses from "a@x.co, B <b@y.co>"; RejectedAddressError naming the field."""
+    """Plain addresses from "a@x.co, B <b@y.co>"; RejectedAddressError naming the field.
+
+    Each must pass the rule the header writer applies (the validator's e-mail format:
+    a dot-atom addr-spec, ASCII, a host name domain): refused here, an address is a
+    permanent failure a queue consumer drops; refused only when the message is written
+    it would be a MessageError, which is retried until the dead-letter queue.
+    """
     from email.utils import getaddresses
+
+    from bbws_mail.validate import check_email
 
     raw = [value] if isinstance(value, str) else list(value)
     if any(not isinstance(r, str) or "\r" in r or "\n" in r for r in raw):
@@ -88,10 +96,10 @@ def addresses(value: str | Sequence[str], what: str) -> list[str]:
     if not found:
         raise RejectedAddressError(f"{what}: no address given")
     for i, addr in enumerate(found):
-        local, _, domain = addr.rpartition("@")
-        if not local or "." not in domain or " " in addr or domain.startswith("."):
+        why = check_email(addr)
+        if why:
             raise RejectedAddressError(f"{what}: address #{i + 1} is not an email address "
-                                       "(expected name@domain.tld)")
+                                       f"(expected name@domain.tld): {why}")
     return found
 
 
@@ -108,9 +116,12 @@ def one_click_url(email: RenderedEmail, data: Mapping[str, Any], schema: Mapping
 def build_message(email: RenderedEmail, *, sender: str, to: list[str], reply_to: list[str],
                   unsubscribe: str = "") -> EmailMessage:
     """The MIME message: ``RenderedEmail.to_message`` plus the one-click headers."""
-    msg = email.to_message(sender=sender, to=to, reply_to=", ".join(reply_to) or None)
+    from bbws_mail import headers
+
+    msg = email.to_message(sender=sender, to=to, reply_to=reply_to or None)
     if unsubscribe:
-        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+        field = headers.angle_url("List-Unsubscribe", unsubscribe)
+        msg[field.name] = field
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return msg
 
@@ -255,7 +266,9 @@ class Sender:
         reply = reply_to if reply_to is not None else self.reply_to
         reply_list = addresses(reply, "Reply-To") if reply else []
         snapshot = self._snapshot()  # one snapshot for the render and the opt-in lookup
-        email = render(template, dict(data), source=FixedSource(snapshot))
+        if not isinstance(data, dict) and isinstance(data, Mapping):
+            data = dict(data)  # the validator takes JSON objects as dicts
+        email = render(template, data, source=FixedSource(snapshot))
         schema = snapshot.templates[template].schema
         message_tags = _check_tags({"template": template, "build": email.build_version,
                                     **self.tags, **(tags or {})})

@@ -11,6 +11,9 @@ message not listed in ``batchItemFailures``. So:
   rejected address, a body that is not JSON), is *not* listed: retrying cannot help;
   it is logged (message id and the error's class and message; the body is never
   logged, it holds personal data) and dropped;
+- errors that are not the project's own (a handler's ``int(body["qty"])``, strptime,
+  a KeyError) are logged by class and where they were raised, never by their text,
+  which quotes data;
 - a message that failed in a retryable way (throttling, 5xx, timeouts) or in an
   unforeseen way is listed, and comes back after the visibility timeout (then to the
   dead-letter queue after ``maxReceiveCount``);
@@ -25,6 +28,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bbws_mail.errors import BBWSMailError
 from bbws_mail.send import RetryableSendError, is_permanent
 
 log = logging.getLogger("bbws_mail.sqs")
@@ -40,6 +44,8 @@ def json_body(record: Mapping[str, Any]) -> dict[str, Any]:
         body = json.loads(record.get("body") or "")
     except ValueError:
         raise BadMessageError("message body is not JSON") from None
+    except RecursionError:  # it can never parse: retrying it would not help
+        raise BadMessageError("message body is JSON nested too deeply to read") from None
     if not isinstance(body, dict):
         raise BadMessageError(f"message body is JSON {type(body).__name__}, not an object")
     return body
@@ -64,15 +70,31 @@ def handle_batch(event: Mapping[str, Any], handle: Callable[[dict[str, Any]], An
         except Exception as exc:
             if isinstance(exc, BadMessageError) or is_permanent(exc):
                 log.error("dropping SQS message %s: %s: %s", message_id, type(exc).__name__,
-                          exc)
+                          describe(exc))
                 continue
             log.warning("SQS message %s will be retried: %s: %s", message_id,
-                        type(exc).__name__, exc)
+                        type(exc).__name__, describe(exc))
             failures.append({"itemIdentifier": message_id})
             if stop_on_throttle and isinstance(exc, RetryableSendError) \
                     and _throttled(exc):
                 throttled = True
     return {"batchItemFailures": failures}
+
+
+def describe(exc: BaseException) -> str:
+    """What a log line may say about ``exc``: the project's messages (written to describe
+    values, never quote them), else only where it was raised; other errors' text quotes
+    data (``invalid literal for int() with base 10: '...'``) and may hold line breaks."""
+    if isinstance(exc, (BBWSMailError, BadMessageError)):
+        return str(exc)
+    tb = exc.__traceback__
+    if tb is None:
+        return "(message not logged)"
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    where = code.co_filename.replace("\\", "/").rpartition("/")[2]
+    return f"raised at {where}:{tb.tb_lineno} in {code.co_name} (message not logged)"
 
 
 def _throttled(exc: RetryableSendError) -> bool:

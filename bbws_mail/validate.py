@@ -130,7 +130,10 @@ def describe(value: Any) -> str:
     if isinstance(value, dict):
         return f"an object of {len(value)} field(s)"
     if kind in ("integer", "number"):
-        return f"a number of {len(str(value))} character(s)"
+        try:
+            return f"a number of {len(str(value))} character(s)"
+        except ValueError:  # an int past sys.get_int_max_str_digits() cannot be printed
+            return f"a number of more than {sys.get_int_max_str_digits()} digit(s)"
     return "null" if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
@@ -454,7 +457,7 @@ class _Gen:
         self._enum_const(schema, v, path, depth)
         if types is None or "string" in names:
             self._string(schema, v, path, depth, where)
-        self._number(schema, v, path, depth)
+        self._number(schema, v, path, depth, where)
         if any(k in schema for k in ("properties", "required", "additionalProperties")):
             self._object(schema, v, path, depth, where)
         if any(k in schema for k in ("items", "minItems", "maxItems")):
@@ -521,12 +524,16 @@ class _Gen:
             self.add(inner + 1, f"if {why}:")
             self.add(inner + 2, f"R(problems, {path}, {why} + ' (got ' + D({v}) + ')')")
 
-    def _number(self, schema: dict[str, Any], v: str, path: str, depth: int) -> None:
+    def _number(self, schema: dict[str, Any], v: str, path: str, depth: int,
+                where: str) -> None:
         ops = {"minimum": ("<", ">="), "maximum": (">", "<="), "exclusiveMinimum": ("<=", ">"),
                "exclusiveMaximum": (">=", "<")}
         bounds = [(k, schema[k]) for k in ops if k in schema]
         if not bounds:
             return
+        for key, bound in bounds:  # else every comparison with data raises TypeError
+            if not number_kind(bound):
+                raise ValueError(f"{where}/{key}: must be a number")
         self.add(depth, f"if {v}.__class__ is int or NK({v}):")
         self.add(depth + 1, "pass")
         for key, bound in bounds:

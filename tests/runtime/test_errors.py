@@ -201,3 +201,19 @@ def test_every_project_error_class_pickles() -> None:
             error = cls.__new__(cls, "x")
         back = pickle.loads(pickle.dumps(error))
         assert type(back) is cls and str(back) == str(error), cls
+
+
+@pytest.mark.parametrize("name", [SECRET * 1000, f"receipt\n{SECRET}: injected log line",
+                                  ["receipt"], {"name": SECRET}, None, 7])
+def test_an_unknown_template_name_from_data_is_described_not_quoted(name: Any) -> None:
+    """Queue consumers take the name from a message body: it is data like any other."""
+    with pytest.raises(UnknownTemplateError) as info:
+        render(name, {})
+    text = str(info.value)
+    assert _leaks(text) == [] and "\n" not in text and len(text) < 1000
+    assert "order_confirmation_customer" in text  # the known names are still listed
+
+
+def test_a_plain_unknown_template_name_is_still_shown() -> None:
+    with pytest.raises(UnknownTemplateError, match="unknown template 'reciept'"):
+        render("reciept", {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -81,3 +82,21 @@ def test_fixed_offset_agrees_with_the_tz_database(moment: datetime) -> None:
     want = moment.astimezone(ZoneInfo("Africa/Johannesburg"))
     assert display_datetime(moment) == (f"{want.day} {want:%b} {want.year}, {want:%H:%M}")
     assert want.utcoffset() == timedelta(hours=2)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: zar(Decimal("1e26")), lambda: zar(10**30), lambda: zar(Decimal("1e999999")),
+    lambda: zar_cents(Decimal("1e40")), lambda: vat_included(Decimal("1e999999")),
+    lambda: display_datetime("9999-12-31T23:59:59-02:00"),
+    lambda: display_date("0001-01-01T00:00:00+05:00"), lambda: iso_sast("9999-12-31T23:00:00Z"),
+    lambda: display_datetime(datetime(9999, 12, 31, 23, tzinfo=UTC)),
+    lambda: vat_included(Decimal(100), 0.15),  # type: ignore[arg-type]
+])
+def test_values_past_what_can_be_shown_are_formatting_errors(call: Any) -> None:
+    """A DynamoDB Decimal too large for the decimal context, a date at the edge of the
+    calendar: a FormattingError (a project error), not InvalidOperation or OverflowError."""
+    from bbws_mail import BBWSMailError
+
+    with pytest.raises(FormattingError) as info:
+        call()
+    assert isinstance(info.value, BBWSMailError)

@@ -125,3 +125,32 @@ def test_forget_drops_only_other_versions_of_that_origin() -> None:
         with mod._cache_lock:
             mod._cache.clear()
             mod._cache.update(saved)
+
+
+class _Sly(str):
+    """A str subclass whose methods leave text alone, as a careless wrapper type might."""
+
+    def replace(self, *_args: Any, **_kw: Any) -> _Sly:  # type: ignore[override]
+        return self
+
+    def translate(self, *_args: Any, **_kw: Any) -> _Sly:  # type: ignore[override]
+        return self
+
+    def isprintable(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("kind", ["sly", "markupsafe"])
+def test_str_subclasses_are_escaped_as_the_text_they_hold(source: PackagedSource,
+                                                          kind: str) -> None:
+    """Escaping works on the characters, whatever methods a subclass overrides: markupsafe's
+    Markup escapes the arguments of replace() (the value came out escaped twice), others
+    may not escape at all."""
+    value = "<img src=x onerror=alert(1)>\u202e"
+    wrap = _Sly if kind == "sly" else pytest.importorskip("markupsafe").Markup
+    data = copy.deepcopy(DATA)
+    data["customer"]["name"] = wrap(value)
+    email = render("mini", data, source=source)
+    assert "<img src=x" not in email.html and "&amp;lt;" not in email.html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in email.html
+    assert "\u202e" not in email.html + email.text + email.subject

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bbws_mail import TemplateDataError, UnknownTemplateError
+from bbws_mail.errors import MessageError
 from bbws_mail.send import (
     PermanentSendError,
     RejectedAddressError,
@@ -203,3 +204,90 @@ def test_ses_errors_are_told_apart(ses: tuple[str, Any], project_build: Path) ->
     outgoing.answer = (400, "MessageRejected")
     with pytest.raises(PermanentSendError):
         sender.send(name, example(name), to="thandi@example.co.za")
+
+
+def _one_click_headers(url: str) -> tuple[bytes, Any]:
+    """The header block of the campaign fixture's message for ``url``, and it re-parsed."""
+    from email import message_from_bytes
+
+    from bbws_mail import render
+    from bbws_mail.send import build_message
+
+    email = render("campaign_news", {**CAMPAIGN, "oneClickUnsubscribeUrl": url},
+                   source=PackagedSource(ONE_CLICK_BUILD))
+    raw = build_message(email, sender=FROM, to=["thandi@example.co.za"], reply_to=[],
+                        unsubscribe=url).as_bytes()
+    return raw.split(b"\r\n\r\n", 1)[0], message_from_bytes(raw, policy=policy.strict)
+
+
+def test_an_encoded_word_in_the_one_click_url_never_becomes_a_header() -> None:
+    # a valid https URL (RFC 3986 characters only) whose query holds "x\r\nBcc: evil@..."
+    import base64
+
+    word = base64.b64encode(b"x\r\nBcc: evil@evil.example").decode()
+    url = f"https://portal.bbws.co.za/u?t==?utf-8?b?{word}?="
+    head, msg = _one_click_headers(url)
+    assert b"evil" not in head.replace(word.encode(), b"")
+    assert msg["Bcc"] is None and len(msg.get_all("List-Unsubscribe")) == 1
+    [line] = [h for h in head.split(b"\r\n") if h.startswith(b"List-Unsubscribe:")]
+    assert b"=?" not in line and b"\r" not in line
+    assert line.decode() == "List-Unsubscribe: <" + url.replace("?", "%3F").replace(
+        "%3F", "?", 1) + ">"
+
+
+def test_a_long_one_click_url_is_written_as_it_is_not_as_encoded_words() -> None:
+    url = "https://portal.bbws.co.za/unsubscribe/one-click/" + "t0k3n" * 30 + "?list=news"
+    head, msg = _one_click_headers(url)
+    assert f"\r\nList-Unsubscribe: <{url}>\r\n".encode() in head  # never split or encoded
+    assert msg["List-Unsubscribe"] == f"<{url}>"
+
+
+def test_a_one_click_url_no_header_line_can_hold_is_a_message_error() -> None:
+    with pytest.raises(MessageError, match="longer than a header line"):
+        _one_click_headers("https://portal.bbws.co.za/u/" + "x" * 1000)
+
+
+@pytest.mark.parametrize("to", ["thandi@under_score.example", "thandi@b\u00fccher.example",
+                                "th..andi@example.co.za", "thandi@example.123",
+                                ["a@example.co.za", "x" * 65 + "@example.co.za"]])
+def test_an_address_no_header_can_carry_is_rejected_permanently(
+        smtp: tuple[Catcher, int], project_build: Path, to: Any) -> None:
+    """Refused by the header writer's addr-spec rule: a RejectedAddressError up front, so a
+    queue drops the message instead of retrying it until the dead-letter queue."""
+    catcher, port = smtp
+    sender = smtp_sender(port, PackagedSource(project_build))
+    name = real_templates()[0]
+    with pytest.raises(RejectedAddressError) as info:
+        sender.send(name, example(name), to=to)
+    assert is_permanent(info.value) and "under_score" not in str(info.value)
+    with pytest.raises(RejectedAddressError):
+        sender.send(name, example(name), to="a@example.co.za", reply_to=to)
+    assert catcher.messages == []
+
+
+def test_several_reply_to_addresses_each_reach_the_header(smtp: tuple[Catcher, int],
+                                                          project_build: Path) -> None:
+    catcher, port = smtp
+    sender = Sender(SmtpTransport("127.0.0.1", port, timeout=5), sender=FROM,
+                    reply_to=["support@bbws.co.za", "Billing <billing@bbws.co.za>"],
+                    source=PackagedSource(project_build))
+    name = real_templates()[0]
+    sender.send(name, example(name), to="thandi@example.co.za")
+    sender.send(name, example(name), to="thandi@example.co.za",
+                reply_to="a@bbws.co.za, b@bbws.co.za")
+    first, second = catcher.messages
+    assert [a.addr_spec for a in first["Reply-To"].addresses] == [
+        "support@bbws.co.za", "billing@bbws.co.za"]
+    assert [a.addr_spec for a in second["Reply-To"].addresses] == ["a@bbws.co.za",
+                                                                   "b@bbws.co.za"]
+
+
+@pytest.mark.parametrize("data", [None, ["ab", "cd"], "xy", 5])
+def test_data_that_is_no_object_is_a_template_data_error(smtp: tuple[Catcher, int],
+                                                         project_build: Path, data: Any) -> None:
+    catcher, port = smtp
+    name = real_templates()[0]
+    with pytest.raises(TemplateDataError):
+        smtp_sender(port, PackagedSource(project_build)).send(name, data,
+                                                              to="thandi@example.co.za")
+    assert catcher.messages == []

@@ -75,3 +75,28 @@ def test_unforeseen_errors_are_retried_not_dropped() -> None:
 
     assert handle_batch({"Records": [record("x", {})]}, handle) == {
         "batchItemFailures": [{"itemIdentifier": "x"}]}
+
+
+def test_a_body_nested_past_the_parsers_recursion_is_dropped_not_retried(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """It can never parse: retrying it only walks it to the dead-letter queue."""
+    event = {"Records": [record("deep", "[" * 100_000 + "]" * 100_000)]}
+    assert handle_batch(event, lambda body: None) == {"batchItemFailures": []}
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bbws_mail.sqs"]
+    assert line.startswith("dropping SQS message deep: BadMessageError")
+
+
+def test_an_unforeseen_errors_text_never_reaches_the_log(caplog: pytest.LogCaptureFixture
+                                                         ) -> None:
+    """Handlers' own errors quote data (int('...'), strptime, KeyError): only the kind of
+    error and where it was raised are logged, so no body text and no forged line."""
+    secret = "4111111111111111"
+
+    def handle(body: dict[str, Any]) -> None:
+        int(body["amount"])
+
+    event = {"Records": [record("m1", {"amount": f"{secret}\nERROR forged line"})]}
+    assert handle_batch(event, handle) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bbws_mail.sqs"]
+    assert secret not in line and "\n" not in line and "forged" not in line
+    assert "ValueError" in line and "test_send_sqs.py" in line and "handle" in line

@@ -94,3 +94,10 @@ def test_agrees_with_jsonschema_on_validity(data: dict[str, Any]) -> None:
     ours = Validator(plain_ours).problems(data) == []
     theirs = jsonschema.Draft202012Validator(plain).is_valid(data)
     assert ours == theirs, data
+
+
+def test_an_int_past_pythons_int_to_str_limit_is_described_not_a_crash() -> None:
+    """str() refuses ints over 4300 digits: describing one must not need its digits."""
+    [problem] = Validator({"type": "object", "properties": {"name": {"type": "string"}}}
+                          ).problems({"name": 10**5000})
+    assert problem.path == "$.name" and "a number of more than 4300 digit(s)" in problem.message

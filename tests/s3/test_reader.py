@@ -297,3 +297,31 @@ def test_cli_render_from_s3_names_the_bucket_and_never_serves_the_packaged_build
     pointer = publish_build(make_test_client(moto_endpoint), bucket, project_build)
     assert main(argv) == 0
     assert f"From:    s3://{bucket}/{pointer['build']['key']}" in capsys.readouterr().out
+
+
+def test_a_bundle_of_valid_json_but_no_usable_schema_fails_its_renders_cleanly(
+        moto_endpoint: str, bucket: str, project_build: Path) -> None:
+    """Written by hand, hashes and all, as anyone who can write the bucket could: the bundle
+    passes every layout check but its schema is no schema. Its renders are project errors;
+    the build's other templates still render."""
+    from bbws_mail import layout
+    from bbws_mail.errors import BrokenTemplateError
+
+    client = make_test_client(moto_endpoint)
+    pointer = publish_build(client, bucket, project_build)
+    entry = pointer["manifest"]["templates"][ORDER]
+    body = layout.encode_bundle(ORDER, "<p>{{x}}</p>", "{{x}}", "Hi", {"type": 5})
+    digest = layout.sha256_hex(body)
+    entry.update(sha256=digest, key=layout.bundle_key(entry["category"], ORDER, digest))
+    client.put_object(Bucket=bucket, Key=entry["key"], Body=body)
+    manifest = layout.canonical_json(pointer["manifest"])
+    pointer["build"] = {**pointer["build"], "sha256": layout.sha256_hex(manifest),
+                        "key": layout.build_key(layout.sha256_hex(manifest))}
+    client.put_object(Bucket=bucket, Key=pointer["build"]["key"], Body=manifest)
+    client.put_object(Bucket=bucket, Key="manifest.json", Body=json.dumps(pointer).encode())
+    src = reader(moto_endpoint, bucket)
+    for _ in range(2):
+        with pytest.raises(BrokenTemplateError, match=f"'{ORDER}'.*TypeError"):
+            render(ORDER, example(ORDER), source=src)
+    assert render(OTHER, example(OTHER), source=src).build_version == \
+        pointer["manifest"]["buildVersion"]
