@@ -71,10 +71,13 @@ class SendResult(NamedTuple):
 
 
 def is_permanent(exc: BaseException) -> bool:
-    """True for failures a retry cannot fix (data, template name, rejected address)."""
+    """True for failures a retry cannot fix: the record's own data (render data, or a
+    value the formatting helpers cannot show), its template name, a rejected address."""
     from bbws_mail.errors import TemplateDataError, UnknownTemplateError
+    from bbws_mail.formatting import FormattingError
 
-    return isinstance(exc, (PermanentSendError, TemplateDataError, UnknownTemplateError))
+    return isinstance(exc, (PermanentSendError, TemplateDataError, UnknownTemplateError,
+                            FormattingError))
 
 
 def addresses(value: str | Sequence[str], what: str) -> list[str]:

@@ -77,6 +77,23 @@ def test_unforeseen_errors_are_retried_not_dropped() -> None:
         "batchItemFailures": [{"itemIdentifier": "x"}]}
 
 
+def test_data_the_formatting_helpers_refuse_is_dropped_not_retried(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An amount or date no helper can show is the record's own fault, as bad render
+    data is: retrying only walks it to the dead-letter queue."""
+    from decimal import Decimal
+
+    from bbws_mail.formatting import zar
+
+    def handle(body: dict[str, Any]) -> None:
+        zar(Decimal(body["amount"]))
+
+    event = {"Records": [record("huge", {"amount": "1e26"})]}
+    assert handle_batch(event, handle) == {"batchItemFailures": []}
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bbws_mail.sqs"]
+    assert line.startswith("dropping SQS message huge: FormattingError")
+
+
 def test_a_body_nested_past_the_parsers_recursion_is_dropped_not_retried(
         caplog: pytest.LogCaptureFixture) -> None:
     """It can never parse: retrying it only walks it to the dead-letter queue."""
