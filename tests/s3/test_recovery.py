@@ -208,3 +208,39 @@ def test_re_publishing_the_live_build_restores_a_deleted_object(project: Any,
     assert plan.noop and [b.key for b in plan.uploads] == [bundle]
     assert "View order" in render_cold(client, bucket, "mini", EXAMPLE).html
     assert pub.publish(v1).uploads == []
+
+
+@pytest.mark.parametrize("server", ["moto", "seaweedfs"])
+def test_a_repair_never_overwrites_a_publish_that_landed_while_it_looked(
+        project: Any, server: str, request: pytest.FixtureRequest) -> None:
+    """The pointer names a missing object; while repair searches the history for a complete
+    build, a publish moves the pointer to a good new build. Exactly one of them wins:
+    repair must write against the pointer it judged, not whatever is there when it writes."""
+    from bbws_mail.publish import PublishConflictError
+    from tests.s3.project import _publisher
+
+    endpoint = request.getfixturevalue(f"{server.replace('seaweedfs', 'seaweed')}_endpoint")
+    client = make_test_client(endpoint)
+    bucket = make_bucket(client)
+    pub = _publisher(project, client, bucket)
+    pub.publish(project.build("v1"))
+    project.edit("View order", "Open your order")
+    pub.publish(project.build("v2"))
+    [bundle] = [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]
+                if o["Key"].startswith("notifications/mini/")
+                and o["Key"] in str(pub.read_live().doc)]  # type: ignore[union-attr]
+    client.delete_object(Bucket=bucket, Key=bundle)  # the live build is incomplete
+    project.edit("Open your order", "See your order")
+    v3 = project.build("v3")
+
+    repairer = make_test_client(endpoint)
+    landed: list[Any] = []
+
+    def publish_meanwhile(request: Any, **_: Any) -> None:
+        if "prefix=history" in request.url and not landed:
+            landed.append(_publisher(project, client, bucket).publish(v3))
+    repairer.meta.events.register("before-send.s3.ListObjectsV2", publish_meanwhile)
+    with pytest.raises(PublishConflictError, match="changed while we worked"):
+        _publisher(project, repairer, bucket).repair()
+    assert landed
+    assert "See your order" in render_cold(client, bucket, "mini", EXAMPLE).html
