@@ -244,3 +244,46 @@ def test_a_repair_never_overwrites_a_publish_that_landed_while_it_looked(
         _publisher(project, repairer, bucket).repair()
     assert landed
     assert "See your order" in render_cold(client, bucket, "mini", EXAMPLE).html
+
+
+def _tamper(doc: dict[str, Any], case: str) -> dict[str, Any]:
+    """The live pointer as a bucket writer might leave it: still self-consistent (the
+    inlined manifest matches build.sha256), one field of an unexpected shape."""
+    doc = dict(doc)
+    if case.startswith("recent"):
+        doc["recent"] = {"recent=5": 5, "recent=null": None, "recent=[[]]": [[]]}[case]
+    elif case == "validator":
+        manifest = {**doc["manifest"], "validator": "strict"}
+        digest = layout.sha256_hex(layout.canonical_json(manifest))
+        doc.update(manifest=manifest, build={"key": layout.build_key(digest), "sha256": digest})
+    elif case == "allowBreaking":
+        doc["allowBreaking"] = 7
+    elif case == "promotedFrom":
+        doc["promotedFrom"] = "sit"
+    return doc
+
+
+@pytest.mark.parametrize("case", ["recent=5", "recent=null", "recent=[[]]", "validator",
+                                  "allowBreaking", "promotedFrom"])
+def test_a_pointer_field_of_the_wrong_shape_is_refused_and_repaired(
+        published: tuple[Cli, Any, str], case: str) -> None:
+    cli, client, bucket = published
+    live = layout.parse_json_object(
+        client.get_object(Bucket=bucket, Key="manifest.json")["Body"].read(), "live")
+    client.put_object(Bucket=bucket, Key="manifest.json",
+                      Body=layout.canonical_json(_tamper(live, case)))
+    source = cli.root[1] + "/templates_src/mini.mjml"
+    Path(source).write_text(Path(source).read_text().replace("Open your order", "See it"))
+    assert cli("build", "-q")[0] == 0
+    keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
+    for argv in (["publish", "--env", "dev"], ["gc", "--env", "dev"],
+                 ["rollback", "--env", "dev"], ["history", "--env", "dev"]):
+        code, _out, err = cli(*argv)
+        assert code == 1, (argv, err)
+        assert "manifest.json" in _one_error_line(err) and "--repair" in err
+    assert keys == {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
+    code, _out, err = cli("publish", "--env", "dev", "--repair")
+    assert code == 0, err
+    assert "Open your order" in render_cold(client, bucket, "mini", EXAMPLE).html
+    assert cli("publish", "--env", "dev")[0] == 0
+    assert "See it" in render_cold(client, bucket, "mini", EXAMPLE).html
