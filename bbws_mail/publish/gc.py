@@ -21,7 +21,7 @@ What remains is the moment between the publisher's pointer write and its re-uplo
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bbws_mail import layout
@@ -37,10 +37,13 @@ LEGACY_SUFFIXES = (".html", ".txt", ".subject.txt", ".schema.json")  # the forma
 
 
 def _published(doc: dict[str, Any]) -> datetime | None:
+    """When a record says it was published; one without a UTC offset (a format-1 or
+    hand-written record) is read as UTC, as every publisher writes it."""
     try:
-        return datetime.fromisoformat(str(doc.get("publishedAt", "")).replace("Z", "+00:00"))
+        when = datetime.fromisoformat(str(doc.get("publishedAt", "")).replace("Z", "+00:00"))
     except ValueError:
         return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _references(doc: dict[str, Any]) -> set[str]:

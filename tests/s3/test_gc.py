@@ -251,3 +251,26 @@ def test_a_re_run_publish_during_a_collection_keeps_every_object_it_reuses(
     assert rerun and rerun[0].uploads == [], "the re-run reused both objects"
     assert orphans <= _current(client, bucket), "the live build lost an object"
     assert "Killed variant" in render_cold(client, bucket, "mini", EXAMPLE).html
+
+
+def test_a_history_record_with_a_time_without_zone_is_read_as_utc(
+        project: Project, moto_endpoint: str) -> None:
+    """publishedAt is whatever the bucket holds (a format-1 publisher, a hand-written
+    record): one without a UTC offset must not crash the collection that runs after each
+    publish, once the pointer has already moved."""
+    client = make_test_client(moto_endpoint)
+    bucket = make_bucket(client)
+    clock = Clock()
+    pub = _publisher(project, client, bucket, clock=clock)
+    pub.publish(project.build("v1"))
+    [(key, doc)] = pub.records()
+    naive = {**doc, "publishedAt": "2020-01-01T00:00:00"}
+    client.put_object(Bucket=bucket, Key=key.replace("history/", "history/2020"),
+                      Body=layout.canonical_json(naive))
+    project.edit("View order", "Open your order")
+    pub.publish(project.build("v2"))
+    assert pub.collect() == []
+    clock.days(100)
+    project.edit("Open your order", "See your order")
+    pub.publish(project.build("v3"))
+    assert "See your order" in render_cold(client, bucket, "mini", EXAMPLE).html
