@@ -489,7 +489,10 @@ class Publisher:
                                                        d["build"]["key"])
                        or (len(to) >= 8 and d["build"]["sha256"].startswith(to))]
         else:
-            matches = candidates[:1]
+            # the build live before this one: history keys carry each publisher's own
+            # clock, so the newest other record is only the fallback
+            parent = live.doc.get("parent")
+            matches = [d for d in candidates if d["build"]["key"] == parent] or candidates[:1]
         if not matches:
             offered = ", ".join(d["manifest"]["buildVersion"] for d in candidates) or "none"
             raise PublishError(f"no earlier build {to or ''} to roll back to in "
