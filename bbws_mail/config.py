@@ -17,6 +17,8 @@ from bbws_mail.errors import Location, TemplateError
 from bbws_mail.layout import CATEGORIES
 
 ENVIRONMENTS = ("dev", "sit", "prod")
+# Changes to these always need approval: no bbws-mail.toml setting turns it off.
+APPROVAL_REQUIRED = ("prod",)
 
 
 # Which EnvConfig fields a reader (a Lambda) may see, and which only the tools may: deploy
@@ -141,6 +143,7 @@ def load(root: Path | None = None) -> Config:
             raise ValueError(f"{path}: unknown key(s) in [env.{name}]: {keys}")
         merged["name"] = name
         envs[name] = _checked_env(merged, path, text, own=table)
+    _check_approval_boundary(envs, env_tables, path, text)
     if "categories" in data:
         raise ValueError(f"{path}: [categories] (by name prefix) is replaced by [templates]: "
                          "one line per template, name = one of " + ", ".join(CATEGORIES))
@@ -208,6 +211,9 @@ def _checked_env(merged: dict[str, Any], path: Path, text: str,
     if env.external_id and not _EXTERNAL_ID.match(env.external_id):
         raise fail("external_id", f"must be 2-1224 characters of A-Z a-z 0-9 +=,.@:/_- "
                    f"(found {len(env.external_id)} characters)")
+    if name in APPROVAL_REQUIRED and not env.requires_approval:
+        raise fail("requires_approval", f"changes to {name} always need approval: remove "
+                   "this line (it cannot be turned off)")
     if bool(env.replica_bucket) != bool(env.replica_region):
         missing = "replica_region" if env.replica_bucket else "replica_bucket"
         raise fail("replica_bucket" if env.replica_bucket else "replica_region",
@@ -222,3 +228,28 @@ def _checked_env(merged: dict[str, Any], path: Path, text: str,
         if env.replica_bucket == env.bucket:
             raise fail("replica_bucket", "must differ from bucket")
     return env
+
+
+def _check_approval_boundary(envs: dict[str, EnvConfig], tables: dict[str, Any], path: Path,
+                             text: str) -> None:
+    """An environment without approval may not name the bucket or the account of one with
+    it: its unapproved commands would write there (a pointer check only catches this once
+    that bucket holds a pointer of its own environment)."""
+    guarded = [env for env in envs.values() if env.requires_approval]
+    for env in envs.values():
+        if env.requires_approval:
+            continue
+
+        def at(key: str, env: EnvConfig = env) -> str:
+            return _where(path, text, env.name, key, key in tables.get(env.name, {}))
+
+        for other in guarded:
+            theirs = {other.bucket, other.replica_bucket} - {""}
+            for key in ("bucket", "replica_bucket"):
+                if getattr(env, key) in theirs:
+                    raise ValueError(f"{at(key)}: names a bucket of {other.name}, which needs "
+                                     f"approval for any change: give {env.name} its own bucket")
+            if env.account_id and env.account_id == other.account_id:
+                raise ValueError(f"{at('role_arn')}: a role in {other.name}'s account, which "
+                                 "needs approval for any change: use the role of "
+                                 f"{env.name}'s own account")

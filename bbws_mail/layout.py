@@ -123,6 +123,7 @@ def check_build_manifest(doc: Any, where: str) -> dict[str, Any]:
     _require(doc.get("format") == MANIFEST_FORMAT and doc.get("kind") == BUILD_KIND, where,
              f"not a format-{MANIFEST_FORMAT} build manifest")
     _require(isinstance(doc.get("buildVersion"), str), where, "buildVersion missing")
+    _require(type(doc.get("validator", 1)) is int, where, "validator must be an integer")
     templates = doc.get("templates")
     _require(isinstance(templates, dict) and bool(templates), where, "no templates")
     for name, entry in templates.items():
@@ -154,6 +155,15 @@ def check_pointer(doc: Any, where: str = POINTER_KEY) -> dict[str, Any]:
     manifest = check_build_manifest(doc.get("manifest"), f"{where}: manifest")
     _require(sha256_hex(canonical_json(manifest)) == build["sha256"], where,
              "the inlined build manifest does not match build.sha256")
+    recent = doc.get("recent", [])
+    _require(isinstance(recent, list) and all(
+        isinstance(k, str) and key_class(k) == "build" for k in recent), where,
+        "recent must list builds/<sha256>.json keys")
+    allowed = doc.get("allowBreaking", [])
+    _require(isinstance(allowed, list) and all(isinstance(n, str) for n in allowed), where,
+             "allowBreaking must list template names")
+    _require(isinstance(doc.get("promotedFrom"), dict | None), where,
+             "promotedFrom must be an object or null")
     return doc
 
 

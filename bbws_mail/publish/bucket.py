@@ -235,10 +235,30 @@ class Bucket:
                                "build") from None
         return str(response.get("VersionId") or "null")
 
-    def delete(self, key: str) -> None:
-        """A delete marker: the object becomes noncurrent, the lifecycle rule removes it later."""
+    def delete(self, key: str) -> str:
+        """A delete marker: the object becomes noncurrent, the lifecycle rule removes it later.
+
+        Returns the marker's VersionId ('' if the server names none), for :meth:`undelete`.
+        """
         self._may_write()
         try:
-            self.client.delete_object(Bucket=self.name, Key=key)
+            response = self.client.delete_object(Bucket=self.name, Key=key)
         except Exception as exc:
             raise PublishError(f"delete of {self.url(key)} failed ({_describe(exc)})") from None
+        return str(response.get("VersionId") or "")
+
+    def undelete(self, key: str, marker: str) -> None:
+        """Remove the delete marker ``marker`` of ``key``: its previous version, the same
+        bytes (the key is content-addressed), is current again."""
+        self._may_write()
+        fix = (f"aws s3api delete-object --bucket {self.name} --key {key} --version-id "
+               f"{marker or '<the delete marker of list-object-versions>'}")
+        if not marker:
+            raise PublishError(f"{self.url(key)} was collected while it became live again and "
+                               f"the server named no delete marker to remove; restore it: {fix}")
+        try:
+            self.client.delete_object(Bucket=self.name, Key=key, VersionId=marker)
+        except Exception as exc:
+            raise PublishError(f"{self.url(key)} was collected while it became live again and "
+                               f"could not be restored ({_describe(exc)}); restore it: "
+                               f"{fix}") from None

@@ -12,18 +12,20 @@ outside the layout are never touched; legacy (format-1) keys only once no kept
 record is a format-1 one.
 
 A publish that reuses an old unreferenced object can race a collection planned on the
-previous pointer. Collection re-reads the pointer before each batch of deletes and
-stops when it moved; the publisher, after moving the pointer, re-uploads whatever of
-its build vanished (it holds the bytes). What remains is the interval between one
-pointer read and one delete.
+previous pointer. Collection re-reads the pointer after each delete: when it moved, that
+delete is undone (its delete marker removed) and collection stops; when it had not, the
+delete happened before the pointer moved, so the publisher, which after moving the
+pointer re-uploads whatever of its build vanished (it holds the bytes), sees it gone.
+What remains is the moment between the publisher's pointer write and its re-upload.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bbws_mail import layout
+from bbws_mail.publish.errors import PublishError
 
 if TYPE_CHECKING:
     from bbws_mail.publish.publisher import Publisher
@@ -31,15 +33,17 @@ if TYPE_CHECKING:
 RETENTION_DAYS = 90
 KEEP_BUILDS = 10
 GRACE = timedelta(hours=24)
-RECHECK_EVERY = 25  # deletes between re-reads of the pointer
 LEGACY_SUFFIXES = (".html", ".txt", ".subject.txt", ".schema.json")  # the format-1 file names
 
 
 def _published(doc: dict[str, Any]) -> datetime | None:
+    """When a record says it was published; one without a UTC offset (a format-1 or
+    hand-written record) is read as UTC, as every publisher writes it."""
     try:
-        return datetime.fromisoformat(str(doc.get("publishedAt", "")).replace("Z", "+00:00"))
+        when = datetime.fromisoformat(str(doc.get("publishedAt", "")).replace("Z", "+00:00"))
     except ValueError:
         return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _references(doc: dict[str, Any]) -> set[str]:
@@ -112,14 +116,20 @@ def collect(pub: Publisher, *, dry_run: bool = False) -> list[str]:
         return doomed
     pub.log(f"{pub.env}: collecting {len(doomed)} object(s) no kept build references")
     for i, key in enumerate(doomed, 1):
-        if not dry_run and i % RECHECK_EVERY == 1 and _live_build(pub) != planned_on:
-            pub.log(f"{pub.env}: manifest.json moved while collecting; stopped after "
-                    f"{i - 1} object(s), the next run goes on")
-            return doomed[: i - 1]
         pub.log(f"[{i}/{len(doomed)}] {'would DELETE' if dry_run else 'DELETE'} "
                 f"{pub.bucket.url(key)}")
-        if not dry_run:
-            pub.bucket.delete(key)
+        if dry_run:
+            continue
+        marker = pub.bucket.delete(key)
+        try:
+            moved = _live_build(pub) != planned_on
+        except PublishError:
+            moved = True  # cannot tell what is live now: keep what we just deleted
+        if moved:
+            pub.bucket.undelete(key, marker)
+            pub.log(f"{pub.env}: manifest.json moved while collecting; {pub.bucket.url(key)} "
+                    f"kept, stopped after {i - 1} object(s), the next run goes on")
+            return doomed[: i - 1]
     return doomed
 
 

@@ -489,7 +489,10 @@ class Publisher:
                                                        d["build"]["key"])
                        or (len(to) >= 8 and d["build"]["sha256"].startswith(to))]
         else:
-            matches = candidates[:1]
+            # the build live before this one: history keys carry each publisher's own
+            # clock, so the newest other record is only the fallback
+            parent = live.doc.get("parent")
+            matches = [d for d in candidates if d["build"]["key"] == parent] or candidates[:1]
         if not matches:
             offered = ", ".join(d["manifest"]["buildVersion"] for d in candidates) or "none"
             raise PublishError(f"no earlier build {to or ''} to roll back to in "
@@ -518,7 +521,12 @@ class Publisher:
 
     def repair(self, *, dry_run: bool = False) -> Plan | None:
         """Re-point a corrupt, truncated, foreign or incomplete pointer at the newest
-        complete build the bucket's history names (history records, then pointer versions)."""
+        complete build the bucket's history names (history records, then pointer versions).
+
+        The write is conditional on the pointer judged here (its ETag taken before it is
+        read), so a publish that lands while the history is searched wins, not the repair.
+        """
+        etag = self.bucket.pointer_etag()
         try:
             live = self.bucket.read_pointer()
         except PublishError as exc:
@@ -564,7 +572,6 @@ class Publisher:
                  f"{manifest['buildVersion']} ({chosen['publishedAt']})")
         if not dry_run:
             self.bucket._may_write()
-            etag = self.bucket.pointer_etag()
             doc = self._pointer_doc(plan)
             self.bucket.put_pointer(doc, etag)
             self._record(doc)

@@ -215,3 +215,62 @@ def test_a_format_1_bucket_whose_pinned_versions_expired_still_moves(
     pub.publish(project.build("new"), allow_breaking=list(project.config.templates))
     assert any(line.startswith("warning: the live mini cannot be read") for line in lines)
     assert "Open your order" in render_cold(client, bucket, "mini", EXAMPLE).html
+
+
+@pytest.mark.parametrize("server", ["moto", "seaweedfs"])
+def test_a_re_run_publish_during_a_collection_keeps_every_object_it_reuses(
+        project: Project, server: str, request: pytest.FixtureRequest) -> None:
+    """A publish killed between its uploads and the pointer, re-run days later while a
+    collection is deleting its (then unreferenced) objects: the collection must not go on
+    deleting once the re-run made them live, after the re-run's own restore has looked."""
+    endpoint = request.getfixturevalue(f"{server.replace('seaweedfs', 'seaweed')}_endpoint")
+    client = make_test_client(endpoint)
+    bucket = make_bucket(client)
+    clock = Clock()
+    pub = _publisher(project, client, bucket, clock=clock)
+    pub.publish(project.build("v1"))
+    before = _current(client, bucket)
+    project.edit("View order", "Killed variant")
+    v2 = project.build("v2")
+    killed = make_test_client(endpoint)
+    _kill_after_puts(killed, 2)  # the bundle and the build manifest, not the pointer
+    with pytest.raises(Killed):
+        _publisher(project, killed, bucket, clock=clock).publish(v2)
+    orphans = _current(client, bucket) - before
+    assert sorted(layout.key_class(k) for k in orphans) == ["build", "bundle"]
+    clock.days(2)
+
+    collector = make_test_client(endpoint)
+    rerun: list[Any] = []
+
+    def re_run_publish(request: Any, **_: Any) -> None:
+        if request.method == "DELETE" and not rerun:
+            rerun.append(_publisher(project, client, bucket, clock=clock).publish(v2))
+    collector.meta.events.register("before-send.s3.DeleteObject", re_run_publish)
+    _publisher(project, collector, bucket, clock=clock).collect()
+    assert rerun and rerun[0].uploads == [], "the re-run reused both objects"
+    assert orphans <= _current(client, bucket), "the live build lost an object"
+    assert "Killed variant" in render_cold(client, bucket, "mini", EXAMPLE).html
+
+
+def test_a_history_record_with_a_time_without_zone_is_read_as_utc(
+        project: Project, moto_endpoint: str) -> None:
+    """publishedAt is whatever the bucket holds (a format-1 publisher, a hand-written
+    record): one without a UTC offset must not crash the collection that runs after each
+    publish, once the pointer has already moved."""
+    client = make_test_client(moto_endpoint)
+    bucket = make_bucket(client)
+    clock = Clock()
+    pub = _publisher(project, client, bucket, clock=clock)
+    pub.publish(project.build("v1"))
+    [(key, doc)] = pub.records()
+    naive = {**doc, "publishedAt": "2020-01-01T00:00:00"}
+    client.put_object(Bucket=bucket, Key=key.replace("history/", "history/2020"),
+                      Body=layout.canonical_json(naive))
+    project.edit("View order", "Open your order")
+    pub.publish(project.build("v2"))
+    assert pub.collect() == []
+    clock.days(100)
+    project.edit("Open your order", "See your order")
+    pub.publish(project.build("v3"))
+    assert "See your order" in render_cold(client, bucket, "mini", EXAMPLE).html

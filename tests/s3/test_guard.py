@@ -145,3 +145,59 @@ def test_each_environment_is_reached_through_its_own_client(
     assert set(made) == {"dev", "sit"}
     assert not {"PutObject", "DeleteObject", "CopyObject"} & set(made["dev"])
     assert "PutObject" in made["sit"] and "CopyObject" not in made["sit"]
+
+
+@pytest.mark.parametrize("setting", [
+    "[env.prod]\nrequires_approval = false\n",
+    "[defaults]\nrequires_approval = false\n",  # meant for dev and sit; only prod changes
+])
+def test_no_config_file_turns_prods_approval_off(setting: str, three_envs: Any, mini: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    client, prod = three_envs.client, three_envs.prod
+    path = mini / "bbws-mail.toml"
+    table = setting.split("\n", 1)[0] + "\n"
+    text = path.read_text()
+    path.write_text(text.replace(table, setting) if table in text else text + "\n" + setting)
+    before = _object_count(client, prod)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    for argv in (["rollback", "--env", "prod"], ["gc", "--env", "prod"],
+                 ["publish", "--env", "prod"]):
+        code, err = three_envs(*argv)
+        assert code == 1 and "requires_approval" in err and "bbws-mail.toml:" in err, err
+        assert [line for line in err.splitlines() if line.startswith("error:")] == [err.strip()]
+    assert _object_count(client, prod) == before, "nothing was written to prod"
+
+
+@pytest.mark.parametrize("key", ["bucket", "role_arn"])
+def test_no_other_environment_is_pointed_at_prods_bucket_or_account(
+        key: str, mini: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """prod not yet published (its bucket empty, or holding a format-1 manifest that names
+    no environment): dev configured with prod's bucket, or with prod's account, must not
+    write there without prod's approval."""
+    client = make_test_client(moto_endpoint)
+    buckets = {env: make_bucket(client) for env in ("dev", "sit", "prod")}
+    write_buckets(mini, buckets)
+    path = mini / "bbws-mail.toml"
+    prod_role = "arn:aws:iam::093646564004:role/bbws-templates-deploy"
+    text = path.read_text().replace(f'[env.prod]\nbucket = "{buckets["prod"]}"\n',
+                                    f'[env.prod]\nbucket = "{buckets["prod"]}"\n'
+                                    f'role_arn = "{prod_role}"\n')
+    if key == "bucket":
+        text = text.replace(f'bucket = "{buckets["dev"]}"', f'bucket = "{buckets["prod"]}"')
+    else:
+        text = text.replace("[env.dev]\n", f'[env.dev]\nrole_arn = "{prod_role}"\n')
+    for var, value in {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(var, value)
+    from bbws_mail import config as config_mod
+    from bbws_mail.pipeline import build
+
+    cfg = config_mod.load(mini)  # build/ carries the buckets: built as that file would
+    build(with_buckets(cfg, dev=buckets["prod"]) if key == "bucket" else cfg, mini / "build")
+    path.write_text(text)
+    code = main(["publish", "--env", "dev", "--root", str(mini)])
+    err = capsys.readouterr().err
+    assert code == 1 and f"[env.dev] {key}" in err and "bbws-mail.toml:" in err, err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [err.strip()]
+    assert _object_count(client, buckets["prod"]) == 0, "nothing was written to prod's bucket"

@@ -264,3 +264,25 @@ def test_an_unreadable_live_pointer_stops_a_publish_before_any_write(
         _publisher(project, client, bucket).publish(project.build("b2"))
     assert counter.keys == [] and counter.copies == []
     assert "not json" not in str(info.value)
+
+
+def test_rollback_goes_to_the_build_live_before_whatever_the_clocks_said(
+        project: Project, moto_endpoint: str) -> None:
+    """History keys carry each publisher's own clock: one running a day ahead must not
+    make `rollback` (no --to) skip the build that was live just before."""
+    from datetime import UTC, datetime, timedelta
+
+    client = make_test_client(moto_endpoint)
+    bucket = make_bucket(client)
+    now = datetime.now(UTC)
+    ahead = _publisher(project, client, bucket, clock=lambda: now + timedelta(days=1))
+    ahead.publish(project.build("a"))
+    versions = []
+    for i, marker in enumerate(("Variant B", "Variant C")):
+        project.edit("View order" if i == 0 else "Variant B", marker)
+        at = now + timedelta(minutes=i)
+        pub = _publisher(project, client, bucket, clock=lambda at=at: at)
+        versions.append(pub.publish(project.build(f"b{i}")).build_version)
+    plan = pub.rollback()
+    assert plan.build_version == versions[0]
+    assert "Variant B" in render_cold(client, bucket, "mini", EXAMPLE).html

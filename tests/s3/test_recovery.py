@@ -208,3 +208,82 @@ def test_re_publishing_the_live_build_restores_a_deleted_object(project: Any,
     assert plan.noop and [b.key for b in plan.uploads] == [bundle]
     assert "View order" in render_cold(client, bucket, "mini", EXAMPLE).html
     assert pub.publish(v1).uploads == []
+
+
+@pytest.mark.parametrize("server", ["moto", "seaweedfs"])
+def test_a_repair_never_overwrites_a_publish_that_landed_while_it_looked(
+        project: Any, server: str, request: pytest.FixtureRequest) -> None:
+    """The pointer names a missing object; while repair searches the history for a complete
+    build, a publish moves the pointer to a good new build. Exactly one of them wins:
+    repair must write against the pointer it judged, not whatever is there when it writes."""
+    from bbws_mail.publish import PublishConflictError
+    from tests.s3.project import _publisher
+
+    endpoint = request.getfixturevalue(f"{server.replace('seaweedfs', 'seaweed')}_endpoint")
+    client = make_test_client(endpoint)
+    bucket = make_bucket(client)
+    pub = _publisher(project, client, bucket)
+    pub.publish(project.build("v1"))
+    project.edit("View order", "Open your order")
+    pub.publish(project.build("v2"))
+    [bundle] = [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]
+                if o["Key"].startswith("notifications/mini/")
+                and o["Key"] in str(pub.read_live().doc)]  # type: ignore[union-attr]
+    client.delete_object(Bucket=bucket, Key=bundle)  # the live build is incomplete
+    project.edit("Open your order", "See your order")
+    v3 = project.build("v3")
+
+    repairer = make_test_client(endpoint)
+    landed: list[Any] = []
+
+    def publish_meanwhile(request: Any, **_: Any) -> None:
+        if "prefix=history" in request.url and not landed:
+            landed.append(_publisher(project, client, bucket).publish(v3))
+    repairer.meta.events.register("before-send.s3.ListObjectsV2", publish_meanwhile)
+    with pytest.raises(PublishConflictError, match="changed while we worked"):
+        _publisher(project, repairer, bucket).repair()
+    assert landed
+    assert "See your order" in render_cold(client, bucket, "mini", EXAMPLE).html
+
+
+def _tamper(doc: dict[str, Any], case: str) -> dict[str, Any]:
+    """The live pointer as a bucket writer might leave it: still self-consistent (the
+    inlined manifest matches build.sha256), one field of an unexpected shape."""
+    doc = dict(doc)
+    if case.startswith("recent"):
+        doc["recent"] = {"recent=5": 5, "recent=null": None, "recent=[[]]": [[]]}[case]
+    elif case == "validator":
+        manifest = {**doc["manifest"], "validator": "strict"}
+        digest = layout.sha256_hex(layout.canonical_json(manifest))
+        doc.update(manifest=manifest, build={"key": layout.build_key(digest), "sha256": digest})
+    elif case == "allowBreaking":
+        doc["allowBreaking"] = 7
+    elif case == "promotedFrom":
+        doc["promotedFrom"] = "sit"
+    return doc
+
+
+@pytest.mark.parametrize("case", ["recent=5", "recent=null", "recent=[[]]", "validator",
+                                  "allowBreaking", "promotedFrom"])
+def test_a_pointer_field_of_the_wrong_shape_is_refused_and_repaired(
+        published: tuple[Cli, Any, str], case: str) -> None:
+    cli, client, bucket = published
+    live = layout.parse_json_object(
+        client.get_object(Bucket=bucket, Key="manifest.json")["Body"].read(), "live")
+    client.put_object(Bucket=bucket, Key="manifest.json",
+                      Body=layout.canonical_json(_tamper(live, case)))
+    source = cli.root[1] + "/templates_src/mini.mjml"
+    Path(source).write_text(Path(source).read_text().replace("Open your order", "See it"))
+    assert cli("build", "-q")[0] == 0
+    keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
+    for argv in (["publish", "--env", "dev"], ["gc", "--env", "dev"],
+                 ["rollback", "--env", "dev"], ["history", "--env", "dev"]):
+        code, _out, err = cli(*argv)
+        assert code == 1, (argv, err)
+        assert "manifest.json" in _one_error_line(err) and "--repair" in err
+    assert keys == {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
+    code, _out, err = cli("publish", "--env", "dev", "--repair")
+    assert code == 0, err
+    assert "Open your order" in render_cold(client, bucket, "mini", EXAMPLE).html
+    assert cli("publish", "--env", "dev")[0] == 0
+    assert "See it" in render_cold(client, bucket, "mini", EXAMPLE).html
