@@ -159,9 +159,14 @@ EXTRAS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bbws_mail.errors import ConfigError
+
     args = make_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except ConfigError as exc:  # every command reads bbws-mail.toml first
+        _eprint(f"error: {exc}")
+        return 2
     except ModuleNotFoundError as exc:
         extra = EXTRAS.get((exc.name or "").split(".")[0])
         if extra is None:

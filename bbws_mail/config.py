@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from bbws_mail.errors import Location, TemplateError
+from bbws_mail.errors import ConfigError, Location, TemplateError
 from bbws_mail.layout import CATEGORIES
 
 ENVIRONMENTS = ("dev", "sit", "prod")
@@ -88,7 +88,7 @@ class Config:
             return self.envs[name]
         except KeyError:
             known = ", ".join(sorted(self.envs))
-            raise ValueError(f"unknown environment {name!r}; known: {known}") from None
+            raise ConfigError(f"unknown environment {name!r}; known: {known}") from None
 
     def category(self, template: str) -> str:
         """The S3 category (key prefix) of a template, stated for it by name in ``[templates]``.
@@ -116,8 +116,19 @@ def find_root(start: Path | None = None) -> Path:
     return here
 
 
+def _toml_error(path: Path, message: str) -> str:
+    """``file:line:column: what`` from tomllib's ``what (at line L, column C)``."""
+    found = re.search(r" \(at line (\d+), column (\d+)\)$", message)
+    if found is None:
+        return f"{path}: {message}"
+    return f"{path}:{found[1]}:{found[2]}: {message[:found.start()]}"
+
+
 def load(root: Path | None = None) -> Config:
-    """Read ``bbws-mail.toml`` under ``root`` (found from the cwd when not given)."""
+    """Read ``bbws-mail.toml`` under ``root`` (found from the cwd when not given).
+
+    Anything wrong with the file is a ConfigError naming file:line and the fix.
+    """
     root = find_root(root)
     path = root / "bbws-mail.toml"
     data: dict[str, Any] = {}
@@ -126,7 +137,7 @@ def load(root: Path | None = None) -> Config:
             try:
                 data = tomllib.load(fh)
             except tomllib.TOMLDecodeError as exc:
-                raise ValueError(f"{path}: {exc}") from None
+                raise ConfigError(_toml_error(path, str(exc))) from None
     defaults = dict(data.get("defaults", {}))
     env_tables: dict[str, Any] = {name: {} for name in ENVIRONMENTS}
     env_tables.update(data.get("env", {}))
@@ -140,17 +151,17 @@ def load(root: Path | None = None) -> Config:
         unknown = set(merged) - set(allowed)
         if unknown:
             keys = ", ".join(sorted(unknown))
-            raise ValueError(f"{path}: unknown key(s) in [env.{name}]: {keys}")
+            raise ConfigError(f"{path}: unknown key(s) in [env.{name}]: {keys}")
         merged["name"] = name
         envs[name] = _checked_env(merged, path, text, own=table)
     _check_approval_boundary(envs, env_tables, path, text)
     if "categories" in data:
-        raise ValueError(f"{path}: [categories] (by name prefix) is replaced by [templates]: "
+        raise ConfigError(f"{path}: [categories] (by name prefix) is replaced by [templates]: "
                          "one line per template, name = one of " + ", ".join(CATEGORIES))
     templates = dict(data.get("templates", {}))
     for name, category in templates.items():
         if category not in CATEGORIES:
-            raise ValueError(f"{path}: [templates] {name}: category must be one of "
+            raise ConfigError(f"{path}: [templates] {name}: category must be one of "
                              f"{', '.join(CATEGORIES)} (got a {type(category).__name__} "
                              f"of {len(str(category))} characters)")
     return Config(root, envs, templates, dict(data.get("check", {})))
@@ -182,11 +193,11 @@ def _where(path: Path, text: str, env: str, key: str, in_env: bool) -> str:
 
 def _checked_env(merged: dict[str, Any], path: Path, text: str,
                  own: dict[str, Any]) -> EnvConfig:
-    """An EnvConfig, or a ValueError naming file:line, the key, what is wrong and the fix."""
+    """An EnvConfig, or a ConfigError naming file:line, the key, what is wrong and the fix."""
     name = merged["name"]
 
-    def fail(key: str, problem: str) -> ValueError:
-        return ValueError(f"{_where(path, text, name, key, key in own)}: {problem}")
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{_where(path, text, name, key, key in own)}: {problem}")
 
     for f in fields(EnvConfig):
         if f.name in merged and f.name != "name":
@@ -247,9 +258,9 @@ def _check_approval_boundary(envs: dict[str, EnvConfig], tables: dict[str, Any],
             theirs = {other.bucket, other.replica_bucket} - {""}
             for key in ("bucket", "replica_bucket"):
                 if getattr(env, key) in theirs:
-                    raise ValueError(f"{at(key)}: names a bucket of {other.name}, which needs "
+                    raise ConfigError(f"{at(key)}: names a bucket of {other.name}, which needs "
                                      f"approval for any change: give {env.name} its own bucket")
             if env.account_id and env.account_id == other.account_id:
-                raise ValueError(f"{at('role_arn')}: a role in {other.name}'s account, which "
+                raise ConfigError(f"{at('role_arn')}: a role in {other.name}'s account, which "
                                  "needs approval for any change: use the role of "
                                  f"{env.name}'s own account")

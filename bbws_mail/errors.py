@@ -143,6 +143,10 @@ class MessageError(BBWSMailError, ValueError):
     """A message cannot be written safely: an impossible recipient, sender or header value."""
 
 
+class ConfigError(BBWSMailError, ValueError):
+    """``bbws-mail.toml`` cannot be used: the message starts with file:line and says the fix."""
+
+
 class SourceError(BBWSMailError):
     """Compiled templates could not be loaded (missing build, unreachable bucket, bad manifest)."""
 

@@ -62,3 +62,35 @@ def test_a_bad_check_setting_is_a_build_error_at_its_line(
     assert "Traceback" not in err and not (mini / "build").exists()
     assert main(["check", "--no-spam", "-q", "--root", str(mini)]) == 2
     assert f"bbws-mail.toml:{line}: {message}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("toml", "line"), [
+    ("[env.prod]\nbucket = 'a'\n[env.prod]\n", 3),                # not TOML: a table twice
+    ("[env.prod]\nrequires_approval = false\n", 2),                # TOML, but refused
+])
+@pytest.mark.parametrize("command", [["build", "-q"], ["check", "--no-spam"],
+                                     ["new", "x_y", "--category", "receipts"],
+                                     ["visual", "--only", "mini"],
+                                     ["publish", "--env", "dev", "--dry-run"],
+                                     ["preview", "--export", "out"]])
+def test_a_broken_config_file_is_one_error_line_for_every_command(
+        mini: Path, capsys: pytest.CaptureFixture[str], command: list[str], toml: str,
+        line: int) -> None:
+    config_file = mini / "bbws-mail.toml"
+    config_file.write_text(toml)
+    before = sorted(p.relative_to(mini) for p in mini.rglob("*"))
+    code = main([*command, "--root", str(mini)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith(f"error: {config_file}:{line}:"), err
+    assert "Traceback" not in err
+    assert sorted(p.relative_to(mini) for p in mini.rglob("*")) == before
+
+
+def test_nox_visual_reports_a_broken_config_file_as_the_cli_does(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bbws_mail.visual.runner import main as visual_main
+
+    (mini / "bbws-mail.toml").write_text("[env.prod]\nrequires_approval = false\n")
+    assert visual_main(["--root", str(mini)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {mini / 'bbws-mail.toml'}:2:")

@@ -99,20 +99,18 @@ def add_subcommands(sub: Any) -> None:
 def _config(args: argparse.Namespace) -> Any:
     from bbws_mail import config
 
-    try:
-        return config.load(Path(args.root) if args.root else None)
-    except ValueError as exc:
-        from bbws_mail.errors import BBWSMailError
-
-        raise BBWSMailError(str(exc)) from None
+    return config.load(Path(args.root) if args.root else None)
 
 
 def _guard(fn: Any) -> Any:
     def wrapper(args: argparse.Namespace) -> int:
-        from bbws_mail.errors import BBWSMailError
+        from bbws_mail.errors import BBWSMailError, ConfigError
 
         try:
             return int(fn(args))
+        except ConfigError as exc:  # the project's settings, as every command reports them
+            _eprint(f"error: {exc}")
+            return 2
         except BBWSMailError as exc:
             _eprint(f"error: {exc}")
             return 1

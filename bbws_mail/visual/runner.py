@@ -161,10 +161,14 @@ def _camera(assets_dir: Path, asset_base_url: str, reuse: Camera | None) -> Iter
 def run_cli(args: Any) -> int:
     """Build (unless --build-dir), shoot, print the outcome; exit 0 only when all is well."""
     from bbws_mail import config
-    from bbws_mail.errors import BuildError
+    from bbws_mail.errors import BuildError, ConfigError
     from bbws_mail.pipeline import build
 
-    cfg = config.load(Path(args.root) if args.root else None)
+    try:
+        cfg = config.load(Path(args.root) if args.root else None)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     root = cfg.root
     report_dir = Path(args.report_dir) if args.report_dir else root / "reports" / "visual"
     with tempfile.TemporaryDirectory(prefix="bbws-visual-") as tmp:
