@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bbws_mail.cli import main
+from tests.pipeline.test_contract import _errors
 
 SCHEMA = "schemas/mini.schema.json"
 PEOPLE = "schemas/defs/people.schema.json"
@@ -91,14 +91,6 @@ def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert text.count(old) == 1, old
     path.write_text(text.replace(old, new))
-
-
-def _errors(root: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
-    code = main(["build", "--root", str(root), "-q"])
-    err = capsys.readouterr().err
-    lines = [ln[len("error: "):] for ln in err.splitlines() if ln.startswith("error: ")]
-    assert (code != 0) == bool(lines), err
-    return lines
 
 
 def _at(root: Path, rel: str, needle: str, skip: str = "") -> str:

@@ -22,19 +22,28 @@ def _current(client: Any, bucket: str) -> set[str]:
     return {o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])}
 
 
-def test_a_killed_publish_is_collected_only_after_the_grace_period(
-        project: Project, moto_endpoint: str) -> None:
-    client = make_test_client(moto_endpoint)
+def _killed_publish(project: Project, endpoint: str, *, puts: int
+                    ) -> tuple[Any, str, Clock, Any, set[str], Path]:
+    """v1 published, then a publish of an edited v2 killed after ``puts`` uploads:
+    (client, bucket, clock, v1's publisher, the keys before v2, v2's build folder)."""
+    client = make_test_client(endpoint)
     bucket = make_bucket(client)
     clock = Clock()
     pub = _publisher(project, client, bucket, clock=clock)
     pub.publish(project.build("v1"))
     before = _current(client, bucket)
     project.edit("View order", "Killed variant")
-    killed = make_test_client(moto_endpoint)
-    _kill_after_puts(killed, 1)
+    v2 = project.build("v2")
+    killed = make_test_client(endpoint)
+    _kill_after_puts(killed, puts)
     with pytest.raises(Killed):
-        _publisher(project, killed, bucket, clock=clock).publish(project.build("v2"))
+        _publisher(project, killed, bucket, clock=clock).publish(v2)
+    return client, bucket, clock, pub, before, v2
+
+
+def test_a_killed_publish_is_collected_only_after_the_grace_period(
+        project: Project, moto_endpoint: str) -> None:
+    client, bucket, clock, pub, before, _ = _killed_publish(project, moto_endpoint, puts=1)
     orphans = _current(client, bucket) - before
     assert len(orphans) == 1 and layout.key_class(orphans.pop()) == "bundle"
 
@@ -224,18 +233,8 @@ def test_a_re_run_publish_during_a_collection_keeps_every_object_it_reuses(
     collection is deleting its (then unreferenced) objects: the collection must not go on
     deleting once the re-run made them live, after the re-run's own restore has looked."""
     endpoint = request.getfixturevalue(f"{server.replace('seaweedfs', 'seaweed')}_endpoint")
-    client = make_test_client(endpoint)
-    bucket = make_bucket(client)
-    clock = Clock()
-    pub = _publisher(project, client, bucket, clock=clock)
-    pub.publish(project.build("v1"))
-    before = _current(client, bucket)
-    project.edit("View order", "Killed variant")
-    v2 = project.build("v2")
-    killed = make_test_client(endpoint)
-    _kill_after_puts(killed, 2)  # the bundle and the build manifest, not the pointer
-    with pytest.raises(Killed):
-        _publisher(project, killed, bucket, clock=clock).publish(v2)
+    # killed after the bundle and the build manifest, before the pointer
+    client, bucket, clock, _, before, v2 = _killed_publish(project, endpoint, puts=2)
     orphans = _current(client, bucket) - before
     assert sorted(layout.key_class(k) for k in orphans) == ["build", "bundle"]
     clock.days(2)
