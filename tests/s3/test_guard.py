@@ -163,7 +163,7 @@ def test_no_config_file_turns_prods_approval_off(setting: str, three_envs: Any, 
     for argv in (["rollback", "--env", "prod"], ["gc", "--env", "prod"],
                  ["publish", "--env", "prod"]):
         code, err = three_envs(*argv)
-        assert code == 1 and "requires_approval" in err and "bbws-mail.toml:" in err, err
+        assert code == 2 and "requires_approval" in err and "bbws-mail.toml:" in err, err
         assert [line for line in err.splitlines() if line.startswith("error:")] == [err.strip()]
     assert _object_count(client, prod) == before, "nothing was written to prod"
 
@@ -198,6 +198,6 @@ def test_no_other_environment_is_pointed_at_prods_bucket_or_account(
     path.write_text(text)
     code = main(["publish", "--env", "dev", "--root", str(mini)])
     err = capsys.readouterr().err
-    assert code == 1 and f"[env.dev] {key}" in err and "bbws-mail.toml:" in err, err
+    assert code == 2 and f"[env.dev] {key}" in err and "bbws-mail.toml:" in err, err
     assert [line for line in err.splitlines() if line.startswith("error:")] == [err.strip()]
     assert _object_count(client, buckets["prod"]) == 0, "nothing was written to prod's bucket"
