@@ -143,8 +143,29 @@ def client_for(env: EnvConfig, service: str = "s3", region: str | None = None) -
     if cached is not None:
         return cached
     client = session.client(service, region_name=region or env.region, config=client_config())
+    if service == "s3" and env.account_id:
+        expect_owner(client, env.account_id)
     with _lock:
         return _clients.setdefault(key, client)
+
+
+def expect_owner(client: Any, account_id: str) -> None:
+    """Make every request of ``client`` name the account that must own its bucket(s).
+
+    S3 refuses a request whose bucket belongs to another account (403), so a bucket of
+    the same name elsewhere (a deleted one re-created by someone else, a name typed
+    wrong) can never receive templates nor hand them to the tools. The account is the
+    one of the environment's ``role_arn``; each environment's buckets, its replica's
+    included, live in its own account.
+    """
+
+    def add(params: dict[str, Any], model: Any, **_: Any) -> None:
+        members = model.input_shape.members if model.input_shape is not None else {}
+        for member in ("ExpectedBucketOwner", "ExpectedSourceBucketOwner"):
+            if member in members:
+                params.setdefault(member, account_id)
+
+    client.meta.events.register("before-parameter-build.s3", add)
 
 
 def clear_cache() -> None:

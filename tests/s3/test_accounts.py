@@ -46,6 +46,28 @@ def _assume_role_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return calls
 
 
+def _s3_requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
+    """(environment, x-amz-expected-bucket-owner, url) of every S3 request the tools send."""
+    sent: list[tuple[str, str, str]] = []
+    real = credentials.client_for
+    recorded: set[int] = set()
+
+    def recording(env: EnvConfig, service: str = "s3", region: str | None = None) -> Any:
+        client = real(env, service, region)
+        if service == "s3" and id(client) not in recorded:
+            recorded.add(id(client))
+
+            def record(request: Any, **_: Any) -> None:
+                owner = request.headers.get("x-amz-expected-bucket-owner", b"")
+                sent.append((env.name, owner.decode() if isinstance(owner, bytes) else owner,
+                             request.url))
+            client.meta.events.register("before-send.s3", record)
+        return client
+
+    monkeypatch.setattr(credentials, "client_for", recording)
+    return sent
+
+
 def test_each_environment_acts_in_its_own_account(aws_env: str,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _assume_role_calls(monkeypatch)
@@ -159,9 +181,11 @@ def test_project_config_names_one_account_per_environment() -> None:
 
 
 def test_publish_promote_and_status_each_with_its_own_credentials(
-        aws_env: str, mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        aws_env: str, mini: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from bbws_mail.cli import main
 
+    sent = _s3_requests(monkeypatch)
     suffix = f"cli-{os.getpid()}"
     toml = ""
     for name in ACCOUNTS:
@@ -194,6 +218,11 @@ def test_publish_promote_and_status_each_with_its_own_credentials(
         role_client(aws_env, "dev").get_object(Bucket=f"bbws-templates-prod-{suffix}",
                                                Key="manifest.json")
     assert error_code(denied.value) == "AccessDenied"
+    # Every request of the tools named the account that must own the bucket: a bucket of
+    # the same name in another account would refuse it rather than take or serve templates.
+    assert {name for name, _, _ in sent} == set(ACCOUNTS)
+    for name, owner, url in sent:
+        assert owner == ACCOUNTS[name], (name, url)
 
 
 def test_ci_assumes_one_deploy_role_per_environment() -> None:
