@@ -22,6 +22,10 @@ _DARK_Q = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.I)
 _LIGHT_Q = re.compile(r"\(\s*prefers-color-scheme\s*:\s*light\s*\)", re.I)
 _SCHEME_META = re.compile(r"<meta\s+name=[\"'](?:supported-)?color-schemes?[\"'][^>]*>", re.I)
 _ALWAYS, _NEVER = "(min-width:0px)", "(max-width:0px)"
+# The email is shown, never run: mail clients run no script, and markup from a pull
+# request must not act in the preview's origin (it could send mail as the designer).
+# Same origin without scripts lets the page read the frame's height; links open tabs.
+FRAME_SANDBOX = "allow-same-origin allow-popups allow-popups-to-escape-sandbox"
 
 
 @dataclass
@@ -268,9 +272,11 @@ def template_page(p: Preview, links: Links, *, live: bool, dark: bool = False,
 <div id="panel-problems">{problems_panel(p)}</div>
 <div class="frames" id="frames"{"" if p.email else " hidden"}>
 <figure class="device desktop"><figcaption>Desktop · 800 px</figcaption>
-<iframe id="frame-desktop" title="{name} on desktop" width="800"></iframe></figure>
+<iframe id="frame-desktop" title="{name} on desktop" width="800"
+ sandbox="{FRAME_SANDBOX}"></iframe></figure>
 <figure class="device mobile"><figcaption>Mobile · 375 px</figcaption>
-<iframe id="frame-mobile" title="{name} on mobile" width="375"></iframe></figure>
+<iframe id="frame-mobile" title="{name} on mobile" width="375"
+ sandbox="{FRAME_SANDBOX}"></iframe></figure>
 </div>
 </main>
 <section class="lower">
@@ -412,7 +418,13 @@ PAGE_JS = """
     $('frames').hidden = html === null;
     if (html !== null) frames.forEach((f) => { if (f.srcdoc !== html) f.srcdoc = html; });
     if (init.live && html !== null) {
-      const url = URL.createObjectURL(new Blob([html], {type: 'text/html'}));
+      // a blob: document has the page's origin, so the email goes in a sandboxed frame
+      const attr = html.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+      const doc = '<!doctype html><meta charset="utf-8"><style>html,body{margin:0;'
+        + 'height:100%}iframe{display:block;border:0;width:100%;height:100%}</style>'
+        + '<iframe sandbox="allow-popups allow-popups-to-escape-sandbox" srcdoc="'
+        + attr + '"></iframe>';
+      const url = URL.createObjectURL(new Blob([doc], {type: 'text/html'}));
       const a = $('open-email'); if (a.dataset.blob) URL.revokeObjectURL(a.dataset.blob);
       a.dataset.blob = url; a.href = url;
     }

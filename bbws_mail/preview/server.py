@@ -30,6 +30,11 @@ from bbws_mail.preview.workspace import Workspace, parse_data
 
 KEEPALIVE_SECONDS = 15.0
 MAX_BODY = 2 * 1024 * 1024
+# For content from the sources (the email, assets) opened on its own URL, by a link
+# in the email or by another site: shown in an opaque origin with no script, it cannot
+# call this server's endpoints as the designer's page.
+SANDBOXED = {"Content-Security-Policy": "sandbox allow-popups allow-popups-to-escape-sandbox",
+             "X-Content-Type-Options": "nosniff"}
 
 
 class PreviewServer:
@@ -243,7 +248,8 @@ class _Handler(BaseHTTPRequestHandler):
                     p.build_errors + [str(d) for d in p.data_errors] + [p.json_error])))
             return
         self._send(HTTPStatus.OK, pages.frame_document(p.email.html,
-                                                       dark=query.get("dark") == "1"))
+                                                       dark=query.get("dark") == "1"),
+                   headers=SANDBOXED)
 
     def _text(self, name: str, query: dict[str, str]) -> None:
         if not self._known(name):
@@ -265,7 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.NOT_FOUND, b"", "text/plain")
             return
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        self._send(HTTPStatus.OK, target.read_bytes(), ctype)
+        self._send(HTTPStatus.OK, target.read_bytes(), ctype, headers=SANDBOXED)
 
     def _events(self) -> None:
         """Server-sent events: the current generation now, then one message per change."""
