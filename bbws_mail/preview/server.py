@@ -154,11 +154,17 @@ class _Handler(BaseHTTPRequestHandler):
         return ctype == "application/json"
 
     def _body(self) -> dict[str, Any]:
+        """The JSON object posted; ValueError for anything else (a 400, never a traceback)."""
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
             raise ValueError("request too large")
+        if length < 0:  # read(-1) would wait for the client to close the connection
+            raise ValueError("bad Content-Length")
         raw = self.rfile.read(length) if length else b"{}"
-        data = json.loads(raw or b"{}")
+        try:
+            data = json.loads(raw or b"{}")
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
         if not isinstance(data, dict):
             raise ValueError("expected a JSON object")
         return data

@@ -134,11 +134,19 @@ def audience(name: str) -> str:
 
 
 def parse_data(text: str) -> tuple[Any, str]:
-    """(data, "") or (None, an error with line and column) for the editor's JSON."""
+    """(data, "") or (None, an error with line and column) for the editor's JSON.
+
+    Text that is JSON by syntax can still be refused by ``json``: a number longer
+    than ``int()`` takes (ValueError) or nesting deeper than the recursion limit.
+    """
     try:
         return json.loads(text), ""
     except json.JSONDecodeError as exc:
         return None, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    except ValueError as exc:
+        return None, f"invalid JSON: {exc}"
+    except RecursionError:
+        return None, "invalid JSON: nested too deeply"
 
 
 def preheader_of(html: str) -> str:
@@ -378,6 +386,9 @@ class Workspace:
             return DataChoice(rel, self.read_data_file(rel), rel)
         except OSError as exc:
             return DataChoice(rel, "", rel, f"no data: cannot read {rel}: {exc.strerror or exc}")
+        except UnicodeDecodeError as exc:
+            return DataChoice(rel, "", rel, f"no data: {rel} is not UTF-8 "
+                                            f"(byte {exc.start}: {exc.reason})")
         except BBWSMailError as exc:
             return DataChoice(rel, "", "", f"no data: {exc}")
 

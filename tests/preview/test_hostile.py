@@ -8,12 +8,15 @@ the preview's origin.
 
 from __future__ import annotations
 
+import http.client
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bbws_mail.preview.send import SendSettings
+from bbws_mail.preview.server import PreviewServer
 from tests.preview.conftest import ServerFactory
 from tests.smtp import Catcher
 
@@ -66,3 +69,53 @@ def test_hostile_email_markup_cannot_act_as_the_preview(
     expect(page.locator("body")).to_contain_text("Thandi")
     page.goto(f"{server.url}/assets/evil.svg")
     assert [m["To"] for m in catcher.messages] == []
+
+
+def _request(server: PreviewServer, method: str, path: str, body: bytes = b"",
+             **headers: str) -> tuple[int, str]:
+    """One request on its own connection; a dropped connection or a hang fails the test."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        conn.putrequest(method, path)
+        for name, value in {"Content-Type": "application/json",
+                            "Content-Length": str(len(body)), **headers}.items():
+            conn.putheader(name, value)
+        conn.endheaders(body)
+        reply = conn.getresponse()
+        return reply.status, reply.read().decode()
+    finally:
+        conn.close()
+
+
+def test_malformed_data_and_requests_get_an_answer(
+        mini_copy: Path, serve: ServerFactory) -> None:
+    """Data that json/UTF-8 refuse beyond a syntax error, and broken requests, are reported.
+
+    A nested-too-deeply or over-long number, or a file saved in Latin-1, is data a
+    designer can have; each raised past the handler, printed a traceback and dropped
+    the connection, and the example file took the index page down with it.
+    """
+    example = mini_copy / "schemas/examples/mini.json"
+    example.write_bytes(example.read_text(encoding="utf-8")
+                        .replace("Nkosi", "Nkosí").encode("latin-1"))
+    (mini_copy / "preview-data").mkdir()
+    (mini_copy / "preview-data/deep.json").write_text("[" * 100_000, encoding="utf-8")
+    server = serve(mini_copy)
+
+    status, page = _request(server, "GET", "/")
+    assert status == 200 and "1 data problem(s)" in page
+    status, page = _request(server, "GET", "/t/mini")
+    assert status == 200 and "UTF-8" in page
+    status, page = _request(server, "GET", "/t/mini?data=preview-data/deep.json")
+    assert status == 200 and "nested too deeply" in page
+    for text in ("[" * 100_000, '{"total": ' + "9" * 5000 + "}"):
+        status, page = _request(server, "POST", "/api/preview/mini",
+                                json.dumps({"text": text}).encode())
+        assert status == 200 and "invalid JSON" in json.loads(page)["panels"]["problems"]
+        status, page = _request(server, "POST", "/api/send/mini",
+                                json.dumps({"to": "a@example.com", "text": text}).encode())
+        assert status == 200 and "not sent: invalid JSON" in json.loads(page)["message"]
+    status, page = _request(server, "POST", "/api/preview/mini", b"[" * 100_000)
+    assert status == 400
+    status, page = _request(server, "POST", "/api/preview/mini", b"{}", **{"Content-Length": "-1"})
+    assert status == 400
