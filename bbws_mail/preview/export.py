@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bbws_mail.config import Config
 from bbws_mail.preview import pages
-from bbws_mail.preview.workspace import Workspace
+from bbws_mail.preview.workspace import Workspace, no_links
 
 ASSETS = "assets"
 
@@ -62,12 +62,17 @@ def export(config: Config, out_dir: Path, *, data_dir: Path | None = None) -> Ex
     write("index.html", pages.index_page(previews, links(), live=False))
     assets = config.root / ASSETS
     if assets.is_dir():
-        shutil.copytree(assets, out_dir / ASSETS, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        for path in sorted(assets.rglob("*")):
+            if (path.is_file() and path.suffix != ".py" and "__pycache__" not in path.parts
+                    and no_links(path, config.root)):
+                target = out_dir / ASSETS / path.relative_to(assets)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
         for p in previews:  # the emails name assets as the build does: logo.<sha16>.png
             shown = ws.state(p.name)
             for name, hashed in (shown.shown.assets if shown and shown.shown else {}).items():
-                shutil.copy2(assets / name, out_dir / ASSETS / hashed)
+                if no_links(assets / name, config.root):
+                    shutil.copy2(assets / name, out_dir / ASSETS / hashed)
         report.files += sorted(f"{ASSETS}/{p.relative_to(out_dir / ASSETS).as_posix()}"
                                for p in (out_dir / ASSETS).rglob("*") if p.is_file())
     return report

@@ -26,7 +26,7 @@ from bbws_mail.errors import BBWSMailError, TemplateDataError
 from bbws_mail.preview import pages
 from bbws_mail.preview.send import SendError, SendSettings, send_email
 from bbws_mail.preview.watch import Watcher
-from bbws_mail.preview.workspace import Workspace, parse_data
+from bbws_mail.preview.workspace import Workspace, no_links, parse_data
 
 KEEPALIVE_SECONDS = 15.0
 MAX_BODY = 2 * 1024 * 1024
@@ -267,13 +267,13 @@ class _Handler(BaseHTTPRequestHandler):
                    "text/plain; charset=utf-8")
 
     def _asset(self, rel: str) -> None:
-        base = (self.app.config.root / "assets").resolve()
-        target = (base / rel).resolve()
+        base = self.app.config.root / "assets"
+        target = base / rel
         if not target.is_file():  # logo.<sha16>.png, as the build names assets/logo.png
             from bbws_mail.pipeline.brand import find_asset
 
             target = find_asset(base, rel) or target
-        if base not in target.parents or not target.is_file():
+        if not (target.is_file() and no_links(target, self.app.config.root)):
             self._send(HTTPStatus.NOT_FOUND, b"", "text/plain")
             return
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"

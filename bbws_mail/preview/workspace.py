@@ -364,16 +364,20 @@ class Workspace:
         """Root-relative paths of every JSON file a page can pick as its data."""
         found = []
         for folder in (self.examples_dir, self.data_dir):
+            # a --data-dir outside the project is the designer's choice; links below it are not
+            top = self.config.root if _under(folder, self.config.root) else folder
             if folder.is_dir():
                 found += [_rel(p, self.config.root) for p in sorted(folder.rglob("*.json"))
-                          if p.is_file()]
+                          if p.is_file() and no_links(p, top)]
         return found
 
     def read_data_file(self, rel: str) -> str:
         """The text of a data file; only files listed by ``data_files`` (no path tricks)."""
         if rel not in self.data_files():
-            raise BBWSMailError(f"not a data file: {rel} (pick one under schemas/examples/ "
-                                f"or {_rel(self.data_dir, self.config.root)}/)")
+            link = " is a symbolic link, not followed;" if (self.config.root / rel).is_symlink() \
+                else ""
+            raise BBWSMailError(f"not a data file: {rel}{link} (pick one under "
+                                f"schemas/examples/ or {_rel(self.data_dir, self.config.root)}/)")
         return (self.config.root / rel).read_text(encoding="utf-8")
 
     def choose_data(self, name: str, *, text: str | None = None, file: str | None = None
@@ -451,6 +455,20 @@ class Workspace:
         if out.email is not None:
             out.preheader = preheader_of(out.email.html)
         return out
+
+
+def no_links(path: Path, top: Path) -> bool:
+    """``path`` lies under ``top`` without a symlink (or ``..``) on the way below ``top``.
+
+    Sources come from pull requests and git stores symlinks: ``assets/x.png`` linked to
+    ``/proc/self/environ`` or ``../.git/config`` would be read, shown and, by
+    ``--export`` in CI, published as an artifact.
+    """
+    try:
+        rel = path.relative_to(top)
+    except ValueError:
+        return False
+    return path.resolve() == top.resolve() / rel
 
 
 def _under(path: Path, folder: Path) -> bool:

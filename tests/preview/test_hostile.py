@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from bbws_mail.cli import main
+from bbws_mail.pipeline.brand import hashed_name
 from bbws_mail.preview.send import SendSettings
 from bbws_mail.preview.server import PreviewServer
 from tests.preview.conftest import ServerFactory
@@ -119,3 +121,33 @@ def test_malformed_data_and_requests_get_an_answer(
     assert status == 400
     status, page = _request(server, "POST", "/api/preview/mini", b"{}", **{"Content-Length": "-1"})
     assert status == 400
+
+
+def test_symlinks_out_of_the_project_are_never_read(
+        mini_copy: Path, serve: ServerFactory, tmp_path: Path) -> None:
+    """A symlink from a pull request (assets/x.png -> /proc/self/environ) is not followed.
+
+    CI runs ``--export`` on pull requests and uploads the result as an artifact, so
+    an asset or example data file that is a link to a file outside its folder would
+    publish that file (the runner's environment, .git/config's token) to anyone who
+    can read the artifacts.
+    """
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"token": "TOP-SECRET"}', encoding="utf-8")
+    (mini_copy / "assets").mkdir()
+    (mini_copy / "assets/leak.png").symlink_to(secret)
+    (mini_copy / "preview-data").mkdir()
+    (mini_copy / "preview-data/leak.json").symlink_to(secret)
+    (mini_copy / "schemas/examples/mini.json").unlink()
+    (mini_copy / "schemas/examples/mini.json").symlink_to(secret)
+
+    server = serve(mini_copy)
+    hashed = hashed_name("leak.png", secret.read_bytes())
+    for path in ("/assets/leak.png", f"/assets/{hashed}", "/assets/%00", "/t/mini",
+                 "/t/mini?data=preview-data/leak.json", "/text/mini.txt"):
+        _, page = _request(server, "GET", path)
+        assert "TOP-SECRET" not in page, path
+    out = tmp_path / "site"
+    main(["preview", "--root", str(mini_copy), "--export", str(out)])
+    leaked = [p.name for p in out.rglob("*") if p.is_file() and b"TOP-SECRET" in p.read_bytes()]
+    assert leaked == []
