@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -151,3 +153,40 @@ def test_symlinks_out_of_the_project_are_never_read(
     main(["preview", "--root", str(mini_copy), "--export", str(out)])
     leaked = [p.name for p in out.rglob("*") if p.is_file() and b"TOP-SECRET" in p.read_bytes()]
     assert leaked == []
+
+
+
+def test_another_site_cannot_frame_the_preview(
+        page: Any, mini_copy: Path, serve: ServerFactory) -> None:
+    """Framed invisibly by another site, the send form could be clicked (or dragged into).
+
+    The other site is served from 127.0.0.1 too: this Chromium asks before a public
+    site may reach a local address, other browsers do not.
+    """
+    server = serve(mini_copy, send_to="designer@example.com")
+    body = (f'<iframe src="{server.url}/t/mini"></iframe>'
+            f'<iframe src="{server.url}/"></iframe>').encode()
+
+    class Evil(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    evil = ThreadingHTTPServer(("127.0.0.1", 0), Evil)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://localhost:{evil.server_address[1]}/")
+        page.wait_for_load_state("load")
+    finally:
+        evil.shutdown()
+        evil.server_close()
+    framed = page.main_frame.child_frames
+    assert len(framed) == 2
+    for frame in framed:
+        assert frame.evaluate("() => document.querySelector('#send-form, .tpl-link')") is None
