@@ -147,7 +147,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     from bbws_mail import config as config_mod
     from bbws_mail.errors import BBWSMailError, BuildError, TemplateDataError
     from bbws_mail.preview.send import SendError, send_email
-    from bbws_mail.preview.workspace import Workspace
+    from bbws_mail.preview.workspace import Workspace, parse_data
 
     try:
         cfg = config_mod.load(Path(args.root) if args.root else None)
@@ -165,12 +165,20 @@ def cmd_send(args: argparse.Namespace) -> int:
         return 2
     data_path = Path(args.data) if args.data else cfg.schemas_dir / "examples" / f"{args.name}.json"
     try:
-        data = json.loads(data_path.read_text(encoding="utf-8"))
+        text = data_path.read_bytes().decode("utf-8")
     except OSError as exc:
         _eprint(f"error: cannot read {data_path}: {exc.strerror or exc}")
         return 2
+    except UnicodeDecodeError as exc:
+        _eprint(f"error: {data_path}: not UTF-8 (byte {exc.start + 1}); save it as UTF-8")
+        return 2
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         _eprint(f"error: {data_path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}")
+        return 2
+    except (ValueError, RecursionError):  # JSON by syntax that json still refuses
+        _eprint(f"error: {data_path}: {parse_data(text)[1]}")
         return 2
     ws = Workspace(cfg, asset_base_url=asset_base_url)
     from bbws_mail.preview.workspace import TemplateState

@@ -117,6 +117,22 @@ def test_cli_send_refuses_invalid_data_and_unknown_templates(
     assert "known templates: invoice" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("content", "says"), [
+    ("Zo\xeb".encode("latin-1"), "not UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"n": ' + b"9" * 5000 + b"}", "invalid JSON"),
+])
+def test_cli_send_reports_data_json_cannot_read(
+        project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes,
+        says: str) -> None:
+    data = tmp_path / "data.json"
+    data.write_bytes(content)
+    assert main(["send", "invoice", "--to", "a@example.com", "--data", str(data),
+                 "--root", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {data}") and says in err, err
+
+
 def test_smtp_rejections_name_the_server(smtp: tuple[Catcher, int], project: Path) -> None:
     from bbws_mail.preview.send import send_email
 
