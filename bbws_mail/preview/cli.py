@@ -109,6 +109,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
         _eprint(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
                 " (another preview running? try --port 0 or another port)")
         return 2
+    warning = exposure_warning(args.host)
+    if warning:
+        _eprint(warning)
     ws = server.workspace
     broken = {n: s.errors for n, s in ws.templates.items() if s.errors}
     for errors in broken.values():
@@ -125,6 +128,26 @@ def cmd_preview(args: argparse.Namespace) -> int:
         webbrowser.open(server.url + "/")
     server.serve_forever()
     return 0
+
+
+def exposure_warning(host: str) -> str:
+    """A warning for a listening address other machines can reach, else "".
+
+    The preview has no login: it trusts its own address, so whoever reaches it can read
+    the templates and data and send test mail with the designer's SMTP or SES settings.
+    """
+    import ipaddress
+
+    if host == "localhost":
+        return ""
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return ""
+    except ValueError:
+        pass  # a host name: it may resolve to anything
+    return (f"warning: listening on {host}: anyone who can reach it can use this preview, "
+            "including its test sends with your mail settings (there is no login); "
+            "leave --host at 127.0.0.1 unless that is what you want")
 
 
 def _report_change(ws: Any) -> Any:

@@ -263,3 +263,16 @@ def test_settings_come_from_the_environment_with_local_defaults() -> None:
     for bad in ("", "not-an-address", "a@example.com\r\nBcc: x@example.com"):
         with pytest.raises(SendError):
             recipients(bad)
+
+
+@pytest.mark.parametrize(("host", "warned"), [
+    ("127.0.0.1", False), ("127.0.0.2", False), ("::1", False), ("localhost", False),
+    ("0.0.0.0", True), ("192.168.1.20", True), ("::", True), ("designer-laptop", True),
+])
+def test_listening_beyond_this_machine_is_warned_about(host: str, warned: bool) -> None:
+    from bbws_mail.preview.cli import exposure_warning
+
+    message = exposure_warning(host)
+    assert bool(message) == warned
+    if warned:
+        assert host in message and "test sends" in message
