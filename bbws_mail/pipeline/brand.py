@@ -53,6 +53,11 @@ class Brand:
                          if p.suffix in (".png", ".jpg", ".jpeg", ".gif", ".svg")]
                 raise self._unknown(text, m, shown, name, known,
                                     f"no asset {ASSETS_DIR}/{name}")
+            if path.is_symlink() or path.resolve() != (self.root / ASSETS_DIR).resolve() / name:
+                raise _error(text, m, shown, f"{ASSETS_DIR}/{name} is a symbolic link: assets "
+                             "are read only as regular files of assets/ (a link could publish "
+                             "any file of the machine that builds)",
+                             "replace the link with the file itself")
             hashed = hashed_name(name, path.read_bytes())
             self.used_assets[name] = hashed
             return hashed
@@ -61,12 +66,17 @@ class Brand:
 
     def _unknown(self, text: str, m: re.Match[str], shown: str, name: str,
                  known: list[str], what: str) -> TemplateError:
-        line = text.count("\n", 0, m.start()) + 1
-        column = m.start() - text.rfind("\n", 0, m.start())
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         hint = (f"did you mean ${{{m.group(1)}.{close[0]}}}?" if close
                 else f"known: {', '.join(sorted(known)) or 'none'}")
-        return TemplateError(Location(shown, line, column), f"{m.group(0)}: {what}", hint)
+        return _error(text, m, shown, what, hint)
+
+
+def _error(text: str, m: re.Match[str], shown: str, what: str, hint: str) -> TemplateError:
+    """A TemplateError at the token ``m`` of ``text`` (file ``shown``)."""
+    line = text.count("\n", 0, m.start()) + 1
+    column = m.start() - text.rfind("\n", 0, m.start())
+    return TemplateError(Location(shown, line, column), f"{m.group(0)}: {what}", hint)
 
 
 def load(root: Path) -> Brand:

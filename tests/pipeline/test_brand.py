@@ -108,3 +108,20 @@ def test_an_unknown_token_is_a_build_error_with_location_and_suggestion(
     assert f"error: templates_src/partials/header.mjml:{line}:" in err
     assert "did you mean ${brand.primary}?" in err
     assert not (project / "build").exists()
+
+
+def test_an_asset_that_is_a_symbolic_link_is_a_build_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Sources come from pull requests and git stores links: assets/logo.png linked to a
+    file of the build machine would be hashed into build/ and published."""
+    project = _copy(tmp_path / "p")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the asset bucket")
+    logo = project / "assets/logo.png"
+    logo.unlink()
+    logo.symlink_to(secret)
+    assert main(["build", "-q", "--root", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert "${asset.logo.png}" in err and "symbolic link" in err, err
+    assert err.startswith("error: templates_src/"), err
+    assert not (project / "build").exists()
