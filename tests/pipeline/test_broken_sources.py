@@ -81,6 +81,22 @@ CASES = [
      r"delimiter change \{\{=\.\.\.=\}\} is not supported", "{{=<%"),
     ("in-partial", "templates_src/partials/footer.mjml", 'href="{{unsubscribeUrl}}"',
      'href="{{&unsubscribeUrl}}"', r"unescaped placeholder", "{{&unsubscribeUrl}}"),
+    # an include reads only files of templates_src/: nothing else can reach build/
+    ("include-outside", TEMPLATE, "partials/footer.mjml", "../../../../etc/passwd",
+     r"<mj-include> path leads outside templates_src/", "etc/passwd"),
+    ("include-absolute", TEMPLATE, "partials/footer.mjml", "/etc/passwd",
+     r"<mj-include> path leads outside templates_src/", "/etc/passwd"),
+    ("include-device", TEMPLATE, "partials/footer.mjml", "/dev/zero",
+     r"<mj-include> path leads outside templates_src/", "/dev/zero"),
+    ("include-sibling", TEMPLATE, "partials/footer.mjml", "../schemas/mini.schema.json",
+     r"<mj-include> path leads outside templates_src/", "../schemas"),
+    ("include-folder", TEMPLATE, "partials/footer.mjml", "partials",
+     r"included path templates_src/partials is not a file", 'path="partials"'),
+    ("include-nothing", TEMPLATE, "partials/footer.mjml", "",
+     r"included path templates_src is not a file", 'path=""'),
+    # MRML stops at a NUL without a position; found where it is written
+    ("nul-character", TEMPLATE, "Total: {{total}}", "Total: \0{{total}}",
+     r"control character U\+0000", "Total:"),
 ]
 
 
@@ -289,3 +305,40 @@ def test_a_footer_that_disagrees_with_company_address_is_one_error_at_the_settin
     assert errors[0].startswith(f"error: bbws-mail.toml:{line}: the footer does not show "
                                 "the company address set by [check] company_address"), errors[0]
     assert errors[0].endswith(f"[legal-footer]  (in {templates} templates)"), errors[0]
+
+
+@pytest.mark.parametrize(("raw", "pattern", "column"), [
+    (b"Total: \xff{{total}}", r"not valid UTF-8: byte 0xff", 43),
+    (b"Total: \xc3", r"not valid UTF-8: byte 0xc3", 43),
+], ids=["invalid-start-byte", "truncated-sequence"])
+def test_bytes_that_are_not_utf8_are_refused_at_their_line_and_column(
+        mini: Path, capsys: pytest.CaptureFixture[str], raw: bytes, pattern: str,
+        column: int) -> None:
+    assert _build(mini, capsys)[0] == 0
+    before = _snapshot(mini / "build")
+    target = mini / TEMPLATE
+    line = _line_of(target, "Total: {{total}}")
+    target.write_bytes(target.read_bytes().replace(b"Total: {{total}}", raw, 1))
+
+    code, err = _build(mini, capsys)
+
+    errors = [e for e in err.splitlines() if e.startswith("error: ")]
+    assert code == 1 and len(errors) == 1, err
+    assert errors[0].startswith(f"error: {TEMPLATE}:{line}:{column}: "), errors[0]
+    assert re.search(pattern, errors[0]), errors[0]
+    assert _snapshot(mini / "build") == before
+
+
+def test_a_byte_order_mark_changes_nothing(mini: Path, capsys: pytest.CaptureFixture[str]
+                                           ) -> None:
+    assert _build(mini, capsys)[0] == 0
+    before = {n: d for n, d in _snapshot(mini / "build").items() if n != "manifest.json"}
+    for rel in (TEMPLATE, "templates_src/partials/footer.mjml"):
+        path = mini / rel
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+    code, err = _build(mini, capsys)
+
+    assert code == 0, err
+    after = {n: d for n, d in _snapshot(mini / "build").items() if n != "manifest.json"}
+    assert after == before
