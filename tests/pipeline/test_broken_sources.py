@@ -342,3 +342,29 @@ def test_a_byte_order_mark_changes_nothing(mini: Path, capsys: pytest.CaptureFix
     assert code == 0, err
     after = {n: d for n, d in _snapshot(mini / "build").items() if n != "manifest.json"}
     assert after == before
+
+
+@pytest.mark.parametrize(("nested", "pattern"), [
+    # MRML overflows its stack (a segmentation fault) at about 1200 sections in columns
+    ("<mj-section><mj-column>" * 1500 + "</mj-column></mj-section>" * 1500,
+     r"<mj-section> nested \d+ elements deep"),
+    # the build's own HTML checks recurse once per element
+    ("<mj-section><mj-column><mj-text>" + "<div>" * 5000 + "x" + "</div>" * 5000
+     + "</mj-text></mj-column></mj-section>", r"<div> nested \d+ elements deep"),
+], ids=["mjml", "html"])
+def test_nesting_deeper_than_any_email_needs_is_one_error(
+        mini: Path, capsys: pytest.CaptureFixture[str], nested: str, pattern: str) -> None:
+    assert _build(mini, capsys)[0] == 0
+    before = _snapshot(mini / "build")
+    target = mini / TEMPLATE
+    _replace(target, '<mj-include path="partials/footer.mjml" />',
+             nested + '\n<mj-include path="partials/footer.mjml" />')
+
+    code, err = _build(mini, capsys)
+
+    errors = [e for e in err.splitlines() if e.startswith("error: ")]
+    assert code == 1 and len(errors) == 1, err[:2000]
+    line = _line_of(target, nested[:30])
+    assert errors[0].startswith(f"error: {TEMPLATE}:{line}:"), errors[0]
+    assert re.search(pattern, errors[0]), errors[0]
+    assert _snapshot(mini / "build") == before
