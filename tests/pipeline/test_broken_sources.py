@@ -368,3 +368,26 @@ def test_nesting_deeper_than_any_email_needs_is_one_error(
     assert errors[0].startswith(f"error: {TEMPLATE}:{line}:"), errors[0]
     assert re.search(pattern, errors[0]), errors[0]
     assert _snapshot(mini / "build") == before
+
+
+@pytest.mark.parametrize(("old", "new", "pattern"), [
+    (BUTTON, '<mj-button href="{{orderUrl}}" padding="' + "9" * 10_000_000 + '">',
+     r"padding=\(a value of 10000000 characters\) on <mj-button>: expected"),
+    (BUTTON, '<mj-button href="{{orderUrl}}" ' + "x" * 100_000 + '="1">',
+     r"<mj-button> has no attribute \(a name of 100000 characters\)"),
+    (BUTTON, '<mj-button href="{{orderUrl}}" padding="4px\u202e">',
+     r"padding=\(a value of 4 characters\) on <mj-button>"),
+    ("<mj-text>Hi", "<mj-" + "x" * 100_000 + " />\n<mj-text>Hi",
+     r"<\(a name of 100003 characters\)> is not an MJML component"),
+], ids=["long-value", "long-attribute-name", "hidden-character", "long-element-name"])
+def test_errors_describe_long_or_odd_source_values_instead_of_copying_them(
+        mini: Path, capsys: pytest.CaptureFixture[str], old: str, new: str,
+        pattern: str) -> None:
+    _replace(mini / TEMPLATE, old, new)
+
+    code, err = _build(mini, capsys)
+
+    errors = [e for e in err.splitlines() if e.startswith("error: ")]
+    assert code == 1 and len(errors) == 1, err[:2000]
+    assert len(errors[0]) < 400 and errors[0].isprintable(), errors[0][:400]
+    assert re.search(pattern, errors[0]), errors[0][:400]
