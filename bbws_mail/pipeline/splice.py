@@ -153,7 +153,8 @@ def _inside(target: Path, root: Path) -> bool:
 def _read(path: Path, shown: str, included_from: Location | None) -> str:
     """The text of one source file; TemplateError at file:line:column when it is unusable.
 
-    A leading byte order mark is dropped: editors add it, and it means nothing.
+    A leading byte order mark is dropped and CRLF line ends become LF: editors on
+    Windows write both, they mean nothing, and MRML refuses a CR in some places.
     """
     if not path.is_file():
         where = included_from or Location(shown)
@@ -171,6 +172,7 @@ def _read(path: Path, shown: str, included_from: Location | None) -> str:
         raise TemplateError(Location(shown, data.count(b"\n", 0, exc.start) + 1, column),
                             f"not valid UTF-8: byte 0x{data[exc.start]:02x} ({exc.reason})",
                             "save the file as UTF-8") from None
+    text = text.replace("\r\n", "\n")
     control = CONTROL_RE.search(text)
     if control:
         offset = control.start()
