@@ -375,7 +375,77 @@ def check_schema(schema: dict[str, Any]) -> None:
     Generates the code without compiling it: the build checks every schema this
     way, and the runtime compiles each one once, on first use.
     """
+    _check_shape(schema, "#")
     _Gen().program(schema, "#")
+
+
+MAX_COUNT = 2**31 - 1  # the largest length or item count a schema may state
+_COUNTS = ("minLength", "maxLength", "minItems", "maxItems")
+_NUMBERS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _check_shape(schema: dict[str, Any], where: str) -> None:
+    """Raise ValueError ``"<where>: <keyword> must be ..."`` for a keyword of the wrong kind.
+
+    The code generator and the build's bounds read keywords as the types JSON Schema
+    gives them; a quoted number or a string for a list would otherwise be a crash at
+    build time or a schema the runtime cannot apply. The message describes the value
+    found (its kind and size), never copies it.
+    """
+    import math
+
+    def bad(keyword: str, expected: str) -> ValueError:
+        return ValueError(f"{where}: {keyword} must be {expected} "
+                          f"(found {describe(schema[keyword])})")
+
+    def is_int(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if "type" in schema:
+        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not names or not all(isinstance(n, str) and n in _PY_TYPES for n in names):
+            raise bad("type", f"one of {', '.join(_PY_TYPES)} or a list of them")
+    for keyword in _COUNTS:
+        if keyword in schema and not (is_int(schema[keyword])
+                                      and 0 <= schema[keyword] <= MAX_COUNT):
+            raise bad(keyword, f"an integer from 0 to {MAX_COUNT}")
+    for keyword in _NUMBERS:
+        value = schema.get(keyword, 0)
+        if not (isinstance(value, int | float) and not isinstance(value, bool)
+                and math.isfinite(value)):
+            raise bad(keyword, "a number")
+    if "enum" in schema and not (isinstance(schema["enum"], list) and schema["enum"]):
+        raise bad("enum", "a non-empty array")
+    for keyword in ("pattern", "format"):
+        if keyword in schema and not isinstance(schema[keyword], str):
+            raise bad(keyword, "a string")
+    for keyword in ("required", "x-schemes"):
+        value = schema.get(keyword, [])
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise bad(keyword, "an array of property names" if keyword == "required"
+                      else "an array of URL schemes")
+    hidden = schema.get("x-not-shown", False)
+    if not (isinstance(hidden, bool) or (isinstance(hidden, list)
+                                         and all(isinstance(v, str) for v in hidden))):
+        raise bad("x-not-shown", "true, false or an array of property names")
+    extra = schema.get("additionalProperties", True)
+    if not isinstance(extra, bool | dict):
+        raise bad("additionalProperties", "true, false or a schema")
+    if isinstance(extra, dict):
+        _check_shape(extra, f"{where}/additionalProperties")
+    if "items" in schema:
+        if not isinstance(schema["items"], dict):
+            raise bad("items", "a schema (a JSON object)")
+        _check_shape(schema["items"], f"{where}/items")
+    props = schema.get("properties", {})
+    if not isinstance(props, dict):
+        raise bad("properties", "an object of schemas")
+    for name, sub in props.items():
+        step = name.replace("~", "~0").replace("/", "~1")
+        if not isinstance(sub, dict):
+            raise ValueError(f"{where}/properties: {name if _plain_name(name) else 'a property'}"
+                             f" must be a schema (a JSON object) (found {describe(sub)})")
+        _check_shape(sub, f"{where}/properties/{step}")
 
 
 class _Missing:

@@ -21,7 +21,8 @@ from bbws_mail.pipeline.splice import Spliced
 
 RULES_FILE = Path(__file__).with_name("mjml_rules.json")
 _UNIT_RE = re.compile(r"^(?P<type>unit)\((?P<units>[^)]*)\)(?:\{(?P<min>\d+),(?P<max>\d+)\})?$")
-_NUMBER = r"-?(?:\d+\.?\d*|\.\d+)"
+# one way to match each number (no \d+\.?\d*): backtracking stays linear in a long value
+_NUMBER = r"-?(?:\d+(?:\.\d*)?|\.\d+)"
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _FUNC_COLOR = re.compile(r"^(?:rgba?|hsla?)\(\s*[-\d.%\s,/]+\)$", re.IGNORECASE)
 PLACEHOLDER_TYPES = {"url", "text"}
@@ -44,6 +45,17 @@ def rules() -> dict[str, Any]:
             every.setdefault(name, kind)
     data["every_attribute"] = every
     return data
+
+
+SHOWN_CHARACTERS = 60
+
+
+def shown(text: str, what: str = "value") -> str:
+    """``text`` quoted when short and printable, else described by its length: a finding
+    names the file:line, and a 10 MB or invisibly altered value is no help in it."""
+    if len(text) <= SHOWN_CHARACTERS and text.isprintable():
+        return repr(text)
+    return f"(a {what} of {len(text)} characters)"
 
 
 def check_value(kind: str, value: str) -> str | None:
@@ -125,7 +137,7 @@ def validate(spliced: Spliced) -> list[Finding]:
             known = name in ("mj-all", "mj-class") or spec is not None
             if not known:
                 report("mjml-unknown-element", tok.start,
-                       f"<{name}> in <mj-attributes> is not an MJML component")
+                       f"<{shown(name, 'name')}> in <mj-attributes> is not an MJML component")
             else:
                 table = (data["every_attribute"] if name in ("mj-all", "mj-class")
                          else spec["all_attributes"] if spec else {})
@@ -133,13 +145,13 @@ def validate(spliced: Spliced) -> list[Finding]:
         elif not is_mjml:
             if parent and (parent == "mjml" or parent.startswith("mj-")):
                 report("mjml-invalid-child", tok.start,
-                       f"<{name}> is not allowed directly in <{parent}>: HTML belongs in "
-                       "<mj-text>, <mj-table> or <mj-raw>")
+                       f"<{_tag(name)}> is not allowed directly in <{_tag(parent)}>: HTML "
+                       "belongs in <mj-text>, <mj-table> or <mj-raw>")
         elif spec is None:
             close = _closest(name, components)
             report("mjml-unknown-element", tok.start,
-                   f"<{name}> is not an MJML component" + (f" (did you mean <{close}>?)"
-                                                           if close else ""))
+                   f"<{_tag(name)}> is not an MJML component"
+                   + (f" (did you mean <{close}>?)" if close else ""))
         else:
             if parent:
                 allowed = components.get(parent, {}).get("children", [])
@@ -166,22 +178,31 @@ def _check_attrs(tok: Any, element: str, table: dict[str, str], report: Any,
         if kind is None:
             close = _closest(attr.name, table)
             report("mjml-unknown-attribute", attr.start,
-                   f"<{element}> has no attribute {attr.name!r}"
+                   f"<{element}> has no attribute {shown(attr.name, 'name')}"
                    + (f" (did you mean {close!r}?)" if close else ""))
             continue
         problem = check_value(kind, attr.value)
         if problem == "placeholder":
             report("mjml-placeholder-attribute", attr.start,
-                   f"{attr.name}={attr.value!r} on <{element}>: placeholders are allowed only "
-                   f"in URL and text attributes; {attr.name} takes {kind}, so a value from "
-                   "data cannot be validated or escaped for it")
+                   f"{attr.name}={shown(attr.value)} on <{element}>: placeholders are "
+                   f"allowed only in URL and text attributes; {attr.name} takes {kind}, so a "
+                   "value from data cannot be validated or escaped for it")
         elif problem:
             report("mjml-invalid-value", attr.start,
-                   f"{attr.name}={attr.value!r} on <{element}>: expected {problem}")
+                   f"{attr.name}={shown(attr.value)} on <{element}>: expected {problem}")
+
+
+def _tag(name: str) -> str:
+    """An element name as a finding shows it (a plain name, or its description)."""
+    text = shown(name, "name")
+    return text[1:-1] if text.startswith("'") else text
 
 
 def _closest(name: str, known: Any) -> str | None:
     import difflib
+
+    if len(name) > SHOWN_CHARACTERS:
+        return None  # no name is that long, and difflib is quadratic in it
 
     found = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
     return found[0] if found else None

@@ -112,6 +112,7 @@ class _Run:
         config, timed = self.config, self.timed
         start = time.perf_counter()
         spliced = self.spliced = splice.splice(self.path, config.templates_dir)
+        compile_stage.check_depth(spliced)
         start = timed("splice", start)
         tags, errors = placeholders.check(spliced)
         start = timed("placeholders", start)

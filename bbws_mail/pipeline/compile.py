@@ -106,6 +106,34 @@ class _Tag(NamedTuple):
     self_closing: bool
 
 
+# Deeper than any email needs (the real templates nest about a dozen elements), and far
+# below where MRML overflows its stack (a segmentation fault, ~2400 MJML elements) or the
+# checks that walk the built HTML recursively stop (~1000 elements, with MRML's tables).
+MAX_DEPTH = 100
+
+
+def check_depth(spliced: Spliced) -> None:
+    """Raise TemplateError at the first element opened deeper than MAX_DEPTH.
+
+    Runs right after the splice, before any stage walks the markup: every later
+    stage's cost grows with the depth, and the compiler's crash cannot be caught.
+    """
+    from bbws_mail.pipeline.markup import VOID, tokenize
+
+    stack: list[str] = []
+    for tok in tokenize(spliced.text):
+        if tok.kind == "start" and not tok.self_closing and tok.name not in VOID:
+            stack.append(tok.name)
+            if len(stack) > MAX_DEPTH:
+                raise TemplateError(spliced.locate(tok.start),
+                                    f"<{tok.name}> nested {len(stack)} elements deep; "
+                                    f"at most {MAX_DEPTH} are supported",
+                                    "close elements you opened, or flatten the layout")
+        elif tok.kind == "end" and tok.name in stack:
+            while stack.pop() != tok.name:
+                pass
+
+
 def check_structure(spliced: Spliced) -> TemplateError | None:
     """Find the first unclosed or mismatched MJML element, with its location.
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from bbws_mail.pipeline import jsonpos
 from bbws_mail.pipeline.placeholders import Placeholder
 from bbws_mail.pipeline.splice import Spliced
 from bbws_mail.pipeline.subject import Subject
-from bbws_mail.validate import check_schema
+from bbws_mail.validate import check_schema, describe
 
 # Values the renderer provides itself; templates may use them without declaring them.
 GLOBALS: dict[str, dict[str, Any]] = {
@@ -56,23 +57,72 @@ class SchemaBundle:
                                 f"create {self.display} describing the template's variables")
         self.path = _normalise(self.path)
         root = self._load(self.path)
+        if not isinstance(root, dict):
+            raise TemplateError(self._at(self.path, (), None),
+                                "the schema must be a JSON object",
+                                'start from {"type": "object", "properties": {...}}')
         self.schema: dict[str, Any] = self._deref(root, self.path, (), ())
         self.schema.pop("$defs", None)
 
     def _load(self, path: Path) -> Any:
         if path not in self._docs:
+            shown = _display(path, self.schemas_dir)
             try:
-                text = path.read_text(encoding="utf-8")
+                data = path.read_bytes()
             except FileNotFoundError:
-                raise TemplateError(Location(_display(path, self.schemas_dir)),
-                                    "referenced schema file not found") from None
+                raise TemplateError(Location(shown), "referenced schema file not found") from None
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line_start = data.rfind(b"\n", 0, exc.start) + 1
+                raise TemplateError(
+                    Location(shown, data.count(b"\n", 0, exc.start) + 1,
+                             len(data[line_start:exc.start].decode()) + 1),
+                    f"not valid UTF-8: byte 0x{data[exc.start]:02x} ({exc.reason})",
+                    "save the file as UTF-8") from None
             try:
                 self._docs[path] = json.loads(text)
-                self._texts[path] = text
             except json.JSONDecodeError as exc:
-                raise TemplateError(Location(_display(path, self.schemas_dir), exc.lineno,
-                                             exc.colno), f"invalid JSON: {exc.msg}") from None
+                raise TemplateError(Location(shown, exc.lineno, exc.colno),
+                                    f"invalid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise TemplateError(Location(shown, *jsonpos.position(text, _deep_at(text))),
+                                    f"invalid JSON: nested deeper than {_MAX_DEPTH} levels",
+                                    "a schema needs a few levels, not hundreds") from None
+            except ValueError as exc:  # a number too long for Python to read
+                raise TemplateError(Location(shown), f"invalid JSON: {exc}") from None
+            self._texts[path] = text
         return self._docs[path]
+
+    def _at(self, file: Path, pointer: jsonpos.Pointer, key: str | None) -> Location:
+        """file:line:column of ``key`` in the object at ``pointer`` (of the value itself
+        when ``key`` is None); the file alone when it cannot be found."""
+        text = self._texts.get(file, "")
+        offset = (jsonpos.value_at(text, pointer) if key is None
+                  else jsonpos.member(text, pointer, key))
+        shown = _display(file, self.schemas_dir)
+        return Location(shown) if offset is None else Location(shown,
+                                                               *jsonpos.position(text, offset))
+
+    def _ref_target(self, file: Path, pointer: jsonpos.Pointer, ref: Any) -> Path:
+        """The file a ``$ref`` names: a regular file of ``schemas/``, else TemplateError
+        at the ``$ref`` (a file elsewhere would be bundled into ``build/`` and published)."""
+        where = self._at(file, pointer, "$ref")
+        if not isinstance(ref, str):
+            raise TemplateError(where, f"$ref must be a string (found {describe(ref)})",
+                                'write "$ref": "defs/common.schema.json#/$defs/name"')
+        part = ref.partition("#")[0]
+        if not part:
+            return file
+        target = self._target(file, part)
+        real_root = os.path.realpath(self.schemas_dir)
+        if os.path.commonpath([real_root, os.path.realpath(target)]) != real_root:
+            raise TemplateError(where, "$ref leads outside schemas/",
+                                "shared schemas live in schemas/defs/")
+        if target.exists() and not target.is_file():
+            raise TemplateError(where, f"$ref names {_display(target, self.schemas_dir)}, "
+                                "which is not a file", "name a .schema.json file")
+        return target
 
     def _deref(self, node: Any, file: Path, seen: tuple[str, ...],
                pointer: jsonpos.Pointer) -> Any:
@@ -84,18 +134,18 @@ class SchemaBundle:
             return node
         if "$ref" in node:
             ref = node["$ref"]
-            target_file_part, _, fragment = ref.partition("#")
-            target_file = self._target(file, target_file_part) if target_file_part else file
+            target_file = self._ref_target(file, pointer, ref)
+            fragment = ref.partition("#")[2]
             key = f"{target_file}#{fragment}"
             if key in seen:
-                raise TemplateError(Location(_display(file, self.schemas_dir)),
+                raise TemplateError(self._at(file, pointer, "$ref"),
                                     f"recursive $ref {ref!r} is not supported")
             target = self._load(target_file)
             parts = tuple(p.replace("~1", "/").replace("~0", "~")
                           for p in fragment.split("/") if p)
             for part in parts:
                 if not isinstance(target, dict) or part not in target:
-                    raise TemplateError(Location(_display(file, self.schemas_dir)),
+                    raise TemplateError(self._at(file, pointer, "$ref"),
                                         f"$ref {ref!r} points nowhere")
                 target = target[part]
             # No copy needed: _deref builds new dicts and lists all the way down, so
@@ -107,9 +157,8 @@ class SchemaBundle:
                 resolved.pop("$schema", None)
                 siblings = {k: v for k, v in node.items() if k != "$ref"}
                 # 2020-12 applies $ref *and* its siblings: required lists add up
-                required = [*resolved.get("required", []),
-                            *[r for r in siblings.pop("required", [])
-                              if r not in resolved.get("required", [])]]
+                required = _merged_required(resolved.get("required", []),
+                                            siblings.pop("required", []))
                 merged = self._deref(siblings, file, seen, pointer)
                 resolved.update(merged)
                 if required:
@@ -188,6 +237,39 @@ def _unsupported_at(bundle: SchemaBundle, schema: dict[str, Any], message: str
     keyword = next((k for k in node if k in words), "")
     where = bundle.locate(node, keyword, (KEY,))
     return where, message if where.file == bundle.display else what
+
+
+def _merged_required(own: Any, siblings: Any) -> Any:
+    """A $ref's ``required`` plus its siblings' (2020-12 applies both); either one as it
+    is when the other is not a list (check_schema then names the one that is wrong)."""
+    if not isinstance(own, list) or not isinstance(siblings, list):
+        return own if not isinstance(own, list) else siblings
+    return [*own, *[r for r in siblings if r not in own]]
+
+
+_MAX_DEPTH = 500
+
+
+def _deep_at(text: str) -> int:
+    """The offset where arrays and objects in ``text`` nest deeper than _MAX_DEPTH."""
+    depth, in_string, escaped = 0, False, False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > _MAX_DEPTH:
+                return i
+        elif ch in "]}":
+            depth -= 1
+    return 0
 
 
 def _normalise(path: Path) -> Path:

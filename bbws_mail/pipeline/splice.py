@@ -23,6 +23,9 @@ INCLUDE_RE = re.compile(
     r"<mj-include\b(?P<attrs>[^>]*?)(?:/>|>\s*</mj-include\s*>)", re.IGNORECASE | re.DOTALL
 )
 PATH_ATTR_RE = re.compile(r"""\bpath\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# C0 controls other than tab, LF and CR, and DEL: no markup needs them, HTML calls
+# them parse errors, and MRML stops at a NUL without saying where.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -111,15 +114,7 @@ def _splice_into(
     brand: Brand,
 ) -> None:
     shown = _display(path, root)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        where = included_from or Location(shown)
-        raise TemplateError(
-            where, f"included file not found: {shown}", "paths are relative to templates_src/"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise TemplateError(Location(shown), f"not valid UTF-8: {exc.reason}") from None
+    text = _read(path, shown, included_from)
     files.append(shown)
     text = brand.expand(text, shown)
     pos = 0
@@ -133,9 +128,57 @@ def _splice_into(
         if not attr:
             raise TemplateError(here, "<mj-include> without a path attribute")
         target = _absolute(root / (attr.group(1) or attr.group(2) or ""))
+        if not _inside(target, root):
+            raise TemplateError(here, "<mj-include> path leads outside templates_src/",
+                                'include partials by their path in templates_src/, e.g. '
+                                'path="partials/footer.mjml"')
         if target in stack or target == _absolute(path):
             raise TemplateError(here, f"include cycle through {_display(target, root)}")
         _splice_into(builder, target, root, [*stack, _absolute(path)], files, here, brand)
         line += match.group(0).count("\n")
         pos = match.end()
     builder.add(text[pos:], shown, line)
+
+
+def _inside(target: Path, root: Path) -> bool:
+    """Whether ``target``, symbolic links followed, is ``root`` or below it.
+
+    Only files of ``templates_src/`` may be spliced: an include of ``/dev/zero`` never
+    ends, and any other file would be copied into ``build/`` and published.
+    """
+    real_root = os.path.realpath(root)
+    return os.path.commonpath([real_root, os.path.realpath(target)]) == real_root
+
+
+def _read(path: Path, shown: str, included_from: Location | None) -> str:
+    """The text of one source file; TemplateError at file:line:column when it is unusable.
+
+    A leading byte order mark is dropped and CRLF line ends become LF: editors on
+    Windows write both, they mean nothing, and MRML refuses a CR in some places.
+    """
+    if not path.is_file():
+        where = included_from or Location(shown)
+        if path.exists():
+            raise TemplateError(where, f"included path {shown} is not a file",
+                                'name a .mjml file, e.g. path="partials/footer.mjml"')
+        raise TemplateError(
+            where, f"included file not found: {shown}", "paths are relative to templates_src/")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8-sig")) + 1
+        raise TemplateError(Location(shown, data.count(b"\n", 0, exc.start) + 1, column),
+                            f"not valid UTF-8: byte 0x{data[exc.start]:02x} ({exc.reason})",
+                            "save the file as UTF-8") from None
+    text = text.replace("\r\n", "\n")
+    control = CONTROL_RE.search(text)
+    if control:
+        offset = control.start()
+        raise TemplateError(
+            Location(shown, text.count("\n", 0, offset) + 1,
+                     offset - text.rfind("\n", 0, offset)),
+            f"control character U+{ord(control.group()):04X} in the source",
+            "delete it (it is invisible in most editors)")
+    return text

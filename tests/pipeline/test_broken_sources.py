@@ -81,6 +81,22 @@ CASES = [
      r"delimiter change \{\{=\.\.\.=\}\} is not supported", "{{=<%"),
     ("in-partial", "templates_src/partials/footer.mjml", 'href="{{unsubscribeUrl}}"',
      'href="{{&unsubscribeUrl}}"', r"unescaped placeholder", "{{&unsubscribeUrl}}"),
+    # an include reads only files of templates_src/: nothing else can reach build/
+    ("include-outside", TEMPLATE, "partials/footer.mjml", "../../../../etc/passwd",
+     r"<mj-include> path leads outside templates_src/", "etc/passwd"),
+    ("include-absolute", TEMPLATE, "partials/footer.mjml", "/etc/passwd",
+     r"<mj-include> path leads outside templates_src/", "/etc/passwd"),
+    ("include-device", TEMPLATE, "partials/footer.mjml", "/dev/zero",
+     r"<mj-include> path leads outside templates_src/", "/dev/zero"),
+    ("include-sibling", TEMPLATE, "partials/footer.mjml", "../schemas/mini.schema.json",
+     r"<mj-include> path leads outside templates_src/", "../schemas"),
+    ("include-folder", TEMPLATE, "partials/footer.mjml", "partials",
+     r"included path templates_src/partials is not a file", 'path="partials"'),
+    ("include-nothing", TEMPLATE, "partials/footer.mjml", "",
+     r"included path templates_src is not a file", 'path=""'),
+    # MRML stops at a NUL without a position; found where it is written
+    ("nul-character", TEMPLATE, "Total: {{total}}", "Total: \0{{total}}",
+     r"control character U\+0000", "Total:"),
 ]
 
 
@@ -289,3 +305,89 @@ def test_a_footer_that_disagrees_with_company_address_is_one_error_at_the_settin
     assert errors[0].startswith(f"error: bbws-mail.toml:{line}: the footer does not show "
                                 "the company address set by [check] company_address"), errors[0]
     assert errors[0].endswith(f"[legal-footer]  (in {templates} templates)"), errors[0]
+
+
+@pytest.mark.parametrize(("raw", "pattern", "column"), [
+    (b"Total: \xff{{total}}", r"not valid UTF-8: byte 0xff", 43),
+    (b"Total: \xc3", r"not valid UTF-8: byte 0xc3", 43),
+], ids=["invalid-start-byte", "truncated-sequence"])
+def test_bytes_that_are_not_utf8_are_refused_at_their_line_and_column(
+        mini: Path, capsys: pytest.CaptureFixture[str], raw: bytes, pattern: str,
+        column: int) -> None:
+    assert _build(mini, capsys)[0] == 0
+    before = _snapshot(mini / "build")
+    target = mini / TEMPLATE
+    line = _line_of(target, "Total: {{total}}")
+    target.write_bytes(target.read_bytes().replace(b"Total: {{total}}", raw, 1))
+
+    code, err = _build(mini, capsys)
+
+    errors = [e for e in err.splitlines() if e.startswith("error: ")]
+    assert code == 1 and len(errors) == 1, err
+    assert errors[0].startswith(f"error: {TEMPLATE}:{line}:{column}: "), errors[0]
+    assert re.search(pattern, errors[0]), errors[0]
+    assert _snapshot(mini / "build") == before
+
+
+def test_a_byte_order_mark_changes_nothing(mini: Path, capsys: pytest.CaptureFixture[str]
+                                           ) -> None:
+    assert _build(mini, capsys)[0] == 0
+    before = {n: d for n, d in _snapshot(mini / "build").items() if n != "manifest.json"}
+    for rel in (TEMPLATE, "templates_src/partials/footer.mjml"):
+        path = mini / rel
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+    code, err = _build(mini, capsys)
+
+    assert code == 0, err
+    after = {n: d for n, d in _snapshot(mini / "build").items() if n != "manifest.json"}
+    assert after == before
+
+
+@pytest.mark.parametrize(("nested", "pattern"), [
+    # MRML overflows its stack (a segmentation fault) at about 1200 sections in columns
+    ("<mj-section><mj-column>" * 1500 + "</mj-column></mj-section>" * 1500,
+     r"<mj-section> nested \d+ elements deep"),
+    # the build's own HTML checks recurse once per element
+    ("<mj-section><mj-column><mj-text>" + "<div>" * 5000 + "x" + "</div>" * 5000
+     + "</mj-text></mj-column></mj-section>", r"<div> nested \d+ elements deep"),
+], ids=["mjml", "html"])
+def test_nesting_deeper_than_any_email_needs_is_one_error(
+        mini: Path, capsys: pytest.CaptureFixture[str], nested: str, pattern: str) -> None:
+    assert _build(mini, capsys)[0] == 0
+    before = _snapshot(mini / "build")
+    target = mini / TEMPLATE
+    _replace(target, '<mj-include path="partials/footer.mjml" />',
+             nested + '\n<mj-include path="partials/footer.mjml" />')
+
+    code, err = _build(mini, capsys)
+
+    errors = [e for e in err.splitlines() if e.startswith("error: ")]
+    assert code == 1 and len(errors) == 1, err[:2000]
+    line = _line_of(target, nested[:30])
+    assert errors[0].startswith(f"error: {TEMPLATE}:{line}:"), errors[0]
+    assert re.search(pattern, errors[0]), errors[0]
+    assert _snapshot(mini / "build") == before
+
+
+@pytest.mark.parametrize(("old", "new", "pattern"), [
+    (BUTTON, '<mj-button href="{{orderUrl}}" padding="' + "9" * 10_000_000 + '">',
+     r"padding=\(a value of 10000000 characters\) on <mj-button>: expected"),
+    (BUTTON, '<mj-button href="{{orderUrl}}" ' + "x" * 100_000 + '="1">',
+     r"<mj-button> has no attribute \(a name of 100000 characters\)"),
+    (BUTTON, '<mj-button href="{{orderUrl}}" padding="4px\u202e">',
+     r"padding=\(a value of 4 characters\) on <mj-button>"),
+    ("<mj-text>Hi", "<mj-" + "x" * 100_000 + " />\n<mj-text>Hi",
+     r"<\(a name of 100003 characters\)> is not an MJML component"),
+], ids=["long-value", "long-attribute-name", "hidden-character", "long-element-name"])
+def test_errors_describe_long_or_odd_source_values_instead_of_copying_them(
+        mini: Path, capsys: pytest.CaptureFixture[str], old: str, new: str,
+        pattern: str) -> None:
+    _replace(mini / TEMPLATE, old, new)
+
+    code, err = _build(mini, capsys)
+
+    errors = [e for e in err.splitlines() if e.startswith("error: ")]
+    assert code == 1 and len(errors) == 1, err[:2000]
+    assert len(errors[0]) < 400 and errors[0].isprintable(), errors[0][:400]
+    assert re.search(pattern, errors[0]), errors[0][:400]
