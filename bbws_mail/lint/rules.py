@@ -44,7 +44,7 @@ _TABLE = [
     Rule("mjml-placeholder-attribute", ERROR, SOURCE, BUILD,
          "a placeholder where only a URL or text may take one"),
     Rule("html-forbidden", ERROR, SOURCE, BUILD,
-         "no script, forms, embeds or external CSS"),
+         "no script (nor event handlers), forms, embeds or external CSS"),
     Rule("a11y-img-alt", ERROR, SOURCE, BUILD,
          "every image has alt text (empty only when decorative)"),
     Rule("link-scheme", ERROR, SOURCE, BUILD,

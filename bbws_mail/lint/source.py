@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from bbws_mail.lint.findings import Finding
+from bbws_mail.lint.mjml import shown
 from bbws_mail.lint.rules import finding
 from bbws_mail.pipeline.markup import element_stacks
 from bbws_mail.pipeline.markup import tokenize as tokenize_source
@@ -100,6 +101,12 @@ def check(spliced: Spliced) -> list[Finding]:
                 "(Gmail, Outlook); link to the portal instead")
         elif name in EMBEDS:
             add("html-forbidden", tok.start, f"<{name}> is removed by mail clients")
+        for attr in tok.attrs:
+            if attr.name.lower().startswith("on"):  # onload, onerror, onclick...: all script
+                add("html-forbidden", attr.start, f"the event handler "
+                    f"{shown(attr.name.lower(), 'name')} on <{name}> is script: mail clients "
+                    "strip event handlers or refuse the message, and a placeholder inside one "
+                    "would be script injection: remove it")
         attrs = {a.name: a for a in tok.attrs}
         if name in LINKS and not tok.self_closing:
             links.append(_Open(name, tok.start, {k: a.value for k, a in attrs.items()}))

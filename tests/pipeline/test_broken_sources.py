@@ -138,6 +138,8 @@ RULE_CASES = [
      "Total: {{total}}</mj-text>", r"#aaaaaa on #ffffff", 'padding-top="2px"'),
     ("script", "html-forbidden", TOTAL, TOTAL + "\n<mj-raw><script>var n = {{total}};</script>"
      "</mj-raw>", r"<script> is stripped", "<script>"),
+    ("event-handler", "html-forbidden", TOTAL, TOTAL + '\n<mj-raw><svg ONLoad="send()">'
+     "</svg></mj-raw>", r"event handler 'onload' on <svg> is script", "ONLoad"),
     ("form", "html-forbidden", "Total: {{total}}", 'Total: {{total}} <form action="https://x.'
      'example"><input name="q"></form>', r"<form>: forms do not work", "<form"),
     ("entity-space", "link-scheme", BUTTON, '<mj-button href="&#32;{{orderUrl}}">',
