@@ -33,30 +33,47 @@ class Entry(NamedTuple):
 
 
 def load(root: Path) -> tuple[list[Entry], list[Finding]]:
-    """The entries of ``root/check-allow.toml`` and the problems of the file itself."""
+    """The entries of ``root/check-allow.toml`` and the problems of the file itself.
+
+    A file or an entry of the wrong shape is a problem (an allow-list finding), never a
+    crash, and accepts nothing.
+    """
     path = root / FILE_NAME
     if not path.is_file():
         return [], []
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [Finding("allow-list", ERROR, FILE_NAME,
+                            f"not UTF-8 (byte {exc.start + 1}): save it as UTF-8")]
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return [], [Finding("allow-list", ERROR, FILE_NAME, f"not valid TOML: {exc}")]
+    accept = data.get("accept", [])
+    if not isinstance(accept, list) or not all(isinstance(a, dict) for a in accept):
+        return [], [Finding("allow-list", ERROR, FILE_NAME, "accept must be [[accept]] "
+                            "entries (tables), each with rule, reason and optional subject "
+                            "and templates")]
     entry_lines = [i + 1 for i, line in enumerate(text.splitlines())
                    if line.strip() == "[[accept]]"]
     entries: list[Entry] = []
     problems: list[Finding] = []
-    for i, raw in enumerate(data.get("accept", [])):
+    for i, raw in enumerate(accept):
         where = f"{FILE_NAME}:{entry_lines[i]}" if i < len(entry_lines) else FILE_NAME
         unknown = set(raw) - KEYS
         if unknown:
             problems.append(Finding("allow-list", ERROR, where,
                                     f"unknown key(s) {', '.join(sorted(unknown))}; "
                                     f"use {', '.join(sorted(KEYS))}"))
-        if not str(raw.get("rule", "")).strip():
+        wrong = _wrong_types(raw)
+        if wrong:
+            problems.append(Finding("allow-list", ERROR, where, wrong))
+            continue
+        if not raw.get("rule", "").strip():
             problems.append(Finding("allow-list", ERROR, where, "entry without a rule"))
             continue
-        if not str(raw.get("reason", "")).strip():
+        if not raw.get("reason", "").strip():
             problems.append(Finding("allow-list", ERROR, where,
                                     f"entry for {raw['rule']} has no reason: say why it is "
                                     "acceptable"))
@@ -64,9 +81,21 @@ def load(root: Path) -> tuple[list[Entry], list[Finding]]:
         templates = raw.get("templates", ["*"])
         if isinstance(templates, str):
             templates = [templates]
-        entries.append(Entry(raw["rule"], str(raw.get("subject", "")), list(templates),
-                             str(raw["reason"]).strip(), where))
+        entries.append(Entry(raw["rule"], raw.get("subject", ""), list(templates),
+                             raw["reason"].strip(), where))
     return entries, problems
+
+
+def _wrong_types(raw: dict[str, Any]) -> str:
+    """Why an entry's values are not of the kinds the file takes, or ""."""
+    for key in ("rule", "subject", "reason", "reviewed_by"):
+        if key in raw and not isinstance(raw[key], str):
+            return f"{key} must be a string (found {type(raw[key]).__name__})"
+    templates = raw.get("templates", "*")
+    if not (isinstance(templates, str)
+            or (isinstance(templates, list) and all(isinstance(t, str) for t in templates))):
+        return "templates must be a name glob or a list of them, as strings"
+    return ""
 
 
 def apply(findings: list[Finding], entries: list[Entry], *, report_unused: bool = True

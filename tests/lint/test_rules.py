@@ -92,6 +92,23 @@ def test_allow_list_needs_a_reason_and_reports_unused(tmp_path: Path) -> None:
     assert out[2].location == "check-allow.toml:10"
 
 
+@pytest.mark.parametrize(("content", "says"), [
+    (b'[[accept]]\nrule = "client-css"\nreason = "Zo\xeb"\n', "not UTF-8"),
+    (b'accept = "x"\n', "[[accept]] entries"),
+    (b"accept = [1, 2]\n", "[[accept]] entries"),
+    (b'[[accept]]\nrule = 5\nreason = "r"\n', "rule must be a string"),
+    (b'[[accept]]\nrule = "x"\nreason = "r"\ntemplates = 5\n', "templates must be"),
+    (b'[[accept]]\nrule = "x"\nreason = "r"\ntemplates = [1]\n', "templates must be"),
+    (b'[[accept]]\nrule = "x"\nreason = ["r"]\n', "reason must be a string"),
+])
+def test_an_allow_list_of_the_wrong_shape_is_a_problem_not_a_crash(
+        tmp_path: Path, content: bytes, says: str) -> None:
+    (tmp_path / "check-allow.toml").write_bytes(content)
+    entries, problems = allow.load(tmp_path)
+    assert entries == []
+    assert [p.rule for p in problems] == ["allow-list"] and says in problems[0].message, problems
+
+
 def test_cli_text_output_and_exit_code(lint_project: Callable[[Path], Path]) -> None:
     project = lint_project(BROKEN / "a11y-contrast.mjml")
     proc = subprocess.run([sys.executable, "-m", "bbws_mail.cli", "check", "--no-spam",
