@@ -132,16 +132,20 @@ def load(root: Path | None = None) -> Config:
     root = find_root(root)
     path = root / "bbws-mail.toml"
     data: dict[str, Any] = {}
+    text = ""
     if path.is_file():
-        with path.open("rb") as fh:
-            try:
-                data = tomllib.load(fh)
-            except tomllib.TOMLDecodeError as exc:
-                raise ConfigError(_toml_error(path, str(exc))) from None
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 (byte {exc.start + 1}); save it as UTF-8"
+                              ) from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(_toml_error(path, str(exc))) from None
     defaults = dict(data.get("defaults", {}))
     env_tables: dict[str, Any] = {name: {} for name in ENVIRONMENTS}
     env_tables.update(data.get("env", {}))
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
     envs: dict[str, EnvConfig] = {}
     for name, table in env_tables.items():
         merged = {**defaults, **table}

@@ -50,6 +50,9 @@ def test_visual_without_an_example_says_which_file_is_missing(
     ('company_adress = "1 Long Street"',
      "unknown key(s) in [check]: company_adress (did you mean company_address?)"),
     ('size_warn_kb = "big"', "[check] size_warn_kb has the wrong type"),
+    ("size_fail_kb = true", "[check] size_fail_kb has the wrong type"),
+    ("size_fail_kb = -5", "[check] size_fail_kb must be more than 0"),
+    ("spam_max_score = -1", "[check] spam_max_score must be 0 or more"),
 ])
 def test_a_bad_check_setting_is_a_build_error_at_its_line(
         mini: Path, capsys: pytest.CaptureFixture[str], setting: str, message: str) -> None:

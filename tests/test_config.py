@@ -72,3 +72,9 @@ def test_no_deploy_setting_travels_in_the_packaged_build() -> None:
             text = path.read_text(encoding="utf-8", errors="replace")
             assert not any(v in text for v in deploy_values), path
             assert "arn:aws:iam::" not in text, path
+
+
+def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "bbws-mail.toml").write_bytes(b'[env.dev]\nbucket = "caf\xe9"\n')
+    with pytest.raises(config.ConfigError, match=r"bbws-mail\.toml: not UTF-8 \(byte 24\)"):
+        config.load(tmp_path)

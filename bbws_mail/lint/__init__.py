@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bbws_mail.config import Config
 from bbws_mail.lint import allow
@@ -38,6 +38,8 @@ class Settings:
     worst_case_fail_kb: float = 0  # read by the build (pipeline.bounds); 0: size_fail_kb
     spam_max_score: float = 2.0
     address_at: str = ""  # where company_address is set (bbws-mail.toml:line), not a key
+    _MAY_BE_ZERO: ClassVar[frozenset[str]] = frozenset({"worst_case_fail_kb",
+                                                        "spam_max_score"})
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:
@@ -53,14 +55,27 @@ class Settings:
             raise ValueError(f"{where}: unknown key(s) in [check]: {', '.join(unknown)}"
                              + (f" (did you mean {close[0]}?)" if close else
                                 f"; known: {', '.join(keys)}"))
-        wrong = sorted(k for k, v in table.items()
-                       if not isinstance(v, type(getattr(cls, k))) and not (
-                           isinstance(v, int) and isinstance(getattr(cls, k), float)))
+        wrong = sorted(k for k, v in table.items() if not _same_kind(v, getattr(cls, k)))
         if wrong:
             raise ValueError(f"{_key_location(config.root / 'bbws-mail.toml', wrong[0])}: "
                              f"[check] {', '.join(wrong)} has the wrong type (a number for "
                              "sizes and scores, a string for company_address)")
+        for key, value in sorted(table.items()):
+            zero_ok = key in cls._MAY_BE_ZERO
+            least = "0 or more" if zero_ok else "more than 0"
+            if isinstance(value, int | float) and (value < 0 or (value == 0 and not zero_ok)):
+                raise ValueError(f"{_key_location(config.root / 'bbws-mail.toml', key)}: "
+                                 f"[check] {key} must be {least}")
         return cls(**table)
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    """A [check] value of its default's kind: a number (not true/false) for numbers."""
+    if isinstance(value, bool) or isinstance(default, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, int | float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
 
 
 @dataclass

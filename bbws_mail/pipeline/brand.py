@@ -85,7 +85,12 @@ def load(root: Path) -> Brand:
     if not path.is_file():
         return Brand(root)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TemplateError(Location(TOKENS_FILE), f"not UTF-8 (byte {exc.start + 1})",
+                            "save it as UTF-8") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TemplateError(Location(TOKENS_FILE), f"not valid TOML: {exc}") from None
     bad = sorted(k for k, v in data.items() if not isinstance(v, str) or "\n" in v)

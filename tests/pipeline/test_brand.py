@@ -125,3 +125,13 @@ def test_an_asset_that_is_a_symbolic_link_is_a_build_error(
     assert "${asset.logo.png}" in err and "symbolic link" in err, err
     assert err.startswith("error: templates_src/"), err
     assert not (project / "build").exists()
+
+
+def test_a_token_file_that_is_not_utf8_is_a_build_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = _copy(tmp_path / "p")
+    (project / "brand.toml").write_bytes(b'primary = "#0f766e"\nname = "Caf\xe9"\n')
+    assert main(["build", "-q", "--root", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert "error: brand.toml: not UTF-8 (byte 32)" in err, err
+    assert not (project / "build").exists()
