@@ -116,12 +116,19 @@ def find_root(start: Path | None = None) -> Path:
     return here
 
 
-def _toml_error(path: Path, message: str) -> str:
-    """``file:line:column: what`` from tomllib's ``what (at line L, column C)``."""
+def toml_problem(message: str) -> tuple[int, int, str]:
+    """(line, column, what) from tomllib's ``what (at line L, column C)`` (0, 0 when the
+    message names no position, e.g. "at end of document")."""
     found = re.search(r" \(at line (\d+), column (\d+)\)$", message)
     if found is None:
-        return f"{path}: {message}"
-    return f"{path}:{found[1]}:{found[2]}: {message[:found.start()]}"
+        return 0, 0, message
+    return int(found[1]), int(found[2]), message[:found.start()]
+
+
+def _toml_error(path: Path, message: str) -> str:
+    """``file:line:column: what`` for a TOML syntax error."""
+    line, column, what = toml_problem(message)
+    return f"{path}:{line}:{column}: {what}" if line else f"{path}: {what}"
 
 
 def load(root: Path | None = None) -> Config:

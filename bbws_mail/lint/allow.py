@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bbws_mail.config import toml_problem
 from bbws_mail.lint.findings import ERROR, WARNING, Finding
 
 FILE_NAME = "check-allow.toml"
@@ -49,7 +50,9 @@ def load(root: Path) -> tuple[list[Entry], list[Finding]]:
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        return [], [Finding("allow-list", ERROR, FILE_NAME, f"not valid TOML: {exc}")]
+        line, column, what = toml_problem(str(exc))
+        where = f"{FILE_NAME}:{line}:{column}" if line else FILE_NAME
+        return [], [Finding("allow-list", ERROR, where, f"not valid TOML: {what}")]
     accept = data.get("accept", [])
     if not isinstance(accept, list) or not all(isinstance(a, dict) for a in accept):
         return [], [Finding("allow-list", ERROR, FILE_NAME, "accept must be [[accept]] "

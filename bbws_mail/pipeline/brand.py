@@ -16,6 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bbws_mail.config import toml_problem
 from bbws_mail.errors import Location, TemplateError
 from bbws_mail.layout import asset_key
 
@@ -92,10 +93,15 @@ def load(root: Path) -> Brand:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise TemplateError(Location(TOKENS_FILE), f"not valid TOML: {exc}") from None
+        line, column, what = toml_problem(str(exc))
+        raise TemplateError(Location(TOKENS_FILE, line, column), f"not valid TOML: {what}"
+                            ) from None
     bad = sorted(k for k, v in data.items() if not isinstance(v, str) or "\n" in v)
     if bad:
-        raise TemplateError(Location(TOKENS_FILE), f"token(s) {', '.join(bad)} must be "
+        first = re.compile(rf"\s*{re.escape(bad[0])}\s*=")
+        line = next((i for i, text_line in enumerate(text.splitlines(), 1)
+                     if first.match(text_line)), 0)
+        raise TemplateError(Location(TOKENS_FILE, line), f"token(s) {', '.join(bad)} must be "
                             "one-line strings", 'write NAME = "value"')
     return Brand(root, dict(data))
 

@@ -100,6 +100,7 @@ def test_allow_list_needs_a_reason_and_reports_unused(tmp_path: Path) -> None:
     (b'[[accept]]\nrule = "x"\nreason = "r"\ntemplates = 5\n', "templates must be"),
     (b'[[accept]]\nrule = "x"\nreason = "r"\ntemplates = [1]\n', "templates must be"),
     (b'[[accept]]\nrule = "x"\nreason = ["r"]\n', "reason must be a string"),
+    (b'[[accept]]\nrule = = "x"\n', "not valid TOML: Invalid value"),
 ])
 def test_an_allow_list_of_the_wrong_shape_is_a_problem_not_a_crash(
         tmp_path: Path, content: bytes, says: str) -> None:
@@ -107,6 +108,8 @@ def test_an_allow_list_of_the_wrong_shape_is_a_problem_not_a_crash(
     entries, problems = allow.load(tmp_path)
     assert entries == []
     assert [p.rule for p in problems] == ["allow-list"] and says in problems[0].message, problems
+    if "TOML" in says:
+        assert problems[0].location == "check-allow.toml:2:8"
 
 
 def test_cli_text_output_and_exit_code(lint_project: Callable[[Path], Path]) -> None:

@@ -135,3 +135,18 @@ def test_a_token_file_that_is_not_utf8_is_a_build_error(
     err = capsys.readouterr().err
     assert "error: brand.toml: not UTF-8 (byte 32)" in err, err
     assert not (project / "build").exists()
+
+
+@pytest.mark.parametrize(("extra", "says"), [
+    ("shadow = 5\n", "token(s) shadow must be one-line strings"),
+    ("shadow = = 1\n", "not valid TOML: Invalid value"),
+])
+def test_a_bad_token_file_names_the_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, says: str) -> None:
+    project = _copy(tmp_path / "p")
+    tokens = project / "brand.toml"
+    tokens.write_text(tokens.read_text() + extra)
+    line = len(tokens.read_text().splitlines())
+    assert main(["build", "-q", "--root", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert f"error: brand.toml:{line}" in err and says in err, err
