@@ -145,8 +145,9 @@ class _Run:
 
         schema, errors = contract.check_template(
             spliced, tags, subj, config.schemas_dir, spliced.name)
-        worst, size_errors = bounds.check(spliced.name, html, plain, schema, config,
-                                          str(where(spliced)))
+        worst, size_errors = bounds.check(
+            spliced.name, html, plain, schema, config, str(where(spliced)),
+            settings.worst_case_fail_kb or settings.size_fail_kb)
         timed("contract", start)
         if errors or size_errors:
             raise self.fail(errors or size_errors)

@@ -30,7 +30,6 @@ ESCAPED = 6  # bytes per character, worst case, once HTML-escaped
 UTF8 = 4  # bytes per character, worst case, in the text part (not escaped)
 FIXED_FORMATS = {"uuid": 36, "date": 10}
 FLOAT_CHARS = 24  # the longest repr() of a double: -2.2250738585072014e-308
-DEFAULT_BUDGET_KB = 102
 
 
 class WorstCase(NamedTuple):
@@ -161,9 +160,13 @@ def _locate(config: Config, name: str, path: str) -> Location:
 
 
 def check(name: str, html: str, text: str, schema: dict[str, Any], config: Config,
-          source: str) -> tuple[WorstCase, list[TemplateError]]:
+          source: str, budget_kb: float) -> tuple[WorstCase, list[TemplateError]]:
     """The worst-case sizes of template ``name`` and the errors that make it unbounded
-    or its HTML over budget (at the template's source file ``source``)."""
+    or its HTML over ``budget_kb`` (at the template's source file ``source``).
+
+    The budget comes from the validated ``[check]`` settings (``lint.Settings``, the one
+    owner of that table): Gmail's clip, ``size_fail_kb``, unless ``worst_case_fail_kb``
+    sets it lower for projects (and lint fixtures) whose example-based gate is lower."""
     schema_file = str(Path(config.schemas_dir.name) / f"{name}.schema.json")
     size, by_path, html_errors = worst_case_html(html, schema, config, schema_file)
     text_size, _, text_errors = worst_case_text(text, schema, config, schema_file)
@@ -171,10 +174,6 @@ def check(name: str, html: str, text: str, schema: dict[str, Any], config: Confi
     unbounded = {e.message: e for e in [*html_errors, *text_errors]}
     errors = [TemplateError(_locate(config, name, e.message.split(" ", 1)[0]), e.message,
                             e.hint) for e in unbounded.values()]
-    # The budget is Gmail's clip, size_fail_kb; worst_case_fail_kb overrides it for
-    # projects (and lint fixtures) whose example-based size gate is set lower.
-    budget_kb = float(config.check.get("worst_case_fail_kb")
-                      or config.check.get("size_fail_kb", DEFAULT_BUDGET_KB))
     if not errors and size > budget_kb * 1024:
         top = sorted(by_path.items(), key=lambda kv: -kv[1])[:3]
         shown = ", ".join(f"{p} {b / 1024:.1f} KB" for p, b in top)
