@@ -165,3 +165,9 @@ class BrokenTemplateError(SourceError):
         super().__init__(f"template {name!r} of the build at {origin or '?'} cannot be used: "
                          f"{type(cause).__name__} while reading or compiling it; publish a "
                          "build made by `bbws-mail build`")
+
+
+class VisualError(BBWSMailError):
+    """The visual regression cannot run as asked: no Chromium, unreadable baselines, or an
+    ``--update`` that would re-bless shots it was not asked to (the message says the way on).
+    """

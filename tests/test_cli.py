@@ -92,7 +92,7 @@ def test_a_broken_config_file_is_one_error_line_for_every_command(
 
 def test_nox_visual_reports_a_broken_config_file_as_the_cli_does(
         mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from bbws_mail.visual.runner import main as visual_main
+    from bbws_mail.visual.__main__ import main as visual_main
 
     (mini / "bbws-mail.toml").write_text("[env.prod]\nrequires_approval = false\n")
     assert visual_main(["--root", str(mini)]) == 2

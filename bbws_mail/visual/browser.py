@@ -16,6 +16,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from bbws_mail.errors import VisualError
+
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -56,7 +58,7 @@ def launch(playwright: Any, executable: str | None = None) -> Any:
     """A headless Chromium with the deterministic flags; raises when none is found."""
     path = executable or find_chromium()
     if not path:
-        raise RuntimeError("no Chromium found: apt-get install chromium, or set BBWS_CHROMIUM")
+        raise VisualError("no Chromium found: apt-get install chromium, or set BBWS_CHROMIUM")
     return playwright.chromium.launch(executable_path=path, args=LAUNCH_ARGS)
 
 

@@ -1,16 +1,22 @@
-"""Take every shot, compare with the baselines, assert layout, report; or update baselines.
+"""Take every shot, compare it with its baseline, assert layout, report; or update baselines.
 
-Baselines are compared strictly (zero differing pixels) when the environment
-fingerprint stored next to them matches this machine: the same browser, fonts and
-flags give byte-identical shots, so any difference is a real change. Elsewhere
-(another Chromium, other fonts) anti-aliasing drifts, so a small budget applies
-and the run says so; updating baselines from such an environment is refused
-unless forced, so one developer's laptop cannot silently re-bless every shot.
+A shot passes when its content (texts, colours, boxes, images, links: ``content.py``)
+matches the baseline's and its pixels are identical. Each baseline is stamped with
+the environment that took it (``baselines.py``); where the current environment
+differs from a shot's stamp (another Chromium build, other fonts), its pixels may
+drift by anti-aliasing, so up to ``TOLERANT_BUDGET`` of them may differ, but its
+content must still match: a browser update passes, a changed digit of a price
+does not.
+
+Updating is scoped: ``--update --only NAME`` retakes NAME's shots and first compares
+every other template's shots here, so a changed environment or an unapproved
+change elsewhere stops the update before anything is written; the others are never
+retaken. A full ``--update`` from an environment that did not take the baselines
+would re-bless every shot, so it needs ``--force``.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -19,23 +25,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bbws_mail.errors import VisualError
+from bbws_mail.visual import content
+from bbws_mail.visual.baselines import Baselines, shot_name
 from bbws_mail.visual.browser import unpinned_families
 from bbws_mail.visual.compare import Comparison, compare
 from bbws_mail.visual.layout import describe_region, fonts_used, layout_problems
 from bbws_mail.visual.report import Failure, write_report
 from bbws_mail.visual.shoot import VARIANTS, Camera, new_camera, rendered_examples
 
-FINGERPRINT = "fingerprint.json"
-TOLERANT_BUDGET = 0.002  # share of a shot's pixels allowed to differ in a foreign environment
-
-
-class UpdateRefused(Exception):
-    """``--update`` would overwrite baselines made in another environment."""
+TOLERANT_BUDGET = 0.002  # share of a shot's pixels that may differ where another env took it
 
 
 @dataclass
 class VisualResult:
-    shots: int = 0
+    shots: int = 0  # shots taken
+    compared: int = 0  # of those, compared with a baseline
     failures: list[str] = field(default_factory=list)
     layout: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
@@ -47,98 +52,134 @@ class VisualResult:
         return not self.failures and not self.layout
 
 
-def _fingerprint_notes(stored: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
-    notes = []
-    extra = unpinned_families(current.get("font_families", []))
-    if extra:
-        notes.append("fonts other than DejaVu/Liberation are installed and may be used as "
-                     f"fallbacks: {', '.join(extra)}")
-    if stored is None:
-        notes.append(f"no {FINGERPRINT} next to the baselines: comparing with a "
-                     f"{TOLERANT_BUDGET:.1%} budget")
-    elif stored != current:
-        diffs = ", ".join(f"{k}: {stored.get(k)!r} -> {current.get(k)!r}"
-                          for k in sorted(set(stored) | set(current))
-                          if stored.get(k) != current.get(k))
-        notes.append(f"environment differs from the baselines' ({diffs}): comparing with a "
-                     f"{TOLERANT_BUDGET:.1%} budget instead of strictly")
-    return notes
+def _env_change(old: dict[str, Any], new: dict[str, Any]) -> str:
+    return ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
+                     for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+
+
+class _Judge:
+    """Compares shots with their baselines and keeps what the summary needs."""
+
+    def __init__(self, store: Baselines, current: dict[str, Any]) -> None:
+        self.store, self.current = store, current
+        self.tolerant: dict[str, int] = {}  # environment change -> shots compared with a budget
+
+    def verdict(self, shot: str, actual: bytes, entries: list[content.Entry]
+                ) -> tuple[Comparison, list[str], bytes | None]:
+        """The pixel comparison, the content differences (empty: same), the baseline PNG."""
+        baseline = self.store.png(shot)
+        if baseline is None:
+            return Comparison(False), [], None
+        pixels = compare(baseline, actual)
+        stored = self.store.entries(shot)
+        changes = content.differences(stored, entries) if stored is not None else []
+        env = self.store.environment(shot)
+        if env == self.current:
+            return pixels, changes, baseline
+        key = _env_change(env, self.current) if env else "no environment recorded"
+        self.tolerant[key] = self.tolerant.get(key, 0) + 1
+        if stored is None and not pixels.identical:
+            changes = ["no content snapshot beside the baseline to judge it by in another "
+                       "environment (retake it with --update --only TEMPLATE)"]
+        width, height = pixels.new_size
+        if not pixels.identical and not pixels.size_changed and \
+                pixels.differing <= int(TOLERANT_BUDGET * width * height):
+            pixels = Comparison(True) if not changes else pixels
+        return pixels, changes, baseline
+
+    def notes(self) -> list[str]:
+        return [f"{n} shot(s) were taken in another environment ({change}): identical ones "
+                f"pass; the others pass only with their content unchanged and at most "
+                f"{TOLERANT_BUDGET:.1%} of their pixels different"
+                for change, n in self.tolerant.items()]
 
 
 def run_visual(*, build_dir: Path, examples_dir: Path, assets_dir: Path, baselines: Path,
                report_dir: Path, update: bool = False, force: bool = False,
                only: list[str] | None = None, log: Callable[[str], None] = print,
                camera: Camera | None = None) -> VisualResult:
-    """All shots of all templates; ``camera`` reuses a running browser (tests)."""
+    """All shots of all templates (or ``only`` these); ``camera`` reuses a browser (tests).
+
+    Raises ``VisualError`` for what the caller must change: an unknown template, unreadable
+    baselines, or an update that would re-bless shots it was not asked to.
+    """
     result = VisualResult()
     asset_base_url, pages = rendered_examples(build_dir, examples_dir)
-    if only:
-        unknown = sorted(set(only) - set(pages))
-        if unknown:
-            raise ValueError(f"unknown template(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(pages)}")
-        pages = {n: h for n, h in pages.items() if n in only}
+    unknown = sorted(set(only or []) - set(pages))
+    if unknown:
+        raise VisualError(f"unknown template(s) {', '.join(unknown)}; known: "
+                          f"{', '.join(pages)}")
+    store = Baselines(baselines)
+    retake = set(only or pages) if update else set()
+    if only and (not update or force):  # retaking named templates only, or just looking
+        pages = {n: h for n, h in pages.items() if n in set(only or [])}
     failures: list[Failure] = []
-    stored_path = baselines / FINGERPRINT
-    stored = json.loads(stored_path.read_text("utf-8")) if stored_path.exists() else None
+    pending: list[tuple[str, bytes, list[content.Entry]]] = []
     with _camera(assets_dir, asset_base_url, camera) as cam:
         current = cam.fingerprint
-        strict = stored == current
-        result.notes += _fingerprint_notes(stored, current)
-        if update and stored is not None and not strict:
-            if not force:
-                raise UpdateRefused("refusing to update baselines made in another environment "
-                                    f"({result.notes[-1]}); use --force to retake them all here")
-            if only:
-                raise UpdateRefused("--force retakes every baseline for this environment; "
-                                    "drop --only")
-        taken = set()
+        judge = _Judge(store, current)
+        extra = unpinned_families(current.get("font_families", []))
+        if extra:
+            result.notes.append("fonts other than DejaVu/Liberation are installed and may be "
+                                f"used as fallbacks: {', '.join(extra)}")
+        foreign = sorted({_env_change(env, current) for s in store.stamps
+                          if (env := store.environment(s)) not in (None, current)})
+        if update and not only and foreign and not force:
+            raise VisualError(
+                f"refusing to retake every baseline here: this environment did not take them "
+                f"({foreign[0]}). To add or change templates, retake only theirs: "
+                "--update --only NAME (the others are compared first); to move every baseline "
+                "to this environment, --update --force")
         for name, html in pages.items():
             for variant in VARIANTS:
-                shot = f"{name}__{variant.name}"
-                taken.add(f"{shot}.png")
+                shot = shot_name(name, variant.name)
                 actual = cam.shoot(variant, html)
                 page = cam.pages[variant.name]
+                entries = content.snapshot(page)
                 result.shots += 1
-                for problem in layout_problems(page, dark=variant.dark):
-                    result.layout.append(f"{shot}: {problem}")
+                result.layout += [f"{shot}: {p}" for p in layout_problems(page, dark=variant.dark)]
                 if variant is VARIANTS[0]:  # the same text in every variant: check once
                     unpinned = unpinned_families(sorted(fonts_used(page)))
                     if unpinned:
                         result.layout.append(f"{shot}: text drawn with fonts other than "
                                              f"DejaVu/Liberation: {', '.join(unpinned)}")
-                path = baselines / f"{shot}.png"
-                if update:
-                    if not path.exists() or path.read_bytes() != actual:
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        path.write_bytes(actual)
-                        result.updated.append(shot)
+                if name in retake:
+                    pending.append((shot, actual, entries))
                     continue
-                if not path.exists():
-                    failures.append(Failure(shot, Comparison(False), actual, None))
-                    result.failures.append(f"{shot}: no baseline (run with --update)")
+                result.compared += 1
+                pixels, changes, baseline = judge.verdict(shot, actual, entries)
+                if baseline is None:
+                    failures.append(Failure(shot, pixels, actual, None))
+                    result.failures.append(f"{shot}: no baseline (take it with "
+                                           f"--update --only {name})")
                     continue
-                baseline = path.read_bytes()
-                verdict = compare(baseline, actual)
-                budget = 0 if strict else int(TOLERANT_BUDGET * verdict.new_size[0]
-                                              * verdict.new_size[1])
-                if not verdict.ok(budget):
-                    box = verdict.css_box(variant.scale)
-                    if box:
-                        verdict.where = describe_region(page, box)
-                    failures.append(Failure(shot, verdict, actual, baseline))
-                    result.failures.append(f"{shot}: {verdict.describe()}")
-                    continue  # printed once, in the summary's FAIL lines
-                log(f"  {shot}: {verdict.describe()}")
+                if pixels.identical and not changes:
+                    log(f"  {shot}: identical")
+                    continue
+                if not pixels.identical and (box := pixels.css_box(variant.scale)):
+                    pixels.where = describe_region(page, box)
+                what = "pixels identical" if pixels.identical else pixels.describe()
+                if changes:
+                    what += "; content: " + "; ".join(changes)
+                failures.append(Failure(shot, pixels, actual, baseline))
+                result.failures.append(f"{shot}: {what}")
+        result.notes += judge.notes()
         if update:
+            if result.failures:
+                raise VisualError(
+                    f"refusing to update: {len(result.failures)} shot(s) of templates not "
+                    "named by --only differ from their baselines here, so this environment "
+                    "or an unapproved change would be blessed with them. First: "
+                    + "; ".join(result.failures[:3])
+                    + ". Fix them, name their templates with --only, or, to retake only the "
+                    "named templates anyway, add --force")
+            for shot, actual, entries in pending:
+                if store.write(shot, actual, entries, current):
+                    result.updated.append(shot)
             if not only:
-                for stale in sorted(baselines.glob("*__*.png")):
-                    if stale.name not in taken:
-                        stale.unlink()
-                        result.updated.append(f"{stale.stem} (removed)")
-            if stored != current:
-                stored_path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n",
-                                       encoding="utf-8")
+                taken = {shot for shot, _, _ in pending}
+                result.updated += [f"{s} (removed)" for s in store.remove_except(taken)]
+            store.save()
         if cam.blocked:
             result.notes.append(f"blocked {len(cam.blocked)} request(s) to outside the page: "
                                 + ", ".join(sorted(set(cam.blocked))[:5]))
@@ -185,30 +226,23 @@ def run_cli(args: Any) -> int:
                 assets_dir=root / "assets", baselines=root / "tests" / "visual" / "baselines",
                 report_dir=report_dir, update=args.update, force=args.force, only=args.only,
                 log=lambda m: print(m, file=sys.stderr))
-        except (UpdateRefused, ValueError, RuntimeError) as exc:  # RuntimeError: no Chromium
+        except VisualError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     for note in result.notes:
         print(f"note: {note}")
     if args.update:
         print(f"updated {len(result.updated)} baseline(s): {', '.join(result.updated) or '-'}")
-        print("review them with `git diff --stat tests/visual/baselines` before committing")
+        if result.compared:
+            print(f"compared {result.compared} other shot(s) first: all match their baselines")
+        print("review them with `git status tests/visual/baselines` before committing")
     for line in result.failures + result.layout:
         print(f"FAIL {line}")
     if result.report:
         print(f"report: {result.report}")
-    print(f"{result.shots} shot(s), {len(result.failures)} different, "
-          f"{len(result.layout)} layout problem(s)")
+    if not args.update:
+        print(f"{result.shots} shot(s), {len(result.failures)} different, "
+              f"{len(result.layout)} layout problem(s)")
+    elif result.layout:
+        print(f"{len(result.layout)} layout problem(s)")
     return 0 if result.ok else 1
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m bbws_mail.visual [--update]`` (what ``nox -s visual`` runs)."""
-    import argparse
-
-    from bbws_mail.visual.cli import add_arguments
-
-    parser = argparse.ArgumentParser(prog="python -m bbws_mail.visual",
-                                     description="screenshot regression of every template")
-    add_arguments(parser)
-    return run_cli(parser.parse_args(argv))

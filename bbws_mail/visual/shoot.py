@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bbws_mail.errors import VisualError
 from bbws_mail.pipeline.brand import find_asset
 from bbws_mail.visual.browser import fingerprint, launch
 
@@ -135,15 +136,15 @@ def new_camera(assets_dir: Path, asset_base_url: str) -> Iterator[Camera]:
 
 
 def _example(examples_dir: Path, name: str) -> Any:
-    """The example data of ``name``; ValueError saying which file and what is wrong."""
+    """The example data of ``name``; VisualError saying which file and what is wrong."""
     path = examples_dir / f"{name}.json"
     try:
         return json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"no example data for {name}: {path} is missing (every template "
+        raise VisualError(f"no example data for {name}: {path} is missing (every template "
                          "needs one; `bbws-mail new` writes one)") from None
     except ValueError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+        raise VisualError(f"{path}: not valid JSON: {exc}") from None
 
 
 def rendered_examples(build_dir: Path, examples_dir: Path) -> tuple[str, dict[str, str]]:
@@ -152,8 +153,9 @@ def rendered_examples(build_dir: Path, examples_dir: Path) -> tuple[str, dict[st
     Goes through ``bbws_mail.render`` (validation included), exactly as the portal does.
     """
     from bbws_mail import render
-    from bbws_mail.sources import PackagedSource
+    from bbws_mail.sources import PackagedSource, forget_packaged
 
+    forget_packaged(build_dir)  # read the build as it is now, not as an earlier run saw it
     source = PackagedSource(build_dir)
     snapshot = source.snapshot()
     out = {}

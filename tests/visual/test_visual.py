@@ -18,13 +18,15 @@ from typing import Any
 
 import pytest
 
+from bbws_mail.errors import VisualError
 from bbws_mail.mustache import Template
 from bbws_mail.pipeline import discover
+from bbws_mail.visual.baselines import FINGERPRINT, Baselines
 from bbws_mail.visual.browser import find_chromium, unpinned_families
 from bbws_mail.visual.compare import compare
 from bbws_mail.visual.layout import describe_region, fonts_used, layout_problems
 from bbws_mail.visual.report import Failure, write_report
-from bbws_mail.visual.runner import FINGERPRINT, UpdateRefused, run_visual
+from bbws_mail.visual.runner import run_visual
 from bbws_mail.visual.shoot import VARIANTS, Camera, rendered_examples
 from tests.conftest import ROOT
 
@@ -112,8 +114,8 @@ def test_unchanged_run_is_byte_identical(cam: Camera, playwright: Any,
         assert other.shoot(MOBILE, html) == first
     finally:
         other.close()
-    stored = json.loads((BASELINES / FINGERPRINT).read_text())
-    if stored == cam.fingerprint:  # where the baselines were made, shots are the baselines
+    # where the baseline was taken, shots are the baseline
+    if Baselines(BASELINES).environment(f"{NAME}__mobile") == cam.fingerprint:
         assert first == (BASELINES / f"{NAME}__mobile.png").read_bytes()
 
 
@@ -265,35 +267,126 @@ def _mini_project(mini: Path) -> Path:
     return mini
 
 
-def test_update_refuses_a_foreign_environment_unless_forced(
+def _two_templates(mini: Path) -> Path:
+    """The visual mini project with a second template, ``other``: a copy of ``mini``."""
+    project = _mini_project(mini)
+    for folder, suffix in (("templates_src", ".mjml"), ("schemas", ".schema.json"),
+                           ("schemas/examples", ".json")):
+        text = (project / folder / f"mini{suffix}").read_text()
+        text = text.replace("mini.schema", "other.schema")
+        (project / folder / f"other{suffix}").write_text(text)
+    toml = project / "bbws-mail.toml"
+    toml.write_text(toml.read_text().replace('mini = "notifications"',
+                                             'mini = "notifications"\nother = "notifications"'))
+    return project
+
+
+def _as_if_another_browser(baselines: Path, version: str = "0.0") -> None:
+    """Rewrite the recorded browser version of every environment, as an update would leave it."""
+    doc = json.loads((baselines / FINGERPRINT).read_text())
+    for env in doc["environments"].values():
+        env["browser"] = version
+    (baselines / FINGERPRINT).write_text(json.dumps(doc))
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_update_in_another_environment_retakes_only_what_it_names(
         tmp_path: Path, cam: Camera, mini: Path) -> None:
     from bbws_mail import config
     from bbws_mail.pipeline import build
 
-    project = _mini_project(mini)
+    project = _two_templates(mini)
     build(config.load(project), project / "build")
     baselines = tmp_path / "baselines"
     kwargs: dict[str, Any] = dict(build_dir=project / "build", assets_dir=project / "assets",
                                   examples_dir=project / "schemas/examples", baselines=baselines,
                                   report_dir=tmp_path / "r", log=lambda _m: None, camera=cam)
-    first = run_visual(update=True, **kwargs)  # no baselines yet: take them
-    assert first.updated == ["mini__desktop", "mini__mobile", "mini__mobile-dark"]
-    stored = json.loads((baselines / FINGERPRINT).read_text())
-    (baselines / FINGERPRINT).write_text(json.dumps({**stored, "browser": "0.0"}))
-    with pytest.raises(UpdateRefused, match="another environment"):
-        run_visual(update=True, **kwargs)
-    result = run_visual(**kwargs)  # a foreign fingerprint compares with a budget, and says so
-    assert result.ok and result.shots == 3
-    assert any("environment differs" in n and "browser: '0.0'" in n for n in result.notes)
-    with pytest.raises(UpdateRefused, match="drop --only"):
-        run_visual(update=True, force=True, only=["mini"], **kwargs)
+    first = run_visual(update=True, **kwargs)  # no baselines yet: take them all
+    assert first.updated == [f"{n}__{v.name}" for n in ("mini", "other") for v in VARIANTS]
+    assert sorted(json.loads((baselines / FINGERPRINT).read_text())["shots"]) == sorted(
+        first.updated)
+    _as_if_another_browser(baselines)
+    before = _files(baselines)
+
+    with pytest.raises(VisualError, match="refusing to retake every baseline"):
+        run_visual(update=True, **kwargs)  # a full update would re-bless every shot
+    assert _files(baselines) == before
+    result = run_visual(**kwargs)  # identical shots pass in another environment, and it says so
+    assert result.ok and result.shots == 6
+    assert any("taken in another environment (browser: '0.0'" in n for n in result.notes)
+
+    # a designer changes `other` and retakes it: `mini` is compared first, never retaken
+    tpl = project / "templates_src/other.mjml"
+    tpl.write_text(tpl.read_text().replace("View order", "View the order"))
+    build(config.load(project), project / "build")
+    done = run_visual(update=True, only=["other"], **kwargs)
+    assert done.compared == 3 and sorted(done.updated) == sorted(
+        f"other__{v.name}" for v in VARIANTS)
+    after = _files(baselines)
+    assert {k for k in after if after[k] != before.get(k)} == {
+        FINGERPRINT, *(f"other__{v.name}.{ext}" for v in VARIANTS for ext in ("png", "json"))}
+    store = Baselines(baselines)
+    assert store.environment("other__desktop") == cam.fingerprint  # stamped where it was taken
+    assert store.environment("mini__desktop")["browser"] == "0.0"  # untouched, stamp kept
+    assert run_visual(**kwargs).ok
+
+    # an unapproved change in `mini` stops the update of `other` before anything is written
+    tpl = project / "templates_src/mini.mjml"
+    tpl.write_text(tpl.read_text().replace("View order", "View orders"))
+    tpl = project / "templates_src/other.mjml"
+    tpl.write_text(tpl.read_text().replace("View the order", "View this order"))
+    build(config.load(project), project / "build")
+    snapshot = _files(baselines)
+    with pytest.raises(VisualError, match=r"refusing to update: 3 shot\(s\).*mini__desktop"):
+        run_visual(update=True, only=["other"], **kwargs)
+    assert _files(baselines) == snapshot
+    forced = run_visual(update=True, force=True, only=["other"], **kwargs)  # on purpose
+    assert forced.compared == 0 and len(forced.updated) == 3
+
     (baselines / "mini__desktop.png").unlink()
     (baselines / "gone__desktop.png").write_bytes(b"")  # a template that no longer exists
-    forced = run_visual(update=True, force=True, **kwargs)
-    assert forced.updated == ["mini__desktop", "gone__desktop (removed)"]
-    assert json.loads((baselines / FINGERPRINT).read_text()) == stored
-    assert sorted(p.name for p in baselines.iterdir()) == [
-        FINGERPRINT, "mini__desktop.png", "mini__mobile-dark.png", "mini__mobile.png"]
+    everything = run_visual(update=True, force=True, **kwargs)
+    assert "mini__desktop" in everything.updated and "gone__desktop (removed)" in everything.updated
+    assert {Baselines(baselines).environment(s)["browser"] for s in first.updated} == {
+        cam.fingerprint["browser"]}
+    assert sorted(p.name for p in baselines.iterdir()) == sorted(
+        [FINGERPRINT, *(f"{s}.{ext}" for s in first.updated for ext in ("png", "json"))])
+
+
+def _price_change(examples: Path) -> tuple[str, str, str]:
+    """The first example showing a price ``R<digits>.<cents>``: name, price, changed price."""
+    for path in sorted(examples.glob("*.json")):
+        found = re.search(r"R[0-9][0-9,]*\.[0-9]{2}", path.read_text())
+        if found:
+            price = found.group()
+            changed = price[:-1] + str((int(price[-1]) + 7) % 10)
+            return path.stem, price, changed
+    raise AssertionError("no example shows a price")
+
+
+@pytest.mark.parametrize("environment", ["strict", "another browser"])
+def test_one_digit_of_a_price_fails_in_every_environment(
+        tmp_path: Path, cam: Camera, project_build: Path, environment: str) -> None:
+    examples = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, examples)
+    baselines = tmp_path / "baselines"
+    shutil.copytree(BASELINES, baselines)
+    if environment != "strict":
+        _as_if_another_browser(baselines, "1.0.0.0")
+    name, price, changed = _price_change(examples)
+    path = examples / f"{name}.json"
+    path.write_text(path.read_text().replace(price, changed, 1))
+    result = run_visual(build_dir=project_build, examples_dir=examples,
+                        assets_dir=ROOT / "assets", baselines=baselines, only=[name],
+                        report_dir=tmp_path / "r", log=lambda _m: None, camera=cam)
+    assert result.shots == len(VARIANTS)
+    assert len(result.failures) == len(VARIANTS), result.failures
+    for line in result.failures:
+        assert f"text '{price}' -> '{changed}'" in line, line
+    assert any("another environment" in n for n in result.notes) == (environment != "strict")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
