@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from bbws_mail.config import Config
 from bbws_mail.errors import BBWSMailError, TemplateDataError
 from bbws_mail.preview import pages
-from bbws_mail.preview.send import SendError, SendSettings, send_email
+from bbws_mail.preview.send import SendSettings, send_email
 from bbws_mail.preview.watch import Watcher
 from bbws_mail.preview.workspace import Workspace, no_links, parse_data
 
@@ -346,7 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
             problems = "; ".join(str(p) for p in exc.problems)
             self._json(HTTPStatus.OK, {"ok": False, "message": f"not sent: {problems}"})
             return
-        except (SendError, BBWSMailError) as exc:
+        except BBWSMailError as exc:
             self._json(HTTPStatus.OK, {"ok": False, "message": f"not sent: {exc}"})
             return
         self._json(HTTPStatus.OK, {"ok": True, "message": message})
