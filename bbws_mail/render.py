@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from email.message import EmailMessage
     from typing import Any
 
+    from bbws_mail.headers import Recipients
+
 
 def subject_escape(value: str) -> str:
     """Values in a subject: never HTML-escaped, never able to start a line or hide text."""
@@ -67,7 +69,8 @@ class RenderedEmail(NamedTuple):
     html: str
     text: str
 
-    def to_message(self, *, sender: Any, to: Any, reply_to: Any = None) -> EmailMessage:
+    def to_message(self, *, sender: Recipients, to: Recipients,
+                   reply_to: Recipients | None = None) -> EmailMessage:
         """A multipart/alternative message (text first, then HTML, as RFC 2046 orders them).
 
         ``sender``, ``to`` and ``reply_to`` are each an address string (exactly one
