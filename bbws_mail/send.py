@@ -230,7 +230,10 @@ class SesTransport:
                                       "BBWS_SES_CONFIGURATION_SET / configuration_set=: create "
                                       "it or correct the name")
         domain = sender.rpartition("@")[2]
-        for identity in (sender, domain):
+        labels = domain.split(".")
+        parents = [".".join(labels[i:]) for i in range(len(labels) - 1)]  # SES: a verified
+        pending = []
+        for identity in (sender, *parents):  # domain also verifies its subdomains
             answer = self._ask(client.get_email_identity, EmailIdentity=identity)
             if answer == "NotFoundException":
                 continue
@@ -239,7 +242,9 @@ class SesTransport:
             if answer.get("VerifiedForSendingStatus") \
                     or answer.get("VerificationStatus") == "SUCCESS":
                 return
-            raise DeploymentError(f"SES ({self.region}): the From identity ({identity!r}) is "
+            pending.append(identity)
+        if pending:
+            raise DeploymentError(f"SES ({self.region}): the From identity ({pending[0]!r}) is "
                                   "not verified for sending yet: finish its verification")
         raise DeploymentError(f"SES ({self.region}): neither the From address nor its domain "
                               f"({domain!r}) is a verified identity: verify one, or use a "
@@ -337,17 +342,23 @@ class SmtpTransport:
 
         where = f"SMTP server {self.host}:{self.port}"
         smtp = None
+        stage = "connect"  # until "send", nothing the message holds is in play
+        refused: dict[str, tuple[int, bytes]] = {}
         try:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             if self.starttls:
                 import ssl
 
+                stage = "STARTTLS"
                 smtp.starttls(context=ssl.create_default_context())
             if self.user:
+                stage = "login"
                 password = self._password if self._password is not None \
                     else os.environ.get(self._password_env, "")
                 smtp.login(self.user, password)
+            stage = "send"
             refused = smtp.send_message(msg, from_addr=sender, to_addrs=to)
+            stage = "sent"
         except smtplib.SMTPAuthenticationError as exc:
             raise DeploymentError(f"{where} refused the login of the configured user "
                                   f"({exc.smtp_code}): check the user and password") from None
@@ -366,16 +377,23 @@ class SmtpTransport:
             if any(400 <= c < 500 for c in codes):
                 raise RetryableSendError(f"{where} deferred the recipients ({shown})") from None
             raise RejectedAddressError(f"{where} refused every recipient ({shown})") from None
+        except (smtplib.SMTPConnectError, smtplib.SMTPHeloError) as exc:
+            raise RetryableSendError(f"{where} would not start a session ({exc.smtp_code}); "
+                                     "the message was not sent") from None
         except smtplib.SMTPResponseException as exc:
+            if stage != "send":  # the server or the deployment, never the message
+                cls: type[SendError] = DeploymentError if exc.smtp_code >= 500 \
+                    else RetryableSendError
+                raise cls(f"{where} answered {exc.smtp_code} to {stage}") from None
             cls = PermanentSendError if 500 <= exc.smtp_code < 600 else RetryableSendError
-            raise cls(f"{where} answered {exc.smtp_code}") from None
+            raise cls(f"{where} answered {exc.smtp_code} to the message") from None
         except (OSError, smtplib.SMTPException) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror \
                 else type(exc).__name__
             raise RetryableSendError(f"cannot reach {where}: {why}") from None
         finally:
             if smtp is not None:
-                _quit(smtp, where)
+                _quit(smtp, where, sent=stage == "sent")
         for code, _ in refused.values():
             log.warning("%s refused one recipient (%s) and accepted the message for the "
                         "others; not retried", where, code)
@@ -383,19 +401,21 @@ class SmtpTransport:
                          tuple((addr, int(code)) for addr, (code, _) in refused.items()))
 
 
-def _quit(smtp: Any, where: str) -> None:
+def _quit(smtp: Any, where: str, *, sent: bool) -> None:
     """End the session; a server that fails to say goodbye does not unsend a message."""
     import smtplib
 
     try:
         code, _ = smtp.quit()
     except (OSError, smtplib.SMTPException) as exc:
-        log.warning("%s: QUIT failed (%s); whatever the server accepted stays sent", where,
-                    type(exc).__name__)
         smtp.close()
+        if sent:
+            log.warning("%s: QUIT failed (%s) after the server accepted the message; it "
+                        "counts as sent", where, type(exc).__name__)
         return
-    if code != 221:
-        log.warning("%s answered QUIT with %s; whatever it accepted stays sent", where, code)
+    if code != 221 and sent:
+        log.warning("%s answered QUIT with %s after accepting the message; it counts as sent",
+                    where, code)
 
 
 class Sender:

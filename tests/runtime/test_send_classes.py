@@ -8,7 +8,10 @@ neither drops nor duplicates mail. Against aiosmtpd and moto's SES on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +271,46 @@ def test_ses_throttling_and_5xx_are_retryable_malformed_is_permanent(
     outgoing.answer = (400, "BadRequestException")
     with pytest.raises(PermanentSendError):
         sender.send(name, example(name), to="thandi@example.co.za")
+
+
+def test_a_subdomain_of_a_verified_domain_may_send(ses: tuple[str, Any],
+                                                   project_build: Path) -> None:
+    import boto3
+
+    endpoint, _ = ses
+    boto3.client("ses", region_name="af-south-1", endpoint_url=endpoint
+                 ).verify_domain_identity(Domain="portal.example")
+    transport = SesTransport(region="af-south-1", endpoint_url=endpoint)
+    Sender(transport, sender="noreply@mail.portal.example", source=PackagedSource(project_build))
+
+
+def _one_reply_server(reply: bytes) -> tuple[socket.socket, threading.Thread]:
+    """A server on 127.0.0.1 that answers each connection with ``reply`` and hangs up."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def run() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.sendall(reply)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+@pytest.mark.parametrize("greeting", [b"554 5.3.2 no service here\r\n",
+                                      b"421 4.3.2 too busy\r\n"])
+def test_a_server_that_will_not_start_a_session_is_retried(project_build: Path,
+                                                           greeting: bytes) -> None:
+    """Refused before the message was offered: the message is not at fault."""
+    listener, _ = _one_reply_server(greeting)
+    try:
+        sender = _sender(listener.getsockname()[1], project_build)
+        name = real_templates()[0]
+        with pytest.raises(RetryableSendError) as info:
+            sender.send(name, example(name), to="t@example.co.za")
+        assert not is_permanent(info.value)
+    finally:
+        listener.close()
