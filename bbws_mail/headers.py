@@ -244,6 +244,7 @@ def _phrase(text: str) -> str:
 
 
 def _quoted(name: str) -> str:
+    """``name`` as one RFC 5322 quoted-string (backslash before each quote and backslash)."""
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -260,10 +261,8 @@ def _name_pieces(name: str) -> list[str]:
         if all(len(w) < _PIECE for w in words):
             return words[:1] + [" " + w for w in words[1:]]
     if name.isascii() and name.isprintable() and "=?" not in name:
-        parts = re.findall(r" *[^ ]+| +\Z", name.replace("\\", "\\\\").replace('"', '\\"'))
+        parts = re.findall(r'"? *[^ ]+| +"\Z', _quoted(name))  # a fold goes before a space
         if all(len(p) < _PIECE for p in parts):
-            parts[0] = '"' + parts[0]
-            parts[-1] += '"'
             return parts
     words = _encoded_words(name)
     return words[:1] + [" " + w for w in words[1:]]

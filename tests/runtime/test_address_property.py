@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -53,6 +54,17 @@ FAST = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 EMAIL = RenderedEmail("t", "v1", "Hello", "<p>Hi</p>", "Hi")
+LONG = ("Ñkosi, \"T\" <t@evil.example> x:; \u202e" * 60)[:2000]
+
+
+def always(test: Any) -> Any:
+    """Cases every run includes, whatever Hypothesis draws: the longest name sent, one past
+    the cap, a long name without spaces, and a customer-typed name naming an address."""
+    for name, addr in ((LONG, "t@example.co.za"), (LONG + "x", "t@example.co.za"),
+                       ("N" * 1200, "t@example.co.za"),
+                       ("spam@evil.example, Thandi", "t@example.co.za")):
+        test = hypothesis.example(name, addr)(test)
+    return test
 
 
 def refused(name: str, addr: str) -> bool:
@@ -75,6 +87,7 @@ def check_raw(raw: bytes, name: str, addr: str, envelope: list[str]) -> None:
 
 
 @FAST
+@always
 @given(NAMES, ADDRESSES)
 def test_to_message_sends_the_name_to_the_one_address_or_refuses(name: str, addr: str) -> None:
     try:
@@ -87,6 +100,7 @@ def test_to_message_sends_the_name_to_the_one_address_or_refuses(name: str, addr
 
 
 @FAST
+@always
 @given(NAMES, ADDRESSES)
 def test_a_string_names_at_most_the_address_in_its_last_angle_brackets(name: str,
                                                                        addr: str) -> None:
@@ -110,6 +124,7 @@ def test_sender_over_smtp(smtp: tuple[Catcher, int], project_build: Path) -> Non
     outcomes: list[str] = []
 
     @FAST
+    @always
     @given(NAMES, ADDRESSES)
     def check(name: str, addr: str) -> None:
         before = len(handler.raw)
@@ -139,6 +154,7 @@ def test_sender_over_ses(ses: tuple[str, Any], project_build: Path) -> None:
     outcomes: list[str] = []
 
     @settings(FAST, max_examples=15)
+    @always
     @given(NAMES, ADDRESSES)
     def check(name: str, addr: str) -> None:
         before = len(backend.sent_messages)
