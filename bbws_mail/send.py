@@ -213,15 +213,25 @@ class SesTransport:
     def check(self, sender: str) -> None:
         """Deployment problems SES can tell before a send: DeploymentError.
 
-        No credentials, a configuration set that does not exist, a From address
-        whose address and domain are not verified identities in the region. A check
-        SES does not answer (no permission to ask, a network failure) is logged and
-        skipped: the send itself will tell.
+        No credentials, sending paused for the account, a configuration set that does
+        not exist, a From address whose address and domains are not verified
+        identities in the region; an account in the sandbox is logged (its verified
+        recipients still receive mail). A check SES does not answer (no permission to
+        ask, a network failure) is logged and skipped: the send itself will tell.
         """
         client = self.client
         if self._session is not None and self._session.get_credentials() is None:
             raise DeploymentError("no AWS credentials for SES: give the function a role (or set "
                                   "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+        account = self._ask(client.get_account)
+        if isinstance(account, dict):
+            if account.get("SendingEnabled") is False:
+                raise DeploymentError(f"SES ({self.region}): sending is paused for this account; "
+                                      "resume it (PutAccountSendingAttributes) or ask AWS why")
+            if account.get("ProductionAccessEnabled") is False:
+                log.warning("SES (%s): the account is in the sandbox: only verified recipients "
+                            "receive mail, the others are refused (MessageRejected, retried as "
+                            "a DeploymentError); request production access", self.region)
         if self.configuration_set:
             answer = self._ask(client.get_configuration_set,
                                ConfigurationSetName=self.configuration_set)

@@ -314,3 +314,33 @@ def test_a_server_that_will_not_start_a_session_is_retried(project_build: Path,
         assert not is_permanent(info.value)
     finally:
         listener.close()
+
+
+def _answer_get_account(client: Any, body: dict[str, Any]) -> None:
+    """GetAccount answered with ``body`` (moto's SES v2 server does not implement it)."""
+    from botocore.awsrequest import AWSResponse
+
+    class Raw:
+        def stream(self, **_: Any) -> Any:
+            yield json.dumps(body).encode()
+
+    def answer(request: Any, **_: Any) -> Any:
+        return AWSResponse(request.url, 200, {"Content-Type": "application/json"}, Raw())
+
+    client.meta.events.register("before-send.sesv2.GetAccount", answer)
+
+
+def test_the_sandbox_is_seen_at_construction_and_paused_sending_fails_there(
+        ses: tuple[str, Any], project_build: Path, caplog: pytest.LogCaptureFixture) -> None:
+    endpoint, _ = ses
+    sandbox = SesTransport(region="af-south-1", endpoint_url=endpoint)
+    _answer_get_account(sandbox.client, {"ProductionAccessEnabled": False,
+                                         "SendingEnabled": True})
+    Sender(sandbox, sender=FROM, source=PackagedSource(project_build))
+    assert any("sandbox" in r.getMessage() for r in caplog.records
+               if r.name == "bbws_mail.send" and r.levelname == "WARNING")
+    paused = SesTransport(region="af-south-1", endpoint_url=endpoint)
+    _answer_get_account(paused.client, {"ProductionAccessEnabled": True,
+                                        "SendingEnabled": False})
+    with pytest.raises(DeploymentError, match="paused"):
+        Sender(paused, sender=FROM, source=PackagedSource(project_build))
