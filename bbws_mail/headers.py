@@ -14,18 +14,30 @@ by re-parsing with ``email.policy.strict`` in the tests on each CPython found.
 - List-Unsubscribe: ``<url>``, the URL as it is (printable ASCII) on one line (a URL
   cannot be folded; RFC 5322 allows 998 characters); never encoded words, which no
   mail provider reads as a URL, and never an ``=?`` that a reader could take for one.
-- Addresses: ``addr`` or ``Name <addr>``; the address must be a plain
-  addr-spec (the validator's e-mail rule), one per string, and the name printable
-  text without quotes, angle brackets or encoded words; anything else is a
-  :class:`MessageError`, never a header.
+- Addresses (From, To, Reply-To): mailboxes are values (:class:`Address`), and a
+  string is exactly one mailbox, read by :func:`parse_mailbox`, the project's only
+  address parser (no ``email.utils``, whose readings differ between CPython patch
+  releases). The addr-spec must pass the validator's e-mail rule (ASCII dot-atom,
+  host name domain, no ``=?``). A display name may hold anything but line breaks and
+  other controls (C0, DEL, C1, U+2028/U+2029), lone surrogates, or more than
+  ``MAX_NAME`` characters (those are a MessageError naming the field); it is written
+  as atoms when it is plain words, else as one quoted-string with backslash escapes
+  when it is printable ASCII without ``=?``, else as RFC 2047 encoded words (UTF-8,
+  base64; non-ASCII, bidi, ``=?``, or a word too long for a line). Every line holds
+  at most 998 octets and is folded near 78 where the syntax allows. A name longer
+  than one encoded word is several, split between characters: RFC 2047 readers join
+  them exactly, while CPython's display-name parser (3.11-3.13, measured) keeps the
+  folding space between two encoded words, so it shows a space at each split.
 """
 
 from __future__ import annotations
 
 import base64
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from bbws_mail._namedtuple import NamedTuple
 from bbws_mail.display import neutralise
 from bbws_mail.errors import MessageError
 
@@ -33,7 +45,10 @@ MAX_LINE = 78  # RFC 5322's "SHOULD" line length, CRLF excluded
 MAX_LONG_LINE = 998  # RFC 5322's "MUST" line length, CRLF excluded
 _WORD_BYTES = 42  # UTF-8 bytes per encoded word: "=?utf-8?b?" + 56 base64 + "?=" = 68 chars
 _PRINTABLE = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
-_ADDRESS = re.compile(r"\s*(?:(?P<name>[^<>]*?)\s*<(?P<addr>[^<>]*)>|(?P<bare>[^<>\s]+))\s*")
+MAX_NAME = 2000  # characters of a display name; a longer one is refused, naming the field
+_PIECE = 70  # longest word or quoted-string piece written as it is; longer: encoded words
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_QUOTED = re.compile(r'(?:[^"\\]|\\.)*')
 _URL = re.compile(r"[\x21-\x3b=\x3f-\x7e]+")
 _ATOM_TEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
 
@@ -113,61 +128,179 @@ def unstructured(name: str, value: str) -> Folded:
     return Folded(name, value, _fold(name, atoms))
 
 
-def _one_address(value: Any, role: str) -> tuple[str, str]:
+class Address(NamedTuple):
+    """One mailbox as a value: a display name ('' for none) and an addr-spec.
+
+    Give recipients, From and Reply-To as ``Address`` values (or, in a JSON body,
+    ``{"name": ..., "address": ...}``) so that no producer builds ``Name <addr>``
+    text from data: a name is only ever a name, whatever it holds.
+    """
+
+    name: str
+    addr: str
+
+    def __str__(self) -> str:
+        return self.addr if not self.name else f"{_quoted(self.name)} <{self.addr}>"
+
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    Mailbox: TypeAlias = "str | Address | Mapping[str, str]"
+    Recipients: TypeAlias = "Mailbox | list[Mailbox] | list[str] | list[Address]"
+
+
+def parse_mailbox(text: str, field: str) -> Address:
+    """The one mailbox a string names: ``addr`` or ``name <addr>``; else a MessageError.
+
+    The project's only reading of address text, the same on every CPython (the
+    ``email.utils`` parsers differ between patch releases). A string is exactly one
+    mailbox, never a list: when it ends with ``>`` the address is inside the last
+    ``<...>`` and everything before it is the display name (commas, semicolons, ``@``
+    and quotes included), unquoted only when the whole name is one quoted-string;
+    otherwise the whole string is the address. Comments are not read.
+    """
+    _check_chars(text, f"{field} address")
+    value = text.strip(" ")
+    if value.endswith(">"):
+        opener = value.rfind("<")
+        if opener < 0:
+            raise MessageError(f"{field} ends with > but has no < ({len(text)} characters); "
+                               "give addr or Name <addr>")
+        addr = value[opener + 1:-1].strip(" ")
+        name = _phrase(value[:opener].rstrip(" "))
+    else:
+        addr, name = value, ""
+    return mailbox(Address(name, addr), field)
+
+
+def mailbox(value: Address, field: str) -> Address:
+    """``value`` checked by the header writer's rules (see the module docstring)."""
     from bbws_mail.validate import check_email
 
-    if not isinstance(value, str):
-        raise MessageError(f"{role} must be a string address, got {type(value).__name__}")
-    check_text(role, value)
-    if neutralise(value) != value:
-        raise MessageError(f"{role} holds a line break, control or hidden character "
-                           f"({len(value)} characters); give one plain address")
-    match = _ADDRESS.fullmatch(value)
-    if not match:
-        raise MessageError(f"{role} is not one address of the form addr or Name <addr> "
-                           f"({len(value)} characters)")
-    addr = match.group("addr") if match.group("addr") is not None else match.group("bare")
-    name = (match.group("name") or "").strip()
-    if name.startswith('"') and name.endswith('"') and len(name) > 1:
-        name = name[1:-1]
-    why = check_email(addr)
-    if why or "=?" in addr:
-        raise MessageError(f"{role} is not one valid address ({why or 'holds =?'}); several "
-                           "recipients go in a list, one address per string")
-    if '"' in name or "\\" in name or "=?" in name:
-        raise MessageError(f"the display name of {role} holds a quote, backslash or =?")
-    return name, addr
+    name, addr = value
+    if not isinstance(name, str) or not isinstance(addr, str):
+        raise MessageError(f"{field}: an address and its name must be strings, got "
+                           f"{type(addr).__name__} and {type(name).__name__}")
+    _check_chars(addr, f"{field} address")
+    why = check_email(addr) or ("holds =?" if "=?" in addr else "")
+    if why:
+        raise MessageError(f"{field} is not one valid address ({why}; {len(addr)} characters); "
+                           "several recipients go in a list, one address per item")
+    _check_chars(name, f"{field} display name")
+    if len(name) > MAX_NAME:
+        raise MessageError(f"the display name of {field} has {len(name)} characters; at most "
+                           f"{MAX_NAME} are written: shorten it or send without a name")
+    return Address(name, addr)
 
 
-def _address_atoms(name: str, addr: str) -> list[str]:
-    if not name:
-        return [addr]
-    if not name.isascii():
-        phrase = _encoded_words(name)
-    elif _ATOM_TEXT.fullmatch(name) and name == " ".join(name.split()):
-        phrase = name.split(" ")  # atoms: may fold between words
-    else:
-        phrase = [f'"{name}"']  # specials (a comma, a dot): one quoted-string
-    return [*phrase, f"<{addr}>"]
+def mailboxes(value: Any, field: str) -> list[Address]:
+    """The mailboxes of a To, From or Reply-To value; a MessageError naming ``field``.
+
+    Accepted: a string (exactly one mailbox, see :func:`parse_mailbox`), an
+    :class:`Address`, a mapping ``{"name": ..., "address": ...}`` (``name``
+    optional or null; the shape a JSON body carries), or a non-empty list of these. A plain
+    tuple is refused: ``("Thandi", "t@example.co.za")`` could be a name and an
+    address or two recipients, and reading it the wrong way drops one.
+    """
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise MessageError(f"{field} is an empty list; give at least one address")
+    found = []
+    for i, item in enumerate(items):
+        where = field if len(items) == 1 else f"{field} #{i + 1}"
+        if isinstance(item, Address):
+            found.append(mailbox(item, where))
+        elif isinstance(item, str):
+            found.append(parse_mailbox(item, where))
+        elif isinstance(item, Mapping):
+            if not {"address"} <= set(item) <= {"name", "address"}:
+                raise MessageError(f"{where} must be an object with \"address\" and optionally "
+                                   "\"name\", and no other keys")
+            name = item.get("name")  # JSON null: no name
+            found.append(mailbox(Address("" if name is None else name, item["address"]), where))
+        else:
+            hint = (" (a tuple is ambiguous: Address(name, addr) for one mailbox, a list for "
+                    "several)" if isinstance(item, tuple) else "")
+            raise MessageError(f"{where} must be an address string, an Address or a list of "
+                               f"them, got {type(item).__name__}{hint}")
+    return found
 
 
-def addresses(name: str, values: Any, role: str) -> Folded:
-    """An address header (From, To, Reply-To) from one address or a list of them."""
-    if isinstance(values, str):
-        values = [values]
-    if not isinstance(values, list | tuple) or not values:
-        got = "an empty list" if isinstance(values, list | tuple) else type(values).__name__
-        raise MessageError(f"{role} must be a non-empty address or list of addresses, got {got}")
-    parsed = [_one_address(v, role) for v in values]
-    atoms: list[str] = []
-    shown = []
+def _check_chars(text: Any, what: str) -> None:
+    if not isinstance(text, str):
+        raise MessageError(f"the {what} must be a string, got {type(text).__name__}")
+    check_text(what, text)
+    if _CONTROL.search(text):
+        raise MessageError(f"the {what} holds a line break or control character "
+                           f"({len(text)} characters); remove it")
+
+
+def _phrase(text: str) -> str:
+    """A display name as written: a whole quoted-string is unquoted, anything else kept."""
+    if len(text) > 1 and text[0] == text[-1] == '"' and _QUOTED.fullmatch(text[1:-1]):
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+    return text
+
+
+def _quoted(name: str) -> str:
+    """``name`` as one RFC 5322 quoted-string (backslash before each quote and backslash)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _name_pieces(name: str) -> list[str]:
+    """The display name as pieces a fold may separate (each later one starts with a space).
+
+    Atoms when the name is plain words; else one quoted-string (backslash escapes)
+    when it is printable ASCII without ``=?`` and every word fits a line; else RFC
+    2047 encoded words, never inside a quoted-string (some readers decode them
+    there), each split only between characters.
+    """
+    if _ATOM_TEXT.fullmatch(name) and "=?" not in name and name == " ".join(name.split()):
+        words = name.split(" ")
+        if all(len(w) < _PIECE for w in words):
+            return words[:1] + [" " + w for w in words[1:]]
+    if name.isascii() and name.isprintable() and "=?" not in name:
+        parts = re.findall(r'"? *[^ ]+| +"\Z', _quoted(name))  # a fold goes before a space
+        if all(len(p) < _PIECE for p in parts):
+            return parts
+    words = _encoded_words(name)
+    return words[:1] + [" " + w for w in words[1:]]
+
+
+def addresses(name: str, values: Any, field: str | None = None) -> Folded:
+    """An address header (From, To, Reply-To) from one mailbox or a list of them.
+
+    Every line of it holds at most 998 octets and is folded near 78 where the syntax
+    allows (between words, inside a quoted-string before a space, between encoded
+    words); the ``str`` of the result is the unfolded value.
+    """
+    parsed = mailboxes(values, field or name)
+    pieces = [f"{name}:"]
     for i, (display, addr) in enumerate(parsed):
-        part = _address_atoms(display, addr)
-        if i < len(parsed) - 1:
-            part[-1] += ","
-        atoms += part
-        shown.append(f'"{display}" <{addr}>' if display else addr)
-    return Folded(name, ", ".join(shown), _fold(name, atoms))
+        tail = "," if i < len(parsed) - 1 else ""
+        if display:
+            first, *rest = _name_pieces(display)
+            pieces += [" " + first, *rest, f" <{addr}>{tail}"]
+        else:
+            pieces.append(f" {addr}{tail}")
+    lines = _fold_pieces(pieces)
+    return Folded(name, "".join(lines)[len(name) + 2:], "\r\n".join(lines) + "\r\n")
+
+
+def _fold_pieces(pieces: list[str]) -> list[str]:
+    """Lines of ``pieces``, a line break before a piece (which starts with a space)
+    whenever the line would pass 78 characters."""
+    lines = []
+    line = pieces[0]
+    for piece in pieces[1:]:
+        if len(line) + len(piece) > MAX_LINE and line.strip() and piece[1:].strip():
+            lines.append(line)
+            line = piece
+        else:
+            line += piece
+    lines.append(line)
+    return lines
 
 
 def angle_url(name: str, url: str) -> Folded:

@@ -18,6 +18,7 @@ from bbws_mail.display import neutralise
 from bbws_mail.errors import (
     BBWSMailError,
     BrokenTemplateError,
+    MessageError,
     SourceError,
     TemplateDataError,
     UnknownTemplateError,
@@ -30,6 +31,8 @@ TYPE_CHECKING = False  # typing is not imported at run time: see bbws_mail._name
 if TYPE_CHECKING:
     from email.message import EmailMessage
     from typing import Any
+
+    from bbws_mail.headers import Recipients
 
 
 def subject_escape(value: str) -> str:
@@ -66,13 +69,17 @@ class RenderedEmail(NamedTuple):
     html: str
     text: str
 
-    def to_message(self, *, sender: str, to: str | list[str],
-                   reply_to: str | list[str] | None = None) -> EmailMessage:
+    def to_message(self, *, sender: Recipients, to: Recipients,
+                   reply_to: Recipients | None = None) -> EmailMessage:
         """A multipart/alternative message (text first, then HTML, as RFC 2046 orders them).
 
+        ``sender``, ``to`` and ``reply_to`` are each an address string (exactly one
+        mailbox: ``addr`` or ``Name <addr>``), a :class:`bbws_mail.headers.Address`,
+        a ``{"name": ..., "address": ...}`` mapping, or a list of these (one From).
         Subject, From, To, Reply-To and X-BBWS-Template are written by
         :mod:`bbws_mail.headers`, byte for byte on every CPython; an impossible
-        recipient (none, a line break, several in one string) is a MessageError.
+        address or name (none, a line break, an over-long name) is a MessageError
+        naming the field.
         """
         from email.message import EmailMessage
         from email.policy import SMTP
@@ -83,13 +90,17 @@ class RenderedEmail(NamedTuple):
         # Everything is checked before the message exists: a refusal builds nothing.
         headers.check_text("text part", self.text)
         headers.check_text("HTML part", self.html)
+        senders = headers.mailboxes(sender, "From")
+        if len(senders) != 1:
+            raise MessageError(f"From must be exactly one address, got {len(senders)}")
+        origin = senders[0]
         fields = [
             headers.unstructured("Subject", self.subject),
-            headers.addresses("From", sender, "sender"),
-            headers.addresses("To", to, "to"),
+            headers.addresses("From", [origin]),
+            headers.addresses("To", to),
         ]
         if reply_to is not None:
-            fields.append(headers.addresses("Reply-To", reply_to, "reply_to"))
+            fields.append(headers.addresses("Reply-To", reply_to))
         fields.append(headers.token("X-BBWS-Template",
                                     f"{self.template}; build={self.build_version}"))
         msg = EmailMessage(policy=SMTP)
@@ -97,7 +108,7 @@ class RenderedEmail(NamedTuple):
             msg[field.name] = field
         # Date and Message-ID as a sending MTA would set them: without them SpamAssassin
         # adds MISSING_DATE + MISSING_MID (3.3 points, measured).
-        domain = str(fields[1]).rpartition("@")[2].rstrip(">") or "localhost"
+        domain = origin.addr.rpartition("@")[2]
         msg["Date"] = formatdate(localtime=False)
         msg["Message-ID"] = make_msgid(domain=domain)
         msg[fields[-1].name] = fields[-1]

@@ -4,17 +4,25 @@
         return handle_batch(event, lambda body: sender.send(body["template"], body["data"],
                                                             to=body["to"]))
 
+Recipients in a body are JSON values, never text a consumer builds: ``"to"`` is a
+string (exactly one mailbox, ``addr`` or ``Name <addr>``), an object
+``{"name": "Nkosi, Thandi", "address": "thandi@example.co.za"}`` (``name``
+optional), or an array of these for several recipients; ``Sender.send`` takes them
+as they are (:func:`bbws_mail.headers.mailboxes`).
+
 With ``ReportBatchItemFailures`` on the event source mapping, SQS deletes every
 message not listed in ``batchItemFailures``. So:
 
 - a message that succeeded, or failed permanently (bad data, an unknown template, a
-  rejected address, a body that is not JSON), is *not* listed: retrying cannot help;
+  rejected address or name, a per-message tag SES refuses, a body that is not JSON), is
+  *not* listed: retrying cannot help;
   it is logged (message id and the error's class and message; the body is never
   logged, it holds personal data) and dropped;
 - errors that are not the project's own (a handler's ``int(body["qty"])``, strptime,
   a KeyError) are logged by class and where they were raised, never by their text,
   which quotes data;
-- a message that failed in a retryable way (throttling, 5xx, timeouts) or in an
+- a message that failed in a retryable way (throttling, 5xx, timeouts, and the
+  deployment's problems: SES sandbox or unverified identity, credentials) or in an
   unforeseen way is listed, and comes back after the visibility timeout (then to the
   dead-letter queue after ``maxReceiveCount``);
 - after SES throttling, the rest of the batch is listed without being tried: sending

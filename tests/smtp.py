@@ -11,24 +11,34 @@ from typing import Any
 
 class Catcher:
     """aiosmtpd handler: keeps each message and its envelope; a non-empty ``refuse``
-    answers every RCPT with that SMTP reply."""
+    answers every RCPT with that SMTP reply, ``refuse_only`` answers RCPT for those
+    addresses with it, and ``quit_reply`` (e.g. "421 ...") replaces QUIT's 221."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # each message as it came over the wire
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refuse = ""
+        self.refuse_only: dict[str, str] = {}
+        self.quit_reply = ""
         self.received = threading.Event()
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           options: Any) -> str:
         if self.refuse:
             return self.refuse
+        if address in self.refuse_only:
+            return self.refuse_only[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        return self.quit_reply or "221 Bye"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = message_from_bytes(envelope.original_content or envelope.content,
-                                 policy=policy.default)
+        raw = envelope.original_content or envelope.content
+        self.raw.append(raw)
+        msg = message_from_bytes(raw, policy=policy.default)
         assert isinstance(msg, EmailMessage)
         self.messages.append(msg)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))

@@ -12,9 +12,8 @@ aiosmtpd is for a local mail catcher and the tests).
 from __future__ import annotations
 
 from bbws_mail.preview.export import export
-from bbws_mail.preview.send import SendError, SendSettings, send_email
+from bbws_mail.preview.send import SendSettings, send_email
 from bbws_mail.preview.server import PreviewServer
 from bbws_mail.preview.workspace import Preview, Workspace
 
-__all__ = ["Preview", "PreviewServer", "SendError", "SendSettings", "Workspace", "export",
-           "send_email"]
+__all__ = ["Preview", "PreviewServer", "SendSettings", "Workspace", "export", "send_email"]

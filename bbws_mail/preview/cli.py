@@ -76,7 +76,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     import os
 
     from bbws_mail import config as config_mod
-    from bbws_mail.preview.send import SendError
+    from bbws_mail.send import SendError
 
     try:
         cfg = config_mod.load(Path(args.root) if args.root else None)
@@ -169,8 +169,9 @@ def cmd_send(args: argparse.Namespace) -> int:
     """Build one template from the sources, render it, send it; 1 on any failure."""
     from bbws_mail import config as config_mod
     from bbws_mail.errors import BBWSMailError, BuildError, TemplateDataError
-    from bbws_mail.preview.send import SendError, send_email
+    from bbws_mail.preview.send import send_email
     from bbws_mail.preview.workspace import Workspace, parse_data
+    from bbws_mail.send import SendError
 
     try:
         cfg = config_mod.load(Path(args.root) if args.root else None)
@@ -221,7 +222,7 @@ def cmd_send(args: argparse.Namespace) -> int:
             _eprint(f"error: {data_path}: {p}")
         _eprint(f"not sent: the data does not match {args.name}'s schema")
         return 1
-    except (SendError, BBWSMailError) as exc:
+    except BBWSMailError as exc:
         _eprint(f"error: {exc}")
         return 1
     print(f"{args.name}: {email.subject!r} {message}")

@@ -3,29 +3,35 @@
 A browser preview cannot show what Outlook or the Gmail app do to an email, so
 designers send it to themselves. SMTP by default (``localhost:1025`` suits a
 local mail catcher such as MailHog or ``python -m aiosmtpd -n``), or SES with the
-same raw MIME message the portal's Lambdas send. Settings come from options,
-else ``BBWS_*`` environment variables, else these defaults; the SMTP password is
-only ever read from an environment variable, never from a command line.
+same raw MIME message the portal's Lambdas send: the message, the transports and
+their errors are :mod:`bbws_mail.send`'s, so a test send fails the way a Lambda's
+send would. Settings come from options, else ``BBWS_*`` environment variables,
+else these defaults; the SMTP password is only ever read from an environment
+variable, never from a command line.
 """
 
 from __future__ import annotations
 
 import os
-import smtplib
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from email.utils import getaddresses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bbws_mail.errors import BBWSMailError
+from bbws_mail.errors import MessageError
+from bbws_mail.headers import mailboxes
 from bbws_mail.render import RenderedEmail
+from bbws_mail.send import (
+    SendError,
+    SesTransport,
+    SmtpTransport,
+    build_message,
+    check_tags,
+)
+
+if TYPE_CHECKING:
+    from bbws_mail.headers import Recipients
 
 DEFAULT_SENDER = "BBWS mail preview <preview@bbws.local>"
-
-
-class SendError(BBWSMailError):
-    """A test send failed: the message says where (host:port or SES region) and why."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +74,7 @@ class SendSettings:
 
     def describe(self) -> str:
         """Where sends go, for the page and the CLI ("SMTP localhost:1025")."""
-        if self.transport == "ses":
-            return f"SES ({self.region or 'default region'})"
-        tls = " with STARTTLS" if self.starttls else ""
-        user = f" as {self.smtp_user}" if self.smtp_user else ""
-        return f"SMTP {self.smtp_host}:{self.smtp_port}{tls}{user}"
+        return transport(self).describe()
 
 
 def _port(value: str, what: str) -> int:
@@ -85,90 +87,35 @@ def _port(value: str, what: str) -> int:
     return port
 
 
-def recipients(to: str | list[str]) -> list[str]:
-    """Validated addresses from "a@x, B <b@y>"; raises SendError naming the bad one."""
-    raw = [to] if isinstance(to, str) else list(to)
-    if any("\r" in r or "\n" in r for r in raw):
-        raise SendError("recipient addresses must not contain line breaks")
-    found = [addr for _, addr in getaddresses(raw) if addr]
-    if not found:
-        raise SendError("no recipient address given")
-    for addr in found:
-        local, _, domain = addr.rpartition("@")
-        if not local or not domain or " " in addr:
-            raise SendError(f"not an email address: {addr!r}")
-    return found
-
-
-def send_email(email: RenderedEmail, to: str | list[str], settings: SendSettings) -> str:
-    """Send ``email`` to ``to``; returns a one-line description of what happened."""
-    addresses = recipients(to)
-    msg = email.to_message(sender=settings.sender, to=addresses)
-    msg["X-BBWS-Preview"] = "test send"
+def transport(settings: SendSettings) -> SesTransport | SmtpTransport:
+    """The :mod:`bbws_mail.send` transport these settings describe."""
     if settings.transport == "ses":
-        return _send_ses(msg.as_bytes(), settings, addresses)
-    return _send_smtp(msg, settings, addresses)
+        return SesTransport(region=settings.region or None)
+    return SmtpTransport(settings.smtp_host, settings.smtp_port, starttls=settings.starttls,
+                         user=settings.smtp_user, password=settings.smtp_password,
+                         timeout=settings.timeout)
 
 
-def _send_smtp(msg: Any, settings: SendSettings, addresses: list[str]) -> str:
-    where = f"{settings.smtp_host}:{settings.smtp_port}"
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
-                          timeout=settings.timeout) as smtp:
-            if settings.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password)
-            refused = smtp.send_message(msg, to_addrs=addresses)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise SendError(f"SMTP server {where} rejected the login of {settings.smtp_user!r}: "
-                        f"{_smtp_reply(exc)}") from None
-    except smtplib.SMTPRecipientsRefused as exc:
-        bad = ", ".join(f"{a} ({_smtp_reply(r)})" for a, r in exc.recipients.items())
-        raise SendError(f"SMTP server {where} refused the recipient(s): {bad}") from None
-    except smtplib.SMTPNotSupportedError as exc:
-        raise SendError(f"SMTP server {where} does not support that: {exc}") from None
-    except smtplib.SMTPResponseException as exc:
-        raise SendError(f"SMTP server {where} refused the message: {_smtp_reply(exc)}") from None
-    except smtplib.SMTPException as exc:
-        raise SendError(f"SMTP server {where} failed: {exc}") from None
-    except ssl.SSLError as exc:
-        raise SendError(f"TLS with SMTP server {where} failed: {exc}") from None
-    except OSError as exc:  # refused, unreachable, timeout, unknown host
-        raise SendError(f"cannot reach SMTP server {where}: {exc.strerror or exc} "
-                        "(is a mail catcher running? set --smtp-host/--smtp-port or "
-                        "BBWS_SMTP_HOST/BBWS_SMTP_PORT)") from None
-    if refused:
-        bad = ", ".join(refused)
-        raise SendError(f"SMTP server {where} refused some recipient(s): {bad}")
-    return f"sent to {', '.join(addresses)} via SMTP {where}"
+def send_email(email: RenderedEmail, to: Recipients, settings: SendSettings) -> str:
+    """Send ``email`` to ``to``; returns a one-line description of what happened.
 
-
-def _smtp_reply(exc: Any) -> str:
-    code, text = (exc.smtp_code, exc.smtp_error) if hasattr(exc, "smtp_code") else exc
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return f"{code} {text}"
-
-
-def _send_ses(raw: bytes, settings: SendSettings, addresses: list[str]) -> str:
-    try:
-        import boto3
-        from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError:
-        raise SendError("SES sends need boto3: pip install 'bbws-mail[publish]'") from None
-    region = settings.region or None
-    try:
-        client = boto3.client("sesv2", region_name=region)
-        reply = client.send_email(
-            FromEmailAddress=settings.sender,
-            Destination={"ToAddresses": addresses},
-            Content={"Raw": {"Data": raw}},
-        )
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
-        raise SendError(f"SES ({region or 'default region'}) refused the message: "
-                        f"{err.get('Code', '?')}: {err.get('Message', exc)}") from None
-    except BotoCoreError as exc:
-        raise SendError(f"cannot use SES ({region or 'default region'}): {exc}") from None
-    return f"sent to {', '.join(addresses)} via SES, message id {reply.get('MessageId', '?')}"
+    ``to`` is read by :func:`bbws_mail.headers.mailboxes` (a string is one mailbox,
+    several are a list), as every send is; failures are :mod:`bbws_mail.send`'s
+    errors (``SendError`` and its subclasses) or a ``MessageError``.
+    """
+    recipients = mailboxes(to, "To")
+    senders = mailboxes(settings.sender, "From")
+    if len(senders) != 1:
+        raise MessageError(f"From must be exactly one address, got {len(senders)}")
+    msg = build_message(email, sender=senders, to=recipients)
+    msg["X-BBWS-Preview"] = "test send"
+    via = transport(settings)
+    done = via.deliver(msg, sender=senders[0].addr, to=[r.addr for r in recipients],
+                       tags=check_tags({"template": email.template,
+                                        "build": email.build_version}, SendError))
+    line = f"sent to {', '.join(r.addr for r in recipients)} via {via.describe()}"
+    if via.name == "ses":
+        line += f", message id {done.message_id or '?'}"
+    if done.refused:
+        line += "; refused: " + ", ".join(f"{a} ({code})" for a, code in done.refused)
+    return line

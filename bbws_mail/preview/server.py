@@ -13,7 +13,9 @@ page open elsewhere in the designer's browser cannot make it send mail.
 from __future__ import annotations
 
 import json
+import logging
 import mimetypes
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,10 +26,11 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from bbws_mail.config import Config
 from bbws_mail.errors import BBWSMailError, TemplateDataError
 from bbws_mail.preview import pages
-from bbws_mail.preview.send import SendError, SendSettings, send_email
+from bbws_mail.preview.send import SendSettings, send_email
 from bbws_mail.preview.watch import Watcher
 from bbws_mail.preview.workspace import Workspace, no_links, parse_data
 
+log = logging.getLogger("bbws_mail.preview")
 KEEPALIVE_SECONDS = 15.0
 MAX_BODY = 2 * 1024 * 1024
 # For content from the sources (the email, assets) opened on its own URL, by a link
@@ -110,6 +113,21 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     preview: PreviewServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One log line, never socketserver's traceback: a client that vanished or sent
+        something unreadable is the client's business, and the server keeps serving."""
+        _log_failure(sys.exc_info()[1], client_address)
+
+
+def _log_failure(exc: BaseException | None, client_address: Any, what: str = "a request"
+                 ) -> None:
+    host = client_address[0] if isinstance(client_address, tuple) else "?"
+    kind = type(exc).__name__ if exc is not None else "?"
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        log.warning("preview: client %s went away during %s (%s)", host, what, kind)
+    else:
+        log.error("preview: %s from %s failed (%s); still serving", what, host, kind)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
@@ -158,12 +176,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> dict[str, Any]:
         """The JSON object posted; ValueError for anything else (a 400, never a traceback)."""
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise ValueError("bad Content-Length") from None
         if length > MAX_BODY:
             raise ValueError("request too large")
         if length < 0:  # read(-1) would wait for the client to close the connection
             raise ValueError("bad Content-Length")
         raw = self.rfile.read(length) if length else b"{}"
+        if len(raw) < length:  # the client closed mid-body: nobody is left to answer
+            raise ConnectionAbortedError("request body cut short")
         try:
             data = json.loads(raw or b"{}")
         except RecursionError:
@@ -201,10 +224,22 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
             else:
                 self._send(HTTPStatus.NOT_FOUND, pages.error_page("Not found", path))
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except ConnectionError as exc:
+            self._gone(exc)
 
     def do_POST(self) -> None:
+        try:
+            self._post()
+        except ConnectionError as exc:
+            self._gone(exc)
+
+    def _gone(self, exc: BaseException) -> None:
+        """The client vanished (closed mid-body, or before the reply): one log line."""
+        self.close_connection = True
+        route = quote(unquote(urlsplit(self.path).path), safe="/")[:100]  # no control reaches a log
+        _log_failure(exc, self.client_address, f"{self.command} {route}")
+
+    def _post(self) -> None:
         if not self._local_host() or not self._same_origin_json():
             self._json(HTTPStatus.FORBIDDEN, {"ok": False, "message": "forbidden"})
             return
@@ -212,17 +247,15 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._body()
         except ValueError as exc:
+            self.close_connection = True  # an unread body must not be taken for a request
             self._json(HTTPStatus.BAD_REQUEST, {"ok": False, "message": str(exc)})
             return
-        try:
-            if path.startswith("/api/preview/"):
-                self._api_preview(path[13:], body)
-            elif path.startswith("/api/send/"):
-                self._api_send(path[10:], body)
-            else:
-                self._json(HTTPStatus.NOT_FOUND, {"ok": False, "message": "not found"})
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        if path.startswith("/api/preview/"):
+            self._api_preview(path[13:], body)
+        elif path.startswith("/api/send/"):
+            self._api_send(path[10:], body)
+        else:
+            self._json(HTTPStatus.NOT_FOUND, {"ok": False, "message": "not found"})
 
     def _known(self, name: str) -> bool:
         if self.app.workspace.state(name) is not None:
@@ -346,7 +379,7 @@ class _Handler(BaseHTTPRequestHandler):
             problems = "; ".join(str(p) for p in exc.problems)
             self._json(HTTPStatus.OK, {"ok": False, "message": f"not sent: {problems}"})
             return
-        except (SendError, BBWSMailError) as exc:
+        except BBWSMailError as exc:
             self._json(HTTPStatus.OK, {"ok": False, "message": f"not sent: {exc}"})
             return
         self._json(HTTPStatus.OK, {"ok": True, "message": message})

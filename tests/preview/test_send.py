@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from bbws_mail.cli import main
-from bbws_mail.preview.send import SendError, SendSettings, recipients
+from bbws_mail.errors import MessageError
+from bbws_mail.preview.send import SendSettings
+from bbws_mail.send import RejectedAddressError, SendError
 from tests.preview.conftest import LOGO, TIMEOUT, ServerFactory
 from tests.smtp import Catcher
 
@@ -144,7 +146,7 @@ def test_smtp_rejections_name_the_server(smtp: tuple[Catcher, int], project: Pat
 
     catcher.handle_RCPT = reject  # type: ignore[attr-defined]
     email = _expected(project, NAME, "https://assets.example/email")
-    with pytest.raises(SendError, match=rf"127.0.0.1:{port} refused the recipient"):
+    with pytest.raises(RejectedAddressError, match=rf"127.0.0.1:{port} refused every recipient"):
         send_email(email, "nobody@example.com",
                    SendSettings(smtp_host="127.0.0.1", smtp_port=port))
 
@@ -206,7 +208,9 @@ def test_the_send_endpoint_reports_failures_and_refuses_other_origins(
         urllib.request.urlopen(req, timeout=10)
     assert info.value.code == 403
     status, reply = _post(f"{server.url}/api/send/{NAME}", {"to": "x@example.com\r\nBcc: y@z"})
-    assert not reply["ok"] and "line breaks" in reply["message"]
+    assert not reply["ok"] and "line break" in reply["message"]
+    status, reply = _post(f"{server.url}/api/send/{NAME}", {"to": "x@example.com, y@example.com"})
+    assert not reply["ok"] and "not one valid address" in reply["message"]
     assert catcher.messages == []  # nothing above reached the mail server
     status, reply = _post(f"{server.url}/api/send/{NAME}", {"to": "a@example.com"})
     assert reply["ok"] and len(catcher.messages) == 1
@@ -242,7 +246,7 @@ def test_ses_sends_the_same_raw_mime_message(project: Path,
         [sent] = outbox[before:]
     finally:
         server.stop()
-    assert "via SES, message id" in result
+    assert "via SES (af-south-1), message id" in result
     assert "multipart/alternative" in sent.raw_data
     assert email.subject in sent.raw_data
 
@@ -259,10 +263,28 @@ def test_settings_come_from_the_environment_with_local_defaults() -> None:
     assert "secret" not in repr(s) and "secret" not in s.describe()
     with pytest.raises(SendError, match="BBWS_SMTP_PORT"):
         SendSettings.from_env({"BBWS_SMTP_PORT": "smtp"})
-    assert recipients("A <a@example.com>, b@example.com") == ["a@example.com", "b@example.com"]
-    for bad in ("", "not-an-address", "a@example.com\r\nBcc: x@example.com"):
-        with pytest.raises(SendError):
-            recipients(bad)
+
+
+def test_the_test_send_reads_addresses_as_every_send_does(smtp: tuple[Catcher, int],
+                                                          project: Path) -> None:
+    """The preview uses bbws_mail.send's parser, transports and errors: a string is one
+    mailbox whose name never adds a recipient; what a Lambda's send refuses, it refuses."""
+    from bbws_mail.preview.send import send_email
+
+    catcher, port = smtp
+    email = _expected(project, NAME, "https://assets.example/email")
+    settings = SendSettings(smtp_host="127.0.0.1", smtp_port=port,
+                            sender="Preview, Cape Town <preview@example.com>")
+    send_email(email, "spam@evil.example, Designer <d@example.com>", settings)
+    assert catcher.envelopes == [("preview@example.com", ["d@example.com"])]
+    [msg] = catcher.messages
+    assert [(a.display_name, a.addr_spec) for a in msg["To"].addresses] == [
+        ("spam@evil.example, Designer", "d@example.com")]
+    for bad in ("", "not-an-address", "a@example.com\r\nBcc: x@example.com",
+                "a@example.com, b@example.com"):
+        with pytest.raises(MessageError):
+            send_email(email, bad, settings)
+    assert len(catcher.messages) == 1
 
 
 @pytest.mark.parametrize(("host", "warned"), [

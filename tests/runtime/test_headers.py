@@ -164,13 +164,79 @@ EMAIL = RenderedEmail("t", "v1", "Hello", "<p>Hi</p>", "Hi")
 @pytest.mark.parametrize("to", [
     [], None, "", "a@b.co\r\nBcc: evil@example.com", "a@b.co, evil@example.com",
     "a@b.co;evil@example.com", ["a@b.co", "x@y.co\nBcc: z@w.co"], "not-an-address",
-    "Thandi =?utf-8?b?SGFja2Vk?= <a@b.co>", ["a@b.co", 3], "a@b.co\u202e",
+    ["a@b.co", 3], "a@b.co\u202e", ("Thandi", "a@b.co"), {"address": "a@b.co", "cc": "x"},
+    "Th\r\nandi <a@b.co>", {"name": "x" * 2001, "address": "a@b.co"},
 ])
 def test_impossible_recipients_are_a_project_error(to: Any) -> None:
     with pytest.raises(MessageError) as info:
         EMAIL.to_message(sender="noreply@bbws.co.za", to=to)
     assert isinstance(info.value, BBWSMailError)
     assert "evil" not in str(info.value)
+
+
+# A mailbox value, and what it must read back as: [name, address] pairs, or "refused".
+ADDRESS_CASES: list[tuple[str, Any, Any]] = [
+    ("semicolon", "a@example.co.za;evil@example.com", "refused"),
+    ("two in a string", "a@example.co.za, evil@example.com", "refused"),
+    ("name naming another address", "spam@evil.example, Thandi <t@example.co.za>",
+     [["spam@evil.example, Thandi", "t@example.co.za"]]),
+    ("comma in a name", "Nkosi, Thandi <t@example.co.za>", [["Nkosi, Thandi", "t@example.co.za"]]),
+    ("quoted name", '"Nkosi, \\"T\\"" <t@example.co.za>', [['Nkosi, "T"', "t@example.co.za"]]),
+    ("angle bracket in a name", "A <b@c.de> <t@example.co.za>",
+     [["A <b@c.de>", "t@example.co.za"]]),
+    ("spaces kept", '" a  b " <t@example.co.za>', [[" a  b ", "t@example.co.za"]]),
+    ("bare angle", "<t@example.co.za>", [["", "t@example.co.za"]]),
+    ("long name", "N" * 1200 + " <t@example.co.za>", [["N" * 1200, "t@example.co.za"]]),
+    ("long words", {"name": "Nkosi Interiors and Associates " * 30, "address": "t@example.co.za"},
+     [["Nkosi Interiors and Associates " * 30, "t@example.co.za"]]),
+    ("encoded word in a name", "Thandi =?utf-8?b?SGFja2Vk?= <t@example.co.za>",
+     [["Thandi =?utf-8?b?SGFja2Vk?=", "t@example.co.za"]]),
+    ("hostile structured name",
+     {"name": "x:; (c) =?utf-8?b?DQpCY2M6IGV2aWxAZXhhbXBsZS5jb20=?= \u202eevil\u202c \\",
+      "address": "t@example.co.za"},
+     [["x:; (c) =?utf-8?b?DQpCY2M6IGV2aWxAZXhhbXBsZS5jb20=?= \u202eevil\u202c \\",
+       "t@example.co.za"]]),
+    ("non-ASCII", {"name": "Ñkosi Ïnteriors " * 9, "address": "t@example.co.za"},
+     [["Ñkosi Ïnteriors " * 9, "t@example.co.za"]]),
+    ("several", ["a@example.co.za", {"name": "B, b", "address": "b@example.co.za"}],
+     [["", "a@example.co.za"], ["B, b", "b@example.co.za"]]),
+    ("line break in a name", {"name": "a\r\nBcc: x@y.co", "address": "t@example.co.za"},
+     "refused"),
+    ("NUL in a name", {"name": "a\x00b", "address": "t@example.co.za"}, "refused"),
+    ("name over the cap", {"name": "x" * 2001, "address": "t@example.co.za"}, "refused"),
+    ("comment", "t@example.co.za (Thandi)", "refused"),
+    ("empty", "", "refused"),
+    ("empty list", [], "refused"),
+]
+
+
+def _address_cases() -> list[dict[str, Any]]:
+    return [{"label": label, "to": to, "expect": expect} for label, to, expect in ADDRESS_CASES]
+
+
+def test_address_cases_read_back_as_intended() -> None:
+    failures = [p for case in _address_cases() for p in header_check.address_problems(case)[0]]
+    assert failures == []
+
+
+@pytest.mark.parametrize("python", _interpreters())
+def test_every_cpython_here_parses_and_writes_addresses_the_same(python: str,
+                                                                 tmp_path: Path) -> None:
+    """One parser and one writer, no ``email.utils``: the same bytes on every CPython."""
+    version = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2] >= (3, 11))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    if version != "True":
+        pytest.skip(f"{python} is older than the supported 3.11")
+    cases = _address_cases()
+    path = tmp_path / "addresses.json"
+    path.write_text(json.dumps(cases))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([python, str(Path(header_check.__file__)), "--addresses", str(path)],
+                            capture_output=True, text=True, env=env, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["failures"] == []
+    assert report["written"] == {c["label"]: header_check.address_problems(c)[1] for c in cases}
 
 
 @pytest.mark.parametrize("email", [

@@ -17,7 +17,6 @@ import pytest
 from bbws_mail import TemplateDataError, UnknownTemplateError
 from bbws_mail.errors import MessageError
 from bbws_mail.send import (
-    PermanentSendError,
     RejectedAddressError,
     RetryableSendError,
     Sender,
@@ -60,7 +59,8 @@ def test_smtp_delivers_multipart_without_one_click_for_every_real_template(
     for msg in catcher.messages:
         assert msg.get_content_type() == "multipart/alternative"
         assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-        assert msg["Reply-To"] == "support@bbws.co.za" and msg["To"] == "thandi@example.co.za"
+        assert msg["Reply-To"] == "support@bbws.co.za"
+        assert msg["To"] == "Thandi <thandi@example.co.za>"
         assert msg["List-Unsubscribe"] is None and msg["List-Unsubscribe-Post"] is None
 
 
@@ -85,7 +85,7 @@ def test_smtp_errors_are_told_apart(smtp: tuple[Catcher, int], project_build: Pa
     catcher.refuse = "451 4.7.1 try again later"
     with pytest.raises(RetryableSendError):
         sender.send(name, example(name), to="later@example.co.za")
-    with pytest.raises(RetryableSendError, match=r"SMTP 127\.0\.0\.1:1:"):
+    with pytest.raises(RetryableSendError, match=r"cannot reach SMTP server 127\.0\.0\.1:1:"):
         smtp_sender(1, PackagedSource(project_build)).send(name, example(name),
                                                            to="a@example.co.za")
 
@@ -111,27 +111,6 @@ def test_bad_input_is_permanent_and_sends_nothing(smtp: tuple[Catcher, int],
 
 
 # -- SES v2 through moto's server ------------------------------------------------------------
-@pytest.fixture
-def ses(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
-    import boto3
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.server import ThreadedMotoServer
-    from moto.ses.models import ses_backends
-
-    for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
-        monkeypatch.setenv(var, value)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    try:
-        boto3.client("ses", region_name="af-south-1", endpoint_url=endpoint
-                     ).verify_email_identity(EmailAddress="noreply@bbws.co.za")
-        yield endpoint, ses_backends[DEFAULT_ACCOUNT_ID]["af-south-1"]
-    finally:
-        server.stop()
-
-
 class Outgoing:
     """The SendEmail parameters as they leave botocore; optionally answer with an error."""
 
@@ -161,7 +140,11 @@ class Outgoing:
 
 def test_ses_sends_with_configuration_set_and_tags(ses: tuple[str, Any],
                                                    project_build: Path) -> None:
+    import boto3
+
     endpoint, backend = ses
+    boto3.client("sesv2", region_name="af-south-1", endpoint_url=endpoint
+                 ).create_configuration_set(ConfigurationSetName="bbws-transactional")
     transport = SesTransport(region="af-south-1", endpoint_url=endpoint,
                              configuration_set="bbws-transactional")
     outgoing = Outgoing(transport.client)
@@ -184,26 +167,6 @@ def test_ses_sends_with_configuration_set_and_tags(ses: tuple[str, Any],
     one_click.send("campaign_news", CAMPAIGN, to="thandi@example.co.za")
     msg = message_from_string(backend.sent_messages[-1].raw_data, policy=policy.default)
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-
-
-def test_ses_errors_are_told_apart(ses: tuple[str, Any], project_build: Path) -> None:
-    endpoint, _ = ses
-    transport = SesTransport(region="af-south-1", endpoint_url=endpoint)
-    outgoing = Outgoing(transport.client)
-    name = real_templates()[0]
-    unverified = Sender(transport, sender="someone@unverified.example",
-                        source=PackagedSource(project_build))
-    with pytest.raises(PermanentSendError, match="MessageRejected"):  # moto's own answer
-        unverified.send(name, example(name), to="thandi@example.co.za")
-    sender = Sender(transport, sender=FROM, source=PackagedSource(project_build))
-    for status, code in ((429, "TooManyRequestsException"), (500, "InternalFailure"),
-                         (503, "ServiceUnavailable")):
-        outgoing.answer = (status, code)
-        with pytest.raises(RetryableSendError, match=code):
-            sender.send(name, example(name), to="thandi@example.co.za")
-    outgoing.answer = (400, "MessageRejected")
-    with pytest.raises(PermanentSendError):
-        sender.send(name, example(name), to="thandi@example.co.za")
 
 
 def _one_click_headers(url: str) -> tuple[bytes, Any]:
@@ -267,14 +230,19 @@ def test_an_address_no_header_can_carry_is_rejected_permanently(
 
 def test_several_reply_to_addresses_each_reach_the_header(smtp: tuple[Catcher, int],
                                                           project_build: Path) -> None:
+    """Several Reply-To addresses are a list: a string is exactly one mailbox, so
+    "a@..., b@..." is refused (permanently), never split by a CPython-dependent parser."""
     catcher, port = smtp
     sender = Sender(SmtpTransport("127.0.0.1", port, timeout=5), sender=FROM,
                     reply_to=["support@bbws.co.za", "Billing <billing@bbws.co.za>"],
                     source=PackagedSource(project_build))
     name = real_templates()[0]
     sender.send(name, example(name), to="thandi@example.co.za")
+    with pytest.raises(RejectedAddressError):
+        sender.send(name, example(name), to="thandi@example.co.za",
+                    reply_to="a@bbws.co.za, b@bbws.co.za")
     sender.send(name, example(name), to="thandi@example.co.za",
-                reply_to="a@bbws.co.za, b@bbws.co.za")
+                reply_to=["a@bbws.co.za", "b@bbws.co.za"])
     first, second = catcher.messages
     assert [a.addr_spec for a in first["Reply-To"].addresses] == [
         "support@bbws.co.za", "billing@bbws.co.za"]
