@@ -49,6 +49,8 @@ _TABLE = [
          "every image has alt text (empty only when decorative)"),
     Rule("link-scheme", ERROR, SOURCE, BUILD,
          "https, mailto or tel only, judged on the decoded attribute value"),
+    Rule("color-literal", ERROR, SOURCE, BUILD,
+         "colours come from brand.toml tokens (${brand.NAME}), not literals in templates"),
     Rule("a11y-contrast", ERROR, BUILT_HTML, BUILD, "WCAG AA contrast in light and dark mode"),
     Rule("legal-footer", ERROR, BUILT_HTML, BUILD,
          "unsubscribe link and company address in every template"),
