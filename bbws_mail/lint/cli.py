@@ -13,7 +13,7 @@ from typing import Any
 def add_subcommands(sub: Any) -> None:
     """Register ``check`` on the main CLI (called by bbws_mail.cli)."""
     p = sub.add_parser("check", help="quality gates: MJML, HTML, a11y, size, contrast, links, "
-                                     "client CSS, spam score")
+                                     "client CSS, spam score, HTML Tidy, schemas")
     p.add_argument("--root", help="project root (default: found from the current folder)")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--only", action="append", metavar="NAME", help="only this template")
