@@ -37,6 +37,7 @@ _NOT_COLOUR_SUFFIXES = ("radius", "width", "style", "collapse", "spacing", "imag
 _COLOUR_NAMES = frozenset({"background", "bgcolor", "fill", "stroke", "box-shadow",
                            "text-shadow", "text-decoration"})
 _CSS_HOSTS = frozenset({"mj-style", "style"})
+_COMMENT_RE = re.compile(r"/\*.*?\*/", re.DOTALL)
 _VENDOR_RE = re.compile(r"^(?:-[a-z]+-|mso-)")
 
 
@@ -73,6 +74,8 @@ def check(spliced: Spliced) -> list[Finding]:
                                subject=literal.lower()))
 
     def css(source: str, at: int, where: str) -> None:
+        if "/*" in source:  # a comment is no declaration: blank it, offsets kept
+            source = _COMMENT_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), source)
         for d in _DECLARATION_RE.finditer(source):
             if takes_colour(d.group(1)):
                 judge(d.group(2), at + d.start(2), f"{d.group(1).lower()} in {where}")

@@ -48,6 +48,8 @@ def _literals(project: Path) -> list[str]:
     ('<mj-text><font color="red">x</font></mj-text>', "red", len('<mj-text><font color="')),
     ('<mj-raw><table bgcolor="#0f766e"><tr><td>x</td></tr></table></mj-raw>', "#0f766e",
      len('<mj-raw><table bgcolor="')),
+    ('<mj-raw><style>/* brand */ .x { background: #0f766e; }</style></mj-raw>', "#0f766e",
+     len('<mj-raw><style>/* brand */ .x { background: ')),
 ])
 def test_a_colour_literal_is_refused_at_its_line_and_column(
         mini: Path, new: str, literal: str, offset: int) -> None:
@@ -73,6 +75,7 @@ def test_a_literal_in_a_partials_css_is_refused_in_the_partial(mini: Path) -> No
     '<mj-text><p style="background:url(\'https://x.example/red.png\')">x</p></mj-text>',
     '<mj-text font-family="\'Red Hat Text\', sans-serif">x</mj-text>',
     '<mj-text><!-- color: #fff --><span class="red">x</span></mj-text>',
+    '<mj-raw><style>/* was color: #fff; */ .x { color: ${brand.text}; }</style></mj-raw>',
 ])
 def test_tokens_and_what_is_not_a_colour_pass(mini: Path, new: str) -> None:
     _edit(mini, TEMPLATE, TOTAL, TOTAL + new)
