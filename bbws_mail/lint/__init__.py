@@ -107,6 +107,7 @@ class Report:
             "warnings": len(self.warnings),
             "accepted": len(self.accepted),
             "notices": self.notices,
+            "not_run": self.not_run,
             "spam": {n: {"score": r.score, "hits": r.hits} for n, r in self.spam.items()},
             "findings": [f.as_dict() for f in self.findings],
         }, indent=2)

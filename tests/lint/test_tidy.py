@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,6 +100,27 @@ def test_missing_tidy_is_a_notice_locally_and_an_error_in_ci(
     report = run(config.load(project), spam=False)
     assert [(f.rule, f.location) for f in report.errors] == [
         ("html-tidy", "scripts/system-deps.sh")]
+
+
+def test_the_cli_says_by_its_verdict_that_tidy_did_not_run(
+        lint_project: Callable[[Path], Path]) -> None:
+    project = lint_project(CLEAN)
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["BBWS_TIDY"] = str(project / "no-such-program")
+    proc = subprocess.run([sys.executable, "-m", "bbws_mail.cli", "check", "--no-spam", "-q",
+                           "--root", str(project)], capture_output=True, text=True,
+                          env=env, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "notice: HTML Tidy check skipped: tidy is not installed (apt-get install tidy" \
+        in proc.stderr
+    assert proc.stdout.rstrip().splitlines()[-1].startswith("not run here: html-tidy")
+    env["CI"] = "true"
+    proc = subprocess.run([sys.executable, "-m", "bbws_mail.cli", "check", "--no-spam", "-q",
+                           "--root", str(project)], capture_output=True, text=True,
+                          env=env, check=False)
+    assert proc.returncode == 1
+    assert "scripts/system-deps.sh: error[html-tidy]: HTML Tidy check cannot run in CI" \
+        in proc.stdout
 
 
 def test_a_tidy_that_does_not_know_html5_is_not_used(
