@@ -28,6 +28,7 @@ from bbws_mail.pipeline.splice import Spliced
 _HEX = r"#(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{6}|[0-9a-fA-F]{3,4})(?![0-9A-Za-z_-])"
 _FUNCTION = r"\b(?:rgba?|hsla?|hwb|lab|lch|oklab|oklch|color)\([^)]*\)"
 _LITERAL_RE = re.compile(rf"{_HEX}|{_FUNCTION}|\b[A-Za-z]+\b", re.IGNORECASE)
+_WORD_RE = re.compile(r"[A-Za-z]+")
 # url(...) and quoted strings hold file names and fonts, not colours ("red.png")
 _SKIP_RE = re.compile(r"""url\([^)]*\)|"[^"]*"|'[^']*'""", re.IGNORECASE)
 # one CSS declaration: property and value (selectors like a:hover give harmless pairs)
@@ -53,32 +54,42 @@ def takes_colour(name: str) -> bool:
 def check(spliced: Spliced) -> list[Finding]:
     """Every colour literal in a colour attribute or CSS colour property, where it is written."""
     text = spliced.text
-    starts = [s for s, _ in spliced.brand_spans]
-    whole = set(spliced.brand_spans)
+    spans = spliced.brand_spans
+    starts = [s for s, _ in spans]
+    whole = set(spans)
+    names = _names()
     out: list[Finding] = []
 
-    def judge(value: str, at: int, what: str) -> None:
-        if (at, at + len(value)) in whole or (at + 1, at + len(value)) in whole:
-            return  # the value is one brand token (after a space, in CSS)
-        masked = _SKIP_RE.sub(lambda m: " " * len(m.group(0)), value)
-        for m in _LITERAL_RE.finditer(masked):
+    def judge(value: str, at: int, name: str, where: str) -> None:
+        bare = value.rstrip()
+        if bare.endswith("!important"):
+            bare = bare[:-10].rstrip()
+        if (at, at + len(bare)) in whole:
+            return  # one brand value: the usual case, decided by one lookup
+        # brand values, url(...) and strings become spaces: offsets stay, literals remain
+        k = max(bisect.bisect_right(starts, at) - 1, 0)
+        end = at + len(value)
+        while k < len(spans) and spans[k][0] < end:
+            s, e = max(spans[k][0], at) - at, min(spans[k][1], end) - at
+            if s < e:
+                value = value[:s] + " " * (e - s) + value[e:]
+            k += 1
+        if "(" in value or "'" in value or '"' in value:
+            value = _SKIP_RE.sub(lambda m: " " * len(m.group(0)), value)
+        if "#" not in value and "(" not in value and names.isdisjoint(
+                w.lower() for w in _WORD_RE.findall(value)):
+            return
+        for m in _LITERAL_RE.finditer(value):
             literal = m.group(0)
-            word = literal[0].isalpha() and "(" not in literal
-            if word and (literal.lower() in KEYWORDS or literal.lower() not in named_colors()):
+            if literal[0].isalpha() and "(" not in literal and literal.lower() not in names:
                 continue
-            offset = at + m.start()
-            if _inside(spliced.brand_spans, starts, offset):
-                continue
-            out.append(finding("color-literal", str(spliced.locate(offset)),
-                               _message(literal, what, spliced.brand), spliced.name,
-                               subject=literal.lower()))
+            out.append(finding("color-literal", str(spliced.locate(at + m.start())),
+                               _message(literal, f"{name} {where}", spliced.brand),
+                               spliced.name, subject=literal.lower()))
 
     def css(source: str, at: int, where: str) -> None:
-        if "/*" in source:  # a comment is no declaration: blank it, offsets kept
-            source = _COMMENT_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), source)
-        for d in _DECLARATION_RE.finditer(source):
-            if takes_colour(d.group(1)):
-                judge(d.group(2), at + d.start(2), f"{d.group(1).lower()} in {where}")
+        for name, start, value in _colour_declarations(source):
+            judge(value, at + start, name, where)
 
     host = ""
     for tok in tokenize(text):
@@ -86,21 +97,34 @@ def check(spliced: Spliced) -> list[Finding]:
             host = tok.name if tok.name in _CSS_HOSTS and not tok.self_closing else ""
             for attr in tok.attrs:
                 if attr.name == "style":
-                    css(attr.value, attr.start, f"the style of <{tok.name}>")
+                    css(attr.value, attr.start, f"in the style of <{tok.name}>")
                 elif takes_colour(attr.name):
-                    judge(attr.value, attr.start, f"{attr.name} on <{tok.name}>")
+                    judge(attr.value, attr.start, attr.name, f"on <{tok.name}>")
         elif tok.kind == "text" and host:
-            css(tok.text, tok.start, f"<{host}>")
+            css(tok.text, tok.start, f"in <{host}>")
             host = ""
         else:
             host = ""
     return out
 
 
-def _inside(spans: list[tuple[int, int]], starts: list[int], offset: int) -> bool:
-    """Whether ``offset`` lies in a brand value the splice wrote."""
-    k = bisect.bisect_right(starts, offset) - 1
-    return k >= 0 and spans[k][0] <= offset < spans[k][1]
+@lru_cache(maxsize=64)
+def _colour_declarations(source: str) -> tuple[tuple[str, int, str], ...]:
+    """(property, value offset, value) of each colour declaration in CSS text.
+
+    Cached by text: every template splices the same head partial, so its style
+    blocks are read once per build.
+    """
+    if "/*" in source:  # a comment is no declaration: blank it, offsets kept
+        source = _COMMENT_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), source)
+    return tuple((d.group(1).lower(), d.start(2), d.group(2))
+                 for d in _DECLARATION_RE.finditer(source) if takes_colour(d.group(1)))
+
+
+@lru_cache(maxsize=1)
+def _names() -> frozenset[str]:
+    """The CSS colour names that are colours of their own (not transparent, currentColor)."""
+    return frozenset(named_colors()) - KEYWORDS
 
 
 def _message(literal: str, what: str, brand: dict[str, str]) -> str:
