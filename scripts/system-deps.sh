@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages the tests need: Debian's Chromium (Playwright's own browser download
-# does not work on these machines), pinned fonts for deterministic screenshots, and
-# SpamAssassin for the spam-score gate, and HTML Tidy (tidy-html5) for the html-tidy gate.
+# does not work on these machines), pinned fonts for deterministic screenshots,
+# SpamAssassin for the spam-score gate and HTML Tidy (tidy-html5) for the html-tidy gate.
 # Installs only what is missing, only as root.
 set -euo pipefail
 need=()
