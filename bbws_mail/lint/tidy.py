@@ -36,6 +36,7 @@ _LINE_RE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<kind>W
                       r"(?P<text>.*?)(?: \((?P<id>[A-Z_]+)\))?$")
 _MUSTACHE_RE = re.compile(r"\{\{.*?\}\}\}?")
 _ATTR_RE = re.compile(r"""\s([\w:-]+)=("[^"]*"|'[^']*')""")
+_NAME_RE = re.compile(r"</?([A-Za-z][\w:-]*)")
 _DISTINCT = frozenset({"id", "href", "src", "alt", "title", "name"})
 TIMEOUT = 60
 
@@ -126,4 +127,8 @@ def _source_of(page: Page, line: int, column: int) -> str:
     tag = page.html[start:end + 1]
     needles = [f"{name}={value}" for name, value in _ATTR_RE.findall(tag)
                if name in _DISTINCT and "{{" not in value]
+    element = _NAME_RE.match(tag)
+    source = page.where.spliced.text
+    if element and source.count(f"<{element.group(1)}") == 1:  # an element written once
+        needles.append(f"<{element.group(1)}")
     return page.where.find(*needles) if needles else page.where.root

@@ -55,6 +55,21 @@ def test_a_real_tidy_problem_is_reported_at_the_source_line(
     assert hit.template == "mini"
 
 
+def test_a_tidy_error_is_reported_at_the_element_it_names(
+        tidy_program: str, lint_project: Callable[[Path], Path]) -> None:
+    project = lint_project(CLEAN)
+    source = project / "templates_src" / "mini.mjml"
+    text = source.read_text(encoding="utf-8")
+    anchor = "No items."
+    line = text[: text.index(anchor)].count("\n") + 1
+    source.write_text(text.replace(anchor, "No <zorp>items</zorp>."), "utf-8")
+    report = run(config.load(project), spam=False)
+    hits = {f.subject: f for f in report.errors if f.rule == "html-tidy"}
+    hit = hits["UNKNOWN_ELEMENT: <zorp> is not recognized!"]
+    assert "tidy error at built HTML" in hit.message
+    assert hit.location.startswith(f"templates_src/mini.mjml:{line}:"), hit
+
+
 def test_the_idioms_mrml_writes_are_accepted_only_by_the_stated_list(
         tidy_program: str, lint_project: Callable[[Path], Path]) -> None:
     project = lint_project(CLEAN)
