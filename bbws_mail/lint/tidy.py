@@ -42,6 +42,8 @@ TIMEOUT = 60
 
 
 class Page(NamedTuple):
+    """One built page, and how to find its elements again in the template's source."""
+
     html: str
     where: SourceMap
     template: str
@@ -49,10 +51,9 @@ class Page(NamedTuple):
 
 def executable() -> tuple[str | None, str]:
     """The tidy program, or None and why it cannot be used."""
-    setting = os.environ.get("BBWS_TIDY")
-    program = (setting if setting and Path(setting).is_file() else None) if setting \
-        else shutil.which("tidy")
-    if not program:
+    setting = os.environ.get("BBWS_TIDY")  # an explicit setting wins, never replaced
+    program = setting or shutil.which("tidy")
+    if not program or not Path(program).is_file():
         return None, "tidy is not installed"
     try:
         version = subprocess.run([program, "-v"], capture_output=True, text=True,
