@@ -2,7 +2,8 @@
 
     nox -s build     compile templates_src/ into build/ (the main job)
     nox -s tests     the whole test suite, visual regression included
-    nox -s check     quality gates: MJML, HTML/a11y, size, contrast, links, client CSS, spam
+    nox -s check     quality gates: MJML, HTML/a11y, size, contrast, links, client CSS, spam,
+                     HTML Tidy, the schemas against the 2020-12 metaschema
     nox -s lint      ruff + mypy
     nox -s bench     benchmarks: build stages, render vs naive path, cold start
     nox -s visual    screenshot regression only (-- --update --only NAME to approve changes)

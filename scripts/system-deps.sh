@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # System packages the tests need: Debian's Chromium (Playwright's own browser download
-# does not work on these machines), pinned fonts for deterministic screenshots, and
-# SpamAssassin for the spam-score gate. Installs only what is missing, only as root.
+# does not work on these machines), pinned fonts for deterministic screenshots,
+# SpamAssassin for the spam-score gate and HTML Tidy (tidy-html5) for the html-tidy gate.
+# Installs only what is missing, only as root.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
 dpkg -s fonts-liberation >/dev/null 2>&1 || need+=(fonts-liberation)
 command -v spamassassin >/dev/null 2>&1 || need+=(spamassassin)
+dpkg -s tidy >/dev/null 2>&1 || need+=(tidy)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

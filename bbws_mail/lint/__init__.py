@@ -3,8 +3,10 @@
 Judges the sources, the built HTML and each example rendering the way an email
 specialist would: MJML validity, HTML and accessibility, Gmail's size clip,
 contrast in light and dark mode, links and the legal footer, client CSS support,
-and the SpamAssassin score. Each checker is a module returning ``Finding`` values
-that point at ``templates_src/`` file:line; this module runs them in order.
+the SpamAssassin score, HTML Tidy on the built pages and the JSON Schema 2020-12
+metaschema on every schema (the design's validation stages). Each checker is a
+module returning ``Finding`` values that point at ``templates_src/`` file:line; this
+module runs them in order.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Report:
     templates: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # e.g. "spam check skipped: ..."
     spam: dict[str, Any] = field(default_factory=dict)  # name -> SpamResult
+    not_run: list[str] = field(default_factory=list)  # rules whose program is missing
 
     @property
     def errors(self) -> list[Finding]:
@@ -104,6 +107,7 @@ class Report:
             "warnings": len(self.warnings),
             "accepted": len(self.accepted),
             "notices": self.notices,
+            "not_run": self.not_run,
             "spam": {n: {"score": r.score, "hits": r.hits} for n, r in self.spam.items()},
             "findings": [f.as_dict() for f in self.findings],
         }, indent=2)
@@ -249,7 +253,10 @@ def run(config: Config, *, only: list[str] | None = None, spam: bool = True,
     Raises ValueError for a name in ``only`` that is not a template: a typo must
     not pass as "0 templates checked".
     """
+    from bbws_mail.lint import metaschema
     from bbws_mail.lint import spam as spam_mod
+    from bbws_mail.lint import tidy as tidy_mod
+    from bbws_mail.lint.locate import SourceMap
     from bbws_mail.pipeline import TemplateBuildFailed, build_one, discover
 
     settings = Settings.from_config(config)
@@ -261,6 +268,7 @@ def run(config: Config, *, only: list[str] | None = None, spam: bool = True,
                          f"{', '.join(p.stem for p in every)}")
     sources = [p for p in every if not only or p.stem in only]
     messages: dict[str, bytes] = {}
+    pages: list[tidy_mod.Page] = []
     for i, path in enumerate(sources, 1):
         name = path.stem
         report.templates.append(name)
@@ -273,6 +281,8 @@ def run(config: Config, *, only: list[str] | None = None, spam: bool = True,
             continue
         found, rendered = check_findings(config, settings, built)
         report.findings += found
+        assert built.spliced is not None
+        pages.append(tidy_mod.Page(built.html, SourceMap(built.spliced), name))
         if rendered is not None:
             messages[name] = bytes(rendered.to_message(sender=spam_mod.SENDER,
                                                        to=spam_mod.RECIPIENT))
@@ -282,9 +292,12 @@ def run(config: Config, *, only: list[str] | None = None, spam: bool = True,
         _spam(report, messages, settings, config)
     elif not spam:
         report.notices.append("spam check skipped (--no-spam)")
+    _tidy(report, pages)
+    report.findings += metaschema.check(config.schemas_dir, config.root)
     entries, problems = allow.load(config.root)
     unique = list(dict.fromkeys(f._replace(accepted="") for f in report.findings))
-    report.findings = allow.apply(unique, entries, report_unused=not only) + problems
+    report.findings = allow.apply(unique, entries, report_unused=not only,
+                                  not_run=frozenset(report.not_run)) + problems
     report.findings.sort(key=_order)
     return report
 
@@ -294,13 +307,8 @@ def _spam(report: Report, messages: dict[str, bytes], settings: Settings, config
     from bbws_mail.lint import spam as spam_mod
 
     if not spam_mod.executable():
-        notice = ("spam check skipped: spamassassin is not installed "
-                  "(apt-get install spamassassin, or run scripts/system-deps.sh)")
-        if os.environ.get("CI"):
-            report.findings.append(finding("spam-score", "scripts/system-deps.sh",
-                                           notice.replace("skipped", "cannot run in CI")))
-        else:
-            report.notices.append(notice)
+        _cannot_run(report, "spam-score", "spam check", "spamassassin is not installed",
+                    "spamassassin")
         return
     try:
         results = spam_mod.score(messages)
@@ -316,6 +324,38 @@ def _spam(report: Report, messages: dict[str, bytes], settings: Settings, config
                 "spam-score", where,
                 f"SpamAssassin scores the example rendering {result.score:.1f}, over "
                 f"{settings.spam_max_score}: {hits}", name))
+
+
+def _tidy(report: Report, pages: list[Any]) -> None:
+    from bbws_mail.lint import tidy as tidy_mod
+
+    if not pages:
+        return
+    program, why = tidy_mod.executable()
+    if not program:
+        _cannot_run(report, "html-tidy", "HTML Tidy check", why, "tidy")
+        return
+    try:
+        report.findings += tidy_mod.check(pages, program)
+    except RuntimeError as exc:
+        report.findings.append(finding("html-tidy", "tidy", f"{exc}: retrying will not help "
+                                       "until tidy runs (try `tidy -v`)"))
+
+
+def _cannot_run(report: Report, rule: str, stage: str, why: str, package: str) -> None:
+    """A check stage whose program is missing: a notice here, an error in CI (``CI`` set).
+
+    A designer's machine without the program still gets the other checks, told plainly
+    which stage did not run; CI, where ``scripts/system-deps.sh`` installs it, fails.
+    """
+    report.not_run.append(rule)
+    notice = (f"{stage} skipped: {why} (apt-get install {package}, or run "
+              "scripts/system-deps.sh)")
+    if os.environ.get("CI"):
+        report.findings.append(finding(rule, "scripts/system-deps.sh",
+                                       notice.replace("skipped", "cannot run in CI")))
+    else:
+        report.notices.append(notice)
 
 
 def _order(f: Finding) -> tuple[str, int, int, str]:

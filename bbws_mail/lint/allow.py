@@ -101,9 +101,13 @@ def _wrong_types(raw: dict[str, Any]) -> str:
     return ""
 
 
-def apply(findings: list[Finding], entries: list[Entry], *, report_unused: bool = True
-          ) -> list[Finding]:
-    """Mark accepted findings (their ``accepted`` holds the reason); flag unused entries."""
+def apply(findings: list[Finding], entries: list[Entry], *, report_unused: bool = True,
+          not_run: frozenset[str] = frozenset()) -> list[Finding]:
+    """Mark accepted findings (their ``accepted`` holds the reason); flag unused entries.
+
+    Entries for a rule in ``not_run`` (a stage whose program is missing here) are not
+    flagged: they accept nothing only because nothing was judged.
+    """
     used: set[int] = set()
     out = []
     for finding in findings:
@@ -115,7 +119,7 @@ def apply(findings: list[Finding], entries: list[Entry], *, report_unused: bool 
         out.append(finding)
     if report_unused:
         for k, entry in enumerate(entries):
-            if k not in used:
+            if k not in used and entry.rule not in not_run:
                 out.append(Finding("allow-list", WARNING, entry.where,
                                    f"entry for {entry.rule} {entry.subject!r} accepts nothing "
                                    "any more: remove it"))

@@ -23,6 +23,7 @@ MRML_HTML = "MRML output (before inlining)"
 BUILT_HTML = "built HTML (inlined)"
 RENDERING = "each example rendering"
 CONFIG = "check-allow.toml"
+SCHEMA_FILES = "schemas/*.json, schemas/defs/*.json"
 
 
 class Rule(NamedTuple):
@@ -49,6 +50,8 @@ _TABLE = [
          "every image has alt text (empty only when decorative)"),
     Rule("link-scheme", ERROR, SOURCE, BUILD,
          "https, mailto or tel only, judged on the decoded attribute value"),
+    Rule("color-literal", ERROR, SOURCE, BUILD,
+         "colours come from brand.toml tokens (${brand.NAME}), not literals in templates"),
     Rule("a11y-contrast", ERROR, BUILT_HTML, BUILD, "WCAG AA contrast in light and dark mode"),
     Rule("legal-footer", ERROR, BUILT_HTML, BUILD,
          "unsubscribe link and company address in every template"),
@@ -68,6 +71,10 @@ _TABLE = [
          "CSS that Gmail, Outlook, Apple Mail or Yahoo do not support"),
     Rule("spam-score", ERROR, RENDERING, CHECK, "SpamAssassin score of each example rendering"),
     Rule("example-data", ERROR, RENDERING, CHECK, "each template's example renders"),
+    Rule("html-tidy", ERROR, BUILT_HTML, CHECK,
+         "HTML Tidy's errors and warnings, but for the email idioms check-allow.toml accepts"),
+    Rule("schema-meta", ERROR, SCHEMA_FILES, CHECK,
+         "every schema is valid against the JSON Schema 2020-12 metaschema"),
     Rule("allow-list", ERROR, CONFIG, CHECK,
          "check-allow.toml entries are well-formed and used"),
 ]

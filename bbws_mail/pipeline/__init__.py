@@ -107,6 +107,7 @@ class _Run:
     def _stages(self) -> BuiltTemplate:
         from bbws_mail import lint
         from bbws_mail.lint import mjml as mjml_rules
+        from bbws_mail.lint import palette
         from bbws_mail.lint import source as source_rules
 
         config, timed = self.config, self.timed
@@ -118,7 +119,8 @@ class _Run:
         start = timed("placeholders", start)
         settings, allowed = lint.build_settings(config)
         self.findings = lint.accept(
-            mjml_rules.validate(spliced) + source_rules.check(spliced), allowed)
+            mjml_rules.validate(spliced) + source_rules.check(spliced)
+            + palette.check(spliced), allowed)
         start = timed("rules", start)
         if errors:
             raise self.fail(errors)

@@ -34,16 +34,27 @@ class Brand:
     tokens: dict[str, str] = field(default_factory=dict)
     used_assets: dict[str, str] = field(default_factory=dict)  # name -> hashed name
 
-    def expand(self, text: str, shown: str) -> str:
-        """``text`` (of file ``shown``) with every token replaced; TemplateError if unknown."""
+    def expand(self, text: str, shown: str,
+               spans: list[tuple[int, int]] | None = None) -> str:
+        """``text`` (of file ``shown``) with every token replaced; TemplateError if unknown.
+
+        ``spans`` receives the (start, end) offsets of each brand value in the returned
+        text: the colour rule tells a token's colour from a literal written by hand.
+        """
         if "${" not in text:
             return text
+        shift = 0  # how much longer the returned text is so far than ``text``
 
         def value(m: re.Match[str]) -> str:
+            nonlocal shift
             kind, name = m.group(1), m.group(2)
             if kind == "brand":
                 if name in self.tokens:
-                    return self.tokens[name]
+                    written = self.tokens[name]
+                    if spans is not None:
+                        spans.append((m.start() + shift, m.start() + shift + len(written)))
+                    shift += len(written) - len(m.group(0))
+                    return written
                 missing = not (self.root / TOKENS_FILE).is_file()
                 raise self._unknown(text, m, shown, name, list(self.tokens),
                                     f"there is no {TOKENS_FILE} at the project root" if missing
@@ -61,6 +72,7 @@ class Brand:
                              "replace the link with the file itself")
             hashed = hashed_name(name, path.read_bytes())
             self.used_assets[name] = hashed
+            shift += len(hashed) - len(m.group(0))
             return hashed
 
         return TOKEN_RE.sub(value, text)

@@ -39,6 +39,10 @@ class Spliced:
     files: list[str] = field(default_factory=list)  # every file read, root first
     # assets referenced through ${asset.NAME}: name -> content-hashed name
     assets: dict[str, str] = field(default_factory=dict)
+    # where a ${brand.NAME} value was written: (start, end) offsets in ``text``, in order
+    brand_spans: list[tuple[int, int]] = field(default_factory=list)
+    # the project's brand tokens (name -> value), for hints that name the right token
+    brand: dict[str, str] = field(default_factory=dict)
 
     def locate(self, offset: int) -> Location:
         """Map a character offset in the spliced text back to file:line:column."""
@@ -54,10 +58,13 @@ class _Builder:
         self.parts: list[str] = []
         self.origins: list[tuple[str, int]] = []
         self.at_line_start = True
+        self.length = 0  # characters added so far
+        self.brand_spans: list[tuple[int, int]] = []
 
     def add(self, chunk: str, file: str, line: int) -> None:
         if not chunk:
             return
+        self.length += len(chunk)
         if self.at_line_start:
             if self.origins and self.parts and self.parts[-1].endswith("\n"):
                 self.origins[-1] = (file, line)
@@ -89,7 +96,8 @@ def splice(path: Path, root: Path) -> Spliced:
     # one origin per line, even for a trailing line without newline
     while len(origins) < text.count("\n") + 1:
         origins.append(origins[-1])
-    return Spliced(path.stem, text, origins, files, dict(tokens.used_assets))
+    return Spliced(path.stem, text, origins, files, dict(tokens.used_assets),
+                   builder.brand_spans, dict(tokens.tokens))
 
 
 def _absolute(path: Path) -> Path:
@@ -116,12 +124,20 @@ def _splice_into(
     shown = _display(path, root)
     text = _read(path, shown, included_from)
     files.append(shown)
-    text = brand.expand(text, shown)
+    spans: list[tuple[int, int]] = []
+    text = brand.expand(text, shown, spans)
     pos = 0
     line = 1
+
+    def add(stop: int) -> None:
+        """Add ``text[pos:stop]``, and the brand values inside it, to the spliced text."""
+        base = builder.length - pos
+        builder.add(text[pos:stop], shown, line)
+        builder.brand_spans += [(base + s, base + e) for s, e in spans if pos <= s < stop]
+
     for match in INCLUDE_RE.finditer(text):
         before = text[pos : match.start()]
-        builder.add(before, shown, line)
+        add(match.start())
         line += before.count("\n")
         here = Location(shown, line, match.start() - text.rfind("\n", 0, match.start()))
         attr = PATH_ATTR_RE.search(match.group("attrs"))
@@ -137,7 +153,7 @@ def _splice_into(
         _splice_into(builder, target, root, [*stack, _absolute(path)], files, here, brand)
         line += match.group(0).count("\n")
         pos = match.end()
-    builder.add(text[pos:], shown, line)
+    add(len(text))
 
 
 def _inside(target: Path, root: Path) -> bool:

@@ -44,6 +44,9 @@ def lint_project(tmp_path: Path) -> Callable[[Path], Path]:
         if extra.is_file():
             allow += "\n" + extra.read_text(encoding="utf-8")
         (dest / "check-allow.toml").write_text(allow, encoding="utf-8")
+        schema = corpus_file.with_suffix(".schema.json")
+        if schema.is_file():
+            shutil.copy(schema, dest / "schemas" / "mini.schema.json")
         example = corpus_file.with_suffix(".json")
         if example.is_file():
             shutil.copy(example, dest / "schemas" / "examples" / "mini.json")

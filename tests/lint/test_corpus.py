@@ -12,6 +12,7 @@ import pytest
 from bbws_mail import config
 from bbws_mail.lint import RULES, run
 from bbws_mail.lint import spam as spam_mod
+from bbws_mail.lint import tidy as tidy_mod
 from tests.lint.conftest import CORPUS, header
 
 BROKEN = sorted((CORPUS / "broken").glob("*.mjml"))
@@ -33,6 +34,10 @@ def test_broken_source_fails_with_its_rule_and_location(
         if os.environ.get("CI"):
             pytest.fail("spamassassin must be installed in CI (scripts/system-deps.sh)")
         pytest.skip("spamassassin is not installed")
+    if "html-tidy" in rules and not tidy_mod.executable()[0]:
+        if os.environ.get("CI"):
+            pytest.fail("tidy must be installed in CI (scripts/system-deps.sh)")
+        pytest.skip("tidy is not installed")
     project = lint_project(source)
     report = run(config.load(project), spam="spam-score" in rules)
     shown = "\n".join(str(f) for f in report.findings)

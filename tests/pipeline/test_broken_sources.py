@@ -114,7 +114,7 @@ RULE_CASES = [
      '<mj-button href="{{orderUrl}}" paddng-top="4px">', r"'paddng-top'.*did you mean",
      "paddng-top"),
     ("typo-background", "mjml-unknown-attribute", BUTTON,
-     '<mj-button href="{{orderUrl}}" backgroud-color="#4c1d95">', r"'backgroud-color'",
+     '<mj-button href="{{orderUrl}}" backgroud-color="${brand.primary}">', r"'backgroud-color'",
      "backgroud-color"),
     ("invalid-value", "mjml-invalid-value", BUTTON,
      '<mj-button href="{{orderUrl}}" padding="banana">', r"padding='banana'", "banana"),
@@ -127,14 +127,14 @@ RULE_CASES = [
      '<mj-image src="{{assetBaseUrl}}/logo.png" width="90px" />\n        <mj-text>Hi',
      r"<mj-image> has no alt", 'width="90px"'),
     ("low-contrast", "a11y-contrast", TOTAL,
-     '<mj-text css-class="total" color="#aaaaaa">Total: {{total}}</mj-text>',
-     r"#aaaaaa on #ffffff: 2\.\d+:1", "#aaaaaa"),
+     '<mj-text css-class="total" color="${brand.faint_grey}">Total: {{total}}</mj-text>',
+     r"#aaaaaa on #ffffff: 2\.\d+:1", "faint_grey"),
     ("named-low-contrast", "a11y-contrast", TOTAL,
-     '<mj-text css-class="total" color="lightgray">Total: {{total}}</mj-text>',
-     r"#d3d3d3 on #ffffff", "lightgray"),
+     '<mj-text css-class="total" color="${brand.faint_named}">Total: {{total}}</mj-text>',
+     r"#d3d3d3 on #ffffff", "faint_named"),
     # the same words as an earlier paragraph that passes: found as the second occurrence
     ("low-contrast-repeated-text", "a11y-contrast", TOTAL,
-     TOTAL + '\n        <mj-text css-class="total" color="#aaaaaa" padding-top="2px">'
+     TOTAL + '\n        <mj-text css-class="total" color="${brand.faint_grey}" padding-top="2px">'
      "Total: {{total}}</mj-text>", r"#aaaaaa on #ffffff", 'padding-top="2px"'),
     ("script", "html-forbidden", TOTAL, TOTAL + "\n<mj-raw><script>var n = {{total}};</script>"
      "</mj-raw>", r"<script> is stripped", "<script>"),
@@ -157,6 +157,16 @@ RULE_CASES = [
      '<mj-button href="&#106;ava&#x09;script:alert(1)">', r"uses javascript:", "&#106;"),
     ("plain-http-image", "link-scheme", '<mj-image src="{{assetBaseUrl}}/logo.png"',
      '<mj-image src="http://cdn.example.com/logo.png"', r"uses http:", "http://cdn"),
+    # a colour written by hand stays behind when brand.toml changes: refused, with the
+    # token of the same colour suggested
+    ("hex-button", "color-literal", BUTTON,
+     '<mj-button href="{{orderUrl}}" background-color="#0f766e">',
+     r"background-color on <mj-button>: the colour #0f766e is written by hand.*"
+     r"add it to brand.toml", "#0f766e"),
+    ("named-border", "color-literal", TOTAL,
+     '<mj-text css-class="total" container-background-color="White">Total: {{total}}</mj-text>',
+     r"container-background-color on <mj-text>: the colour White .*"
+     r"write \$\{brand.on_primary\} or \$\{brand.card\}", "White"),
     ("no-footer", "legal-footer", '<mj-include path="partials/footer.mjml" />', "",
      r"no unsubscribe link", "</mj-body>"),
 ]
