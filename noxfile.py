@@ -89,7 +89,10 @@ def package(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The full test suite (installs Chromium and fonts first when run as root on Debian)."""
     _system_deps(session)
-    _run_dev(session, "pytest", *session.posargs)
+    # one worker per core; a file's tests stay on one worker, in order (runbooks are steps)
+    parallel = [] if any(a.startswith("-n") for a in session.posargs) else [
+        "-n", "auto", "--dist", "loadfile"]
+    _run_dev(session, "pytest", *parallel, *session.posargs)
 
 
 @nox.session(venv_backend="none")
