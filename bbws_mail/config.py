@@ -65,11 +65,37 @@ class EnvConfig:
 
 
 @dataclass(frozen=True)
+class CheckSettings:
+    """The ``[check]`` table: the quality gates' thresholds and the legal footer's address.
+
+    The build reads it too (the legal-footer rule, the worst-case size budget), so it is
+    validated here with the rest of the file: a wrong key or value is a ConfigError at
+    its line for every command, never a rule that silently uses a default.
+    """
+
+    company_address: str = ""
+    size_warn_kb: float = 80
+    size_fail_kb: float = 102  # Gmail clips a message's HTML here
+    worst_case_fail_kb: float = 0  # the build's worst-case budget; 0: size_fail_kb
+    spam_max_score: float = 2.0
+    address_at: str = ""  # where company_address is set (bbws-mail.toml:line), not a key
+
+    @property
+    def worst_case_budget_kb(self) -> float:
+        """What the largest schema-valid rendering may weigh (``pipeline.bounds``)."""
+        return self.worst_case_fail_kb or self.size_fail_kb
+
+
+# [check] keys that may be 0 (the others are sizes, which must be more than 0)
+_MAY_BE_ZERO = ("worst_case_fail_kb", "spam_max_score")
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     envs: dict[str, EnvConfig] = field(default_factory=dict)
     templates: dict[str, str] = field(default_factory=dict)  # the [templates] table
-    check: dict[str, Any] = field(default_factory=dict)  # the [check] table (quality gates)
+    check: CheckSettings = field(default_factory=lambda: CheckSettings())  # [check]
 
     @property
     def templates_dir(self) -> Path:
@@ -175,7 +201,7 @@ def load(root: Path | None = None) -> Config:
             raise ConfigError(f"{path}: [templates] {name}: category must be one of "
                              f"{', '.join(CATEGORIES)} (got a {type(category).__name__} "
                              f"of {len(str(category))} characters)")
-    return Config(root, envs, templates, dict(data.get("check", {})))
+    return Config(root, envs, templates, _checked_check(data.get("check", {}), path, text))
 
 
 _KINDS = {str: "a string", bool: "true or false"}
@@ -186,20 +212,69 @@ def _kind(value: Any) -> str:
             list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
 
 
-def _where(path: Path, text: str, env: str, key: str, in_env: bool) -> str:
-    """``file:line: [env.E] key`` for the line that sets ``key`` (in [env.E] or [defaults])."""
-    section = f"env.{env}" if in_env else "defaults"
+def _line(text: str, section: str, key: str) -> int:
+    """The line that sets ``key`` in table ``section`` of TOML ``text`` (0 when none does).
+
+    The one place that maps a key of ``bbws-mail.toml`` to its line: tomllib keeps no
+    positions, and every ConfigError names the line to edit.
+    """
     header = re.compile(r"\s*\[\s*" + re.escape(section).replace(r"\.", r"\s*\.\s*")
                         + r"\s*\]")
     assign = re.compile(r"\s*" + re.escape(key) + r"\s*=")
-    inside, found = False, 0
+    inside = False
     for number, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith("["):
             inside = bool(header.match(line))
         elif inside and assign.match(line):
-            found = number
-            break
+            return number
+    return 0
+
+
+def _where(path: Path, text: str, env: str, key: str, in_env: bool) -> str:
+    """``file:line: [env.E] key`` for the line that sets ``key`` (in [env.E] or [defaults])."""
+    section = f"env.{env}" if in_env else "defaults"
+    found = _line(text, section, key)
     return f"{path}:{found}: [{section}] {key}" if found else f"{path}: [env.{env}] {key}"
+
+
+def _checked_check(table: Any, path: Path, text: str) -> CheckSettings:
+    """The ``[check]`` table as CheckSettings, or a ConfigError at the line to fix."""
+    import difflib
+
+    def at(key: str) -> str:
+        found = _line(text, "check", key)
+        return f"{path}:{found}" if found else str(path)
+
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: check must be a [check] table, found {_kind(table)}")
+    keys = sorted(f.name for f in fields(CheckSettings) if f.name != "address_at")
+    unknown = sorted(set(table) - set(keys))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], keys, n=1)
+        raise ConfigError(f"{at(unknown[0])}: unknown key(s) in [check]: {', '.join(unknown)}"
+                          + (f" (did you mean {close[0]}?)" if close else
+                             f"; known: {', '.join(keys)}"))
+    defaults = CheckSettings()
+    wrong = sorted(k for k, v in table.items() if not _same_kind(v, getattr(defaults, k)))
+    if wrong:
+        raise ConfigError(f"{at(wrong[0])}: [check] {', '.join(wrong)} has the wrong type (a "
+                          "number for sizes and scores, a string for company_address)")
+    for key, value in sorted(table.items()):
+        zero_ok = key in _MAY_BE_ZERO
+        if isinstance(value, int | float) and (value < 0 or (value == 0 and not zero_ok)):
+            least = "0 or more" if zero_ok else "more than 0"
+            raise ConfigError(f"{at(key)}: [check] {key} must be {least}")
+    line = _line(text, "check", "company_address")
+    return CheckSettings(**table, address_at=f"{path.name}:{line}" if line else path.name)
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    """A [check] value of its default's kind: a number (not true/false) for numbers."""
+    if isinstance(value, bool):
+        return False  # no [check] key is a switch
+    if isinstance(default, int | float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
 
 
 def _checked_env(merged: dict[str, Any], path: Path, text: str,

@@ -25,16 +25,14 @@ import zipfile
 from importlib.metadata import distribution
 from pathlib import Path
 
+from bbws_mail.errors import PackageError
+
 LAMBDA_PYTHON = (3, 11)  # the runtime pinned in noxfile.py (python3.11 on Lambda)
 RUNTIME_MODULES = ("__init__", "_jsonload", "_namedtuple", "errors", "render", "mustache",
                    "validate", "sources", "layout", "display", "headers", "s3source", "send",
                    "sqs", "formatting", "datatypes", "precompiled")
 RUNTIME_DEPENDENCIES = ("chevron",)
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-class PackageError(Exception):
-    """The zip cannot be made; the message says why and what to run."""
 
 
 def stage(build_dir: Path, dest: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bbws_mail.lint.findings import ERROR, WARNING, Finding
+from bbws_mail.pipeline.rules.findings import ERROR, WARNING, Finding
 
 WARN_BYTES = 80 * 1024
 FAIL_BYTES = 102 * 1024
