@@ -8,6 +8,8 @@ import importlib
 import inspect
 import pkgutil
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,3 +117,40 @@ def test_the_readme_points_at_the_tree_instead_of_copying_it() -> None:
 ])
 def test_aws_errors_are_read_one_way(exc: BaseException, code: str, status: int) -> None:
     assert (errors.error_code(exc), errors.status_code(exc)) == (code, status)
+
+
+def _bad_calls(mini: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """(what, a call with bad input) at the public entry points: each must raise one of
+    the tree, never a bare ValueError/RuntimeError/KeyError."""
+    from bbws_mail import check, config, render
+    from bbws_mail.check import spam
+    from bbws_mail.pipeline import build
+    from bbws_mail.pipeline.scaffold import scaffold
+    from bbws_mail.visual.shoot import rendered_examples
+
+    cfg = config.load(mini)
+    built = mini / "build"
+    build(cfg, built)
+    empty = mini / "empty"
+    (empty / "templates_src").mkdir(parents=True)
+    (mini / "schemas/examples/mini.json").rename(mini / "mini.json.away")
+    monkeypatch.setenv("BBWS_SPAMASSASSIN", str(mini / "no-such-program"))
+    return [
+        ("render: unknown template", lambda: render("nope", {}, source="packaged")),
+        ("render: unknown source", lambda: render("mini", {}, source="nowhere")),
+        ("build: no templates", lambda: build(config.load(empty), empty / "build")),
+        ("check: --only a typo", lambda: check.run(cfg, only=["mnii"], spam=False)),
+        ("check: no spamassassin", lambda: spam.score({"mini": b"Subject: x\r\n\r\nx"})),
+        ("new: a bad name", lambda: scaffold(cfg, "Bad Name", "receipts")),
+        ("visual: no example", lambda: rendered_examples(built, mini / "schemas/examples")),
+        ("config: a bad [check]", lambda: (mini / "bbws-mail.toml").write_text(
+            "[check]\nsize_fail_kb = 0\n") and config.load(mini)),
+    ]
+
+
+def test_bad_input_at_each_public_entry_point_is_an_error_of_the_tree(
+        mini: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for what, call in _bad_calls(mini, monkeypatch):
+        with pytest.raises(BBWSMailError) as raised:
+            call()
+        assert type(raised.value).__module__ == "bbws_mail.errors", what

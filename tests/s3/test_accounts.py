@@ -64,6 +64,7 @@ def _s3_requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
         return client
 
     monkeypatch.setattr(credentials, "client_for", recording)
+    monkeypatch.setattr("bbws_mail.publish.publisher.client_for", recording)  # bound there
     return sent
 
 
