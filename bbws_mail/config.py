@@ -1,8 +1,11 @@
-"""Project configuration from ``bbws-mail.toml``: one table per environment.
+"""Project configuration from ``bbws-mail.toml``: this module is its one reader.
 
 Maizzle-style: ``[defaults]`` holds values every environment inherits and
-``[env.<name>]`` overrides them. Missing file or keys fall back to the defaults
-below, so a fresh checkout works with no configuration at all.
+``[env.<name>]`` overrides them; ``[templates]`` files each template under its S3
+category; ``[check]`` sets the quality gates. Every table is validated here into typed
+settings, and every problem is a ConfigError at file:line (``_line`` is the one
+locator). Missing file or keys fall back to the defaults below, so a fresh checkout
+works with no configuration at all.
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ class Config:
     root: Path
     envs: dict[str, EnvConfig] = field(default_factory=dict)
     templates: dict[str, str] = field(default_factory=dict)  # the [templates] table
-    check: CheckSettings = field(default_factory=lambda: CheckSettings())  # [check]
+    check: CheckSettings = field(default_factory=CheckSettings)  # the [check] table
 
     @property
     def templates_dir(self) -> Path:
@@ -176,32 +179,39 @@ def load(root: Path | None = None) -> Config:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(_toml_error(path, str(exc))) from None
-    defaults = dict(data.get("defaults", {}))
+    if "categories" in data:
+        raise ConfigError(f"{_at(path, text, 'categories')}: [categories] (by name prefix) is "
+                          "replaced by [templates]: one line per template, name = one of "
+                          + ", ".join(CATEGORIES))
+    _check_tables(data, path, text)
+    defaults = data.get("defaults", {})
     env_tables: dict[str, Any] = {name: {} for name in ENVIRONMENTS}
     env_tables.update(data.get("env", {}))
+    for name, table in env_tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{_at(path, text, 'env', name)}: [env] {name} must be a table "
+                              f"([env.{name}]), found {_kind(table)}")
     envs: dict[str, EnvConfig] = {}
     for name, table in env_tables.items():
         merged = {**defaults, **table}
         merged.setdefault("bucket", f"bbws-templates-{name}")
         merged.setdefault("requires_approval", name == "prod")
         allowed = EnvConfig.__dataclass_fields__
-        unknown = set(merged) - set(allowed)
+        unknown = sorted(set(merged) - set(allowed))
         if unknown:
-            keys = ", ".join(sorted(unknown))
-            raise ConfigError(f"{path}: unknown key(s) in [env.{name}]: {keys}")
+            first = unknown[0]
+            at = _at(path, text, f"env.{name}" if first in table else "defaults", first)
+            raise ConfigError(f"{at}: unknown key(s) in [env.{name}]: {', '.join(unknown)}")
         merged["name"] = name
         envs[name] = _checked_env(merged, path, text, own=table)
     _check_approval_boundary(envs, env_tables, path, text)
-    if "categories" in data:
-        raise ConfigError(f"{path}: [categories] (by name prefix) is replaced by [templates]: "
-                         "one line per template, name = one of " + ", ".join(CATEGORIES))
-    templates = dict(data.get("templates", {}))
+    templates = data.get("templates", {})
     for name, category in templates.items():
         if category not in CATEGORIES:
-            raise ConfigError(f"{path}: [templates] {name}: category must be one of "
-                             f"{', '.join(CATEGORIES)} (got a {type(category).__name__} "
-                             f"of {len(str(category))} characters)")
-    return Config(root, envs, templates, _checked_check(data.get("check", {}), path, text))
+            raise ConfigError(f"{_at(path, text, 'templates', name)}: [templates] {name}: "
+                              f"category must be one of {', '.join(CATEGORIES)} (got a "
+                              f"{type(category).__name__} of {len(str(category))} characters)")
+    return Config(root, envs, dict(templates), _checked_check(data.get("check", {}), path, text))
 
 
 _KINDS = {str: "a string", bool: "true or false"}
@@ -212,8 +222,9 @@ def _kind(value: Any) -> str:
             list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
 
 
-def _line(text: str, section: str, key: str) -> int:
-    """The line that sets ``key`` in table ``section`` of TOML ``text`` (0 when none does).
+def _line(text: str, section: str, key: str = "") -> int:
+    """The line that sets ``key`` in table ``section`` of TOML ``text`` (``section`` "": the
+    top level), or with no ``key`` the table's header line; 0 when there is none.
 
     The one place that maps a key of ``bbws-mail.toml`` to its line: tomllib keeps no
     positions, and every ConfigError names the line to edit.
@@ -221,13 +232,40 @@ def _line(text: str, section: str, key: str) -> int:
     header = re.compile(r"\s*\[\s*" + re.escape(section).replace(r"\.", r"\s*\.\s*")
                         + r"\s*\]")
     assign = re.compile(r"\s*" + re.escape(key) + r"\s*=")
-    inside = False
+    inside = section == ""
     for number, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith("["):
             inside = bool(header.match(line))
-        elif inside and assign.match(line):
+            if inside and not key:
+                return number
+        elif inside and key and assign.match(line):
             return number
     return 0
+
+
+def _at(path: Path, text: str, section: str, key: str = "") -> str:
+    """``file:line`` of ``key`` in ``section`` (or of the table), the file alone if not found."""
+    found = _line(text, section, key)
+    return f"{path}:{found}" if found else str(path)
+
+
+# the tables of bbws-mail.toml; anything else is a typo or a setting that does nothing
+TABLES = ("defaults", "env", "templates", "check")
+
+
+def _check_tables(data: dict[str, Any], path: Path, text: str) -> None:
+    """A ConfigError for a table this module does not know, or a table that is not one."""
+    import difflib
+
+    for name, value in data.items():
+        if name not in TABLES:
+            close = difflib.get_close_matches(name, TABLES, n=1)
+            at = _at(path, text, name) if isinstance(value, dict) else _at(path, text, "", name)
+            raise ConfigError(f"{at}: unknown table [{name}]" + (
+                f" (did you mean [{close[0]}]?)" if close else f"; known: {', '.join(TABLES)}"))
+        if not isinstance(value, dict):
+            raise ConfigError(f"{_at(path, text, '', name)}: {name} must be a table "
+                              f"([{name}]), found {_kind(value)}")
 
 
 def _where(path: Path, text: str, env: str, key: str, in_env: bool) -> str:
@@ -237,16 +275,13 @@ def _where(path: Path, text: str, env: str, key: str, in_env: bool) -> str:
     return f"{path}:{found}: [{section}] {key}" if found else f"{path}: [env.{env}] {key}"
 
 
-def _checked_check(table: Any, path: Path, text: str) -> CheckSettings:
+def _checked_check(table: dict[str, Any], path: Path, text: str) -> CheckSettings:
     """The ``[check]`` table as CheckSettings, or a ConfigError at the line to fix."""
     import difflib
 
     def at(key: str) -> str:
-        found = _line(text, "check", key)
-        return f"{path}:{found}" if found else str(path)
+        return _at(path, text, "check", key)
 
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: check must be a [check] table, found {_kind(table)}")
     keys = sorted(f.name for f in fields(CheckSettings) if f.name != "address_at")
     unknown = sorted(set(table) - set(keys))
     if unknown:
