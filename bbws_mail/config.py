@@ -3,9 +3,9 @@
 Maizzle-style: ``[defaults]`` holds values every environment inherits and
 ``[env.<name>]`` overrides them; ``[templates]`` files each template under its S3
 category; ``[check]`` sets the quality gates. Every table is validated here into typed
-settings, and every problem is a ConfigError at file:line (``_line`` is the one
-locator). Missing file or keys fall back to the defaults below, so a fresh checkout
-works with no configuration at all.
+settings, and every problem is a ConfigError at file:line (``key_line`` is the one
+locator). Missing file or keys fall back to the defaults below, so a fresh checkout works
+with no configuration at all.
 """
 
 from __future__ import annotations
@@ -222,12 +222,12 @@ def _kind(value: Any) -> str:
             list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
 
 
-def _line(text: str, section: str, key: str = "") -> int:
+def key_line(text: str, section: str, key: str = "") -> int:
     """The line that sets ``key`` in table ``section`` of TOML ``text`` (``section`` "": the
     top level), or with no ``key`` the table's header line; 0 when there is none.
 
-    The one place that maps a key of ``bbws-mail.toml`` to its line: tomllib keeps no
-    positions, and every ConfigError names the line to edit.
+    The one place that maps a TOML key to its line (``bbws-mail.toml`` here, ``brand.toml``
+    in ``pipeline.brand``): tomllib keeps no positions, and every error names the line.
     """
     header = re.compile(r"\s*\[\s*" + re.escape(section).replace(r"\.", r"\s*\.\s*")
                         + r"\s*\]")
@@ -245,7 +245,7 @@ def _line(text: str, section: str, key: str = "") -> int:
 
 def _at(path: Path, text: str, section: str, key: str = "") -> str:
     """``file:line`` of ``key`` in ``section`` (or of the table), the file alone if not found."""
-    found = _line(text, section, key)
+    found = key_line(text, section, key)
     return f"{path}:{found}" if found else str(path)
 
 
@@ -271,7 +271,7 @@ def _check_tables(data: dict[str, Any], path: Path, text: str) -> None:
 def _where(path: Path, text: str, env: str, key: str, in_env: bool) -> str:
     """``file:line: [env.E] key`` for the line that sets ``key`` (in [env.E] or [defaults])."""
     section = f"env.{env}" if in_env else "defaults"
-    found = _line(text, section, key)
+    found = key_line(text, section, key)
     return f"{path}:{found}: [{section}] {key}" if found else f"{path}: [env.{env}] {key}"
 
 
@@ -299,7 +299,7 @@ def _checked_check(table: dict[str, Any], path: Path, text: str) -> CheckSetting
         if isinstance(value, int | float) and (value < 0 or (value == 0 and not zero_ok)):
             least = "0 or more" if zero_ok else "more than 0"
             raise ConfigError(f"{at(key)}: [check] {key} must be {least}")
-    line = _line(text, "check", "company_address")
+    line = key_line(text, "check", "company_address")
     return CheckSettings(**table, address_at=f"{path.name}:{line}" if line else path.name)
 
 
