@@ -40,6 +40,7 @@ and values may be customers' secrets. A test holds this drawing to the classes::
 
 Some also derive from the built-in a caller would catch without knowing the toolkit
 (``KeyError`` for an unknown template, ``ValueError`` for bad data, settings or names).
+An AWS error (botocore's) is read here too, by ``error_code`` and ``status_code`` only.
 """
 
 from __future__ import annotations
@@ -231,12 +232,6 @@ class BrokenTemplateError(SourceError):
                          "build made by `bbws-mail build`")
 
 
-class VisualError(BBWSMailError):
-    """The visual regression cannot run as asked: no Chromium, unreadable baselines, or an
-    ``--update`` that would re-bless shots it was not asked to (the message says the way on).
-    """
-
-
 class ManifestRefused(SourceError):
     """The bucket's manifest cannot be used here (another environment's, or malformed)."""
 
@@ -318,6 +313,12 @@ class PackageError(BBWSMailError):
 class ToolError(BBWSMailError):
     """A program a command runs (SpamAssassin) is missing or failed; the message says which
     and how to install it."""
+
+
+class VisualError(BBWSMailError):
+    """The visual regression cannot run as asked: no Chromium, unreadable baselines, or an
+    ``--update`` that would re-bless shots it was not asked to (the message says the way on).
+    """
 
 
 class PublishError(BBWSMailError):
