@@ -141,7 +141,7 @@ def make_parser() -> argparse.ArgumentParser:
     # Optional tool packages register their own subcommands (each needs its extra).
     import importlib
 
-    for tool in ("lint", "publish", "visual", "preview"):
+    for tool in ("check", "publish", "visual", "preview"):
         try:
             module = importlib.import_module(f"bbws_mail.{tool}.cli")
         except ImportError:

@@ -1,8 +1,11 @@
-"""Project configuration from ``bbws-mail.toml``: one table per environment.
+"""Project configuration from ``bbws-mail.toml``: this module is its one reader.
 
 Maizzle-style: ``[defaults]`` holds values every environment inherits and
-``[env.<name>]`` overrides them. Missing file or keys fall back to the defaults
-below, so a fresh checkout works with no configuration at all.
+``[env.<name>]`` overrides them; ``[templates]`` files each template under its S3
+category; ``[check]`` sets the quality gates. Every table is validated here into typed
+settings, and every problem is a ConfigError at file:line (``key_line`` is the one
+locator). Missing file or keys fall back to the defaults below, so a fresh checkout works
+with no configuration at all.
 """
 
 from __future__ import annotations
@@ -65,11 +68,37 @@ class EnvConfig:
 
 
 @dataclass(frozen=True)
+class CheckSettings:
+    """The ``[check]`` table: the quality gates' thresholds and the legal footer's address.
+
+    The build reads it too (the legal-footer rule, the worst-case size budget), so it is
+    validated here with the rest of the file: a wrong key or value is a ConfigError at
+    its line for every command, never a rule that silently uses a default.
+    """
+
+    company_address: str = ""
+    size_warn_kb: float = 80
+    size_fail_kb: float = 102  # Gmail clips a message's HTML here
+    worst_case_fail_kb: float = 0  # the build's worst-case budget; 0: size_fail_kb
+    spam_max_score: float = 2.0
+    address_at: str = ""  # where company_address is set (bbws-mail.toml:line), not a key
+
+    @property
+    def worst_case_budget_kb(self) -> float:
+        """What the largest schema-valid rendering may weigh (``pipeline.bounds``)."""
+        return self.worst_case_fail_kb or self.size_fail_kb
+
+
+# [check] keys that may be 0 (the others are sizes, which must be more than 0)
+_MAY_BE_ZERO = ("worst_case_fail_kb", "spam_max_score")
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     envs: dict[str, EnvConfig] = field(default_factory=dict)
     templates: dict[str, str] = field(default_factory=dict)  # the [templates] table
-    check: dict[str, Any] = field(default_factory=dict)  # the [check] table (quality gates)
+    check: CheckSettings = field(default_factory=CheckSettings)  # the [check] table
 
     @property
     def templates_dir(self) -> Path:
@@ -150,32 +179,39 @@ def load(root: Path | None = None) -> Config:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(_toml_error(path, str(exc))) from None
-    defaults = dict(data.get("defaults", {}))
+    if "categories" in data:
+        raise ConfigError(f"{_at(path, text, 'categories')}: [categories] (by name prefix) is "
+                          "replaced by [templates]: one line per template, name = one of "
+                          + ", ".join(CATEGORIES))
+    _check_tables(data, path, text)
+    defaults = data.get("defaults", {})
     env_tables: dict[str, Any] = {name: {} for name in ENVIRONMENTS}
     env_tables.update(data.get("env", {}))
+    for name, table in env_tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{_at(path, text, 'env', name)}: [env] {name} must be a table "
+                              f"([env.{name}]), found {_kind(table)}")
     envs: dict[str, EnvConfig] = {}
     for name, table in env_tables.items():
         merged = {**defaults, **table}
         merged.setdefault("bucket", f"bbws-templates-{name}")
         merged.setdefault("requires_approval", name == "prod")
         allowed = EnvConfig.__dataclass_fields__
-        unknown = set(merged) - set(allowed)
+        unknown = sorted(set(merged) - set(allowed))
         if unknown:
-            keys = ", ".join(sorted(unknown))
-            raise ConfigError(f"{path}: unknown key(s) in [env.{name}]: {keys}")
+            first = unknown[0]
+            at = _at(path, text, f"env.{name}" if first in table else "defaults", first)
+            raise ConfigError(f"{at}: unknown key(s) in [env.{name}]: {', '.join(unknown)}")
         merged["name"] = name
         envs[name] = _checked_env(merged, path, text, own=table)
     _check_approval_boundary(envs, env_tables, path, text)
-    if "categories" in data:
-        raise ConfigError(f"{path}: [categories] (by name prefix) is replaced by [templates]: "
-                         "one line per template, name = one of " + ", ".join(CATEGORIES))
-    templates = dict(data.get("templates", {}))
+    templates = data.get("templates", {})
     for name, category in templates.items():
         if category not in CATEGORIES:
-            raise ConfigError(f"{path}: [templates] {name}: category must be one of "
-                             f"{', '.join(CATEGORIES)} (got a {type(category).__name__} "
-                             f"of {len(str(category))} characters)")
-    return Config(root, envs, templates, dict(data.get("check", {})))
+            raise ConfigError(f"{_at(path, text, 'templates', name)}: [templates] {name}: "
+                              f"category must be one of {', '.join(CATEGORIES)} (got a "
+                              f"{type(category).__name__} of {len(str(category))} characters)")
+    return Config(root, envs, dict(templates), _checked_check(data.get("check", {}), path, text))
 
 
 _KINDS = {str: "a string", bool: "true or false"}
@@ -186,20 +222,94 @@ def _kind(value: Any) -> str:
             list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
 
 
-def _where(path: Path, text: str, env: str, key: str, in_env: bool) -> str:
-    """``file:line: [env.E] key`` for the line that sets ``key`` (in [env.E] or [defaults])."""
-    section = f"env.{env}" if in_env else "defaults"
+def key_line(text: str, section: str, key: str = "") -> int:
+    """The line that sets ``key`` in table ``section`` of TOML ``text`` (``section`` "": the
+    top level), or with no ``key`` the table's header line; 0 when there is none.
+
+    The one place that maps a TOML key to its line (``bbws-mail.toml`` here, ``brand.toml``
+    in ``pipeline.brand``): tomllib keeps no positions, and every error names the line.
+    """
     header = re.compile(r"\s*\[\s*" + re.escape(section).replace(r"\.", r"\s*\.\s*")
                         + r"\s*\]")
     assign = re.compile(r"\s*" + re.escape(key) + r"\s*=")
-    inside, found = False, 0
+    inside = section == ""
     for number, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith("["):
             inside = bool(header.match(line))
-        elif inside and assign.match(line):
-            found = number
-            break
+            if inside and not key:
+                return number
+        elif inside and key and assign.match(line):
+            return number
+    return 0
+
+
+def _at(path: Path, text: str, section: str, key: str = "") -> str:
+    """``file:line`` of ``key`` in ``section`` (or of the table), the file alone if not found."""
+    found = key_line(text, section, key)
+    return f"{path}:{found}" if found else str(path)
+
+
+# the tables of bbws-mail.toml; anything else is a typo or a setting that does nothing
+TABLES = ("defaults", "env", "templates", "check")
+
+
+def _check_tables(data: dict[str, Any], path: Path, text: str) -> None:
+    """A ConfigError for a table this module does not know, or a table that is not one."""
+    import difflib
+
+    for name, value in data.items():
+        if name not in TABLES:
+            close = difflib.get_close_matches(name, TABLES, n=1)
+            at = _at(path, text, name) if isinstance(value, dict) else _at(path, text, "", name)
+            raise ConfigError(f"{at}: unknown table [{name}]" + (
+                f" (did you mean [{close[0]}]?)" if close else f"; known: {', '.join(TABLES)}"))
+        if not isinstance(value, dict):
+            raise ConfigError(f"{_at(path, text, '', name)}: {name} must be a table "
+                              f"([{name}]), found {_kind(value)}")
+
+
+def _where(path: Path, text: str, env: str, key: str, in_env: bool) -> str:
+    """``file:line: [env.E] key`` for the line that sets ``key`` (in [env.E] or [defaults])."""
+    section = f"env.{env}" if in_env else "defaults"
+    found = key_line(text, section, key)
     return f"{path}:{found}: [{section}] {key}" if found else f"{path}: [env.{env}] {key}"
+
+
+def _checked_check(table: dict[str, Any], path: Path, text: str) -> CheckSettings:
+    """The ``[check]`` table as CheckSettings, or a ConfigError at the line to fix."""
+    import difflib
+
+    def at(key: str) -> str:
+        return _at(path, text, "check", key)
+
+    keys = sorted(f.name for f in fields(CheckSettings) if f.name != "address_at")
+    unknown = sorted(set(table) - set(keys))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], keys, n=1)
+        raise ConfigError(f"{at(unknown[0])}: unknown key(s) in [check]: {', '.join(unknown)}"
+                          + (f" (did you mean {close[0]}?)" if close else
+                             f"; known: {', '.join(keys)}"))
+    defaults = CheckSettings()
+    wrong = sorted(k for k, v in table.items() if not _same_kind(v, getattr(defaults, k)))
+    if wrong:
+        raise ConfigError(f"{at(wrong[0])}: [check] {', '.join(wrong)} has the wrong type (a "
+                          "number for sizes and scores, a string for company_address)")
+    for key, value in sorted(table.items()):
+        zero_ok = key in _MAY_BE_ZERO
+        if isinstance(value, int | float) and (value < 0 or (value == 0 and not zero_ok)):
+            least = "0 or more" if zero_ok else "more than 0"
+            raise ConfigError(f"{at(key)}: [check] {key} must be {least}")
+    line = key_line(text, "check", "company_address")
+    return CheckSettings(**table, address_at=f"{path.name}:{line}" if line else path.name)
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    """A [check] value of its default's kind: a number (not true/false) for numbers."""
+    if isinstance(value, bool):
+        return False  # no [check] key is a switch
+    if isinstance(default, int | float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
 
 
 def _checked_env(merged: dict[str, Any], path: Path, text: str,

@@ -15,20 +15,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from bbws_mail.errors import BBWSMailError
+from bbws_mail.errors import FormattingError
 
 SAST = timezone(timedelta(hours=2), "SAST")
 VAT_RATE = Decimal("0.15")  # South African VAT since 1 April 2018
 _CENT = Decimal("0.01")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-class FormattingError(BBWSMailError, ValueError):
-    """A value cannot be shown as asked; the message says what kind of value is expected.
-
-    Every failure of these helpers is one (a Decimal past the decimal context, a date at
-    the calendar's edge), so a handler catching the project's errors catches them too.
-    """
 
 
 def _amount(value: Decimal | int, what: str) -> Decimal:

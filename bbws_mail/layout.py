@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from bbws_mail.errors import SourceError
+from bbws_mail.errors import LayoutError
 
 POINTER_KEY = "manifest.json"
 BUILDS_PREFIX = "builds/"
@@ -31,13 +31,6 @@ BUNDLE_PARTS = ("html", "text", "subject", "schema")
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
-
-
-class LayoutError(SourceError):
-    """An object in the bucket is not what the layout says it must be.
-
-    The message names the key and the rule broken, never the object's content.
-    """
 
 
 def sha256_hex(data: bytes) -> str:

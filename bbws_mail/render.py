@@ -19,7 +19,7 @@ from bbws_mail.errors import (
     BBWSMailError,
     BrokenTemplateError,
     MessageError,
-    SourceError,
+    SourceNameError,
     TemplateDataError,
     UnknownTemplateError,
 )
@@ -142,10 +142,6 @@ _default_source: Source | None = None
 _sources: dict[tuple[str, ...], Source] = {}
 _sources_lock = allocate_lock()
 SOURCE_KINDS = ("packaged", "s3")
-
-
-class SourceNameError(SourceError):
-    """``source=`` named no known kind of source; the message says what is wrong with it."""
 
 
 def default_source() -> Source:

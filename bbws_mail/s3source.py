@@ -39,7 +39,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from bbws_mail import layout
-from bbws_mail.errors import SourceError
+from bbws_mail.errors import (
+    ManifestRefused,
+    S3Unavailable,
+    SourceError,
+    error_code,
+    status_code,
+)
 from bbws_mail.sources import (
     LazyTemplates,
     PackagedSource,
@@ -55,35 +61,15 @@ MANIFEST_KEY = layout.POINTER_KEY
 log = logging.getLogger("bbws_mail.s3source")
 
 
-class ManifestRefused(SourceError):
-    """The bucket's manifest cannot be used here (another environment's, or malformed)."""
-
-
-class S3Unavailable(SourceError):
-    """S3 did not answer usefully (network, timeout, throttling, 5xx, access denied)."""
-
-
 def describe_error(exc: BaseException) -> str:
     """A one-line cause for logs and errors: an S3 error code and HTTP status, or the kind
-    of network failure. botocore's network errors carry ``response=None``, not a dict."""
+    of network failure."""
     if isinstance(exc, SourceError):
         return str(exc)
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code", "") or "error"
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")
-        return f"{code} (HTTP {status})" if status else str(code)
+    if isinstance(getattr(exc, "response", None), dict):
+        code, status = error_code(exc) or "error", status_code(exc)
+        return f"{code} (HTTP {status})" if status else code
     return type(exc).__name__
-
-
-def _status(exc: BaseException) -> int:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        try:
-            return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        except (TypeError, ValueError):
-            return 0
-    return 0
 
 
 def resolve_bucket(env: str, *, bucket: str | None = None, region: str | None = None,
@@ -193,8 +179,8 @@ class _Reader:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"].read()
         except Exception as exc:
-            if getattr(exc, "response", None) is None or _status(exc) in (429, 503) \
-                    or _status(exc) >= 500:
+            if getattr(exc, "response", None) is None or status_code(exc) in (429, 503) \
+                    or status_code(exc) >= 500:
                 self._s3_blocked_until = time.monotonic() + self.retry_seconds
             raise S3Unavailable(f"{self.where(key)}: {describe_error(exc)}") from None
         return bytes(body)
@@ -275,7 +261,7 @@ class _Reader:
             response = self.client.get_object(Bucket=self.bucket, Key=MANIFEST_KEY, **extra)
             data = bytes(response["Body"].read())
         except Exception as exc:
-            if _status(exc) == 304:
+            if status_code(exc) == 304:
                 return  # unchanged: one request
             raise S3Unavailable(f"{self.where()}: {describe_error(exc)}") from None
         try:

@@ -50,7 +50,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bbws_mail import headers
-from bbws_mail.errors import BBWSMailError, MessageError
+from bbws_mail.errors import (
+    DeploymentError,
+    MessageError,
+    PermanentSendError,
+    RejectedAddressError,
+    RetryableSendError,
+    SendError,
+    error_code,
+    status_code,
+)
 from bbws_mail.headers import Address, mailboxes
 from bbws_mail.render import RenderedEmail, render
 from bbws_mail.sources import FixedSource, Snapshot, Source
@@ -81,28 +90,6 @@ _PERMANENT_CODES = {"BadRequestException", "InvalidParameterValue"}
 # botocore errors without a response that no retry fixes: the deployment's.
 _DEPLOYMENT_ERRORS = {"NoCredentialsError", "PartialCredentialsError", "NoRegionError",
                       "CredentialRetrievalError", "UnknownServiceError"}
-
-
-class SendError(BBWSMailError):
-    """Sending failed; see the subclasses for what to do about it."""
-
-
-class PermanentSendError(SendError):
-    """Retrying cannot help: drop the message (after logging it)."""
-
-
-class RejectedAddressError(PermanentSendError):
-    """A recipient address is malformed, or every recipient was refused."""
-
-
-class RetryableSendError(SendError):
-    """Throttling, a server or network failure: try again later."""
-
-
-class DeploymentError(RetryableSendError):
-    """The deployment cannot send (From, identity, sandbox, configuration set, credentials,
-    Sender-level tags): raised by ``Sender()`` where it can be seen, else retried (never
-    dropped) until an operator fixes it; the message says what to fix."""
 
 
 class SendResult(NamedTuple):
@@ -265,9 +252,8 @@ class SesTransport:
         try:
             return call(**params)
         except Exception as exc:
-            response = getattr(exc, "response", None)
-            code = str(response.get("Error", {}).get("Code", "")) \
-                if isinstance(response, dict) else type(exc).__name__
+            code = error_code(exc) if isinstance(getattr(exc, "response", None), dict) \
+                else type(exc).__name__
             if code == "NotFoundException":
                 return code
             if type(exc).__name__ in _DEPLOYMENT_ERRORS:
@@ -294,15 +280,13 @@ class SesTransport:
 
 
 def _classify_ses(exc: BaseException) -> SendError:
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):  # botocore network errors carry response=None
+    if not isinstance(getattr(exc, "response", None), dict):  # a network error: no answer
         name = type(exc).__name__
         if name in _DEPLOYMENT_ERRORS:
             return DeploymentError(f"SES cannot be used: {name} (credentials or region of the "
                                    "deployment)")
         return RetryableSendError(f"SES could not be reached: {name}")
-    code = str(response.get("Error", {}).get("Code", "") or "error")
-    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    code, status = error_code(exc) or "error", status_code(exc)
     if code in _DEPLOYMENT_CODES:
         return DeploymentError(f"SES refused to send for a reason of the deployment: {code} "
                                f"(HTTP {status}); the sandbox (verify the recipient or request "

@@ -36,14 +36,10 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bbws_mail.errors import BBWSMailError
+from bbws_mail.errors import BadMessageError, BBWSMailError
 from bbws_mail.send import RetryableSendError, is_permanent
 
 log = logging.getLogger("bbws_mail.sqs")
-
-
-class BadMessageError(ValueError):
-    """An SQS message body that is not a JSON object (permanent: dropped)."""
 
 
 def json_body(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,7 +89,7 @@ def describe(exc: BaseException) -> str:
     """What a log line may say about ``exc``: the project's messages (written to describe
     values, never quote them), else only where it was raised; other errors' text quotes
     data (``invalid literal for int() with base 10: '...'``) and may hold line breaks."""
-    if isinstance(exc, (BBWSMailError, BadMessageError)):
+    if isinstance(exc, BBWSMailError):
         return str(exc)
     tb = exc.__traceback__
     if tb is None:

@@ -78,3 +78,22 @@ def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> Non
     (tmp_path / "bbws-mail.toml").write_bytes(b'[env.dev]\nbucket = "caf\xe9"\n')
     with pytest.raises(config.ConfigError, match=r"bbws-mail\.toml: not UTF-8 \(byte 24\)"):
         config.load(tmp_path)
+
+
+@pytest.mark.parametrize(("toml", "line", "says"), [
+    ('[defaults]\nregion = "eu-west-1"\n\n[chek]\nsize_fail_kb = 90\n', 4,
+     "unknown table [chek] (did you mean [check]?)"),
+    ('[templates]\nmini = "receipts"\nother = "reciepts"\n', 3,
+     "[templates] other: category must be one of"),
+    ('[env.dev]\nbucket = "ok-bucket"\nbuckit = "x"\n', 3, "unknown key(s) in [env.dev]: buckit"),
+    ('[defaults]\nregoin = "eu-west-1"\n', 2, "unknown key(s) in [env.dev]: regoin"),
+    ('templates = "receipts"\n', 1, "templates must be a table"),
+    ('[env]\ndev = 3\n', 2, "[env] dev must be a table"),
+])
+def test_every_table_is_checked_and_its_problems_named_at_their_line(
+        tmp_path: Path, toml: str, line: int, says: str) -> None:
+    with pytest.raises(config.ConfigError) as refused:
+        _load(tmp_path, toml)
+    message = str(refused.value)
+    assert message.startswith(f"{tmp_path / 'bbws-mail.toml'}:{line}: "), message
+    assert says in message, message

@@ -1,10 +1,10 @@
-"""The build pipeline, in the order it runs (needs the ``[build]`` extra).
+"""The build pipeline (needs the ``[build]`` extra); ``STAGES`` states its order, once.
 
-source -> splice -> placeholders -> rules on the source -> compile -> inline ->
-rules on the built HTML -> text -> subject -> invariants -> contract -> write
-``build/``. A rule whose stage is ``build`` (``bbws_mail.lint.rules``) refuses the
-template, with file:line, before anything is written. Each stage lives in its own module;
-this function is the one place that states their order.
+Each stage lives in its own module or rule checker; :class:`_Run` has one method per
+stage and runs them in ``STAGES`` order for each template, then :func:`build` writes
+``build/``. The ``*-rules`` stages run the rule checkers whose rules are build-stage
+(``bbws_mail.pipeline.rules.checkers``); a build-stage error refuses the template, with
+file:line, before anything is written.
 """
 
 from __future__ import annotations
@@ -16,17 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bbws_mail.config import Config
-from bbws_mail.errors import BuildError, Location, TemplateError
-from bbws_mail.lint.findings import Finding, split_location
-from bbws_mail.lint.rules import refuses_build
+from bbws_mail.errors import BuildError, Location, TemplateBuildFailed, TemplateError
 from bbws_mail.pipeline import compile as compile_stage
 from bbws_mail.pipeline import inline as inline_stage
 from bbws_mail.pipeline import placeholders, splice, subject, text
 from bbws_mail.pipeline.output import BuiltTemplate, read_tree, write_build
+from bbws_mail.pipeline.rules import BUILT_HTML, MRML_HTML, SOURCE, refuses_build
+from bbws_mail.pipeline.rules.findings import Finding, split_location
 
-STAGES = ("splice", "placeholders", "rules", "compile", "inline", "text", "subject",
-          "invariants", "contract")
+# The order of the stages, each a method ``_Run._<name>``; also the keys of the timings.
+STAGES = ("splice", "placeholders", "source-rules", "compile", "mrml-rules", "inline",
+          "html-rules", "text", "subject", "invariants", "contract", "bounds")
 Progress = Callable[[str], None]
+
+__all__ = ["STAGES", "BuildReport", "TemplateBuildFailed", "build", "build_one", "discover",
+           "verify_fresh"]
 
 
 @dataclass
@@ -35,22 +39,6 @@ class BuildReport:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, all templates
     changed: list[str] = field(default_factory=list)  # output files whose bytes changed
     out_dir: Path | None = None
-
-
-class TemplateBuildFailed(BuildError):
-    """One template does not build; what the stages that did run found stays available.
-
-    ``bbws-mail check`` reports these findings (with the allow-list applied) instead
-    of re-running the stages, and reads MRML's HTML from ``mrml_html`` when the
-    source compiled.
-    """
-
-    def __init__(self, errors: list[TemplateError], findings: list[Finding],
-                 spliced: splice.Spliced | None = None, mrml_html: str = "") -> None:
-        super().__init__(errors)
-        self.findings = findings
-        self.spliced = spliced
-        self.mrml_html = mrml_html
 
 
 def discover(templates_dir: Path) -> list[Path]:
@@ -66,27 +54,22 @@ def build_one(path: Path, config: Config, timings: dict[str, float] | None = Non
     map, placeholders, MRML's HTML, findings), so check, preview and visual never
     run a stage again.
     """
-    t = timings if timings is not None else {}
-
-    def timed(stage: str, start: float) -> float:
-        now = time.perf_counter()
-        t[stage] = t.get(stage, 0.0) + now - start
-        return now
-
-    return _Run(path, config, timed).build()
+    return _Run(path, config).build(timings if timings is not None else {})
 
 
 class _Run:
     """One template through the stages; keeps what each stage produced."""
 
-    def __init__(self, path: Path, config: Config,
-                 timed: Callable[[str, float], float]) -> None:
+    def __init__(self, path: Path, config: Config) -> None:
+        from bbws_mail.pipeline.rules import allow
+
         self.path = path
         self.config = config
-        self.timed = timed
+        self.allowed, _ = allow.load(config.root)  # a broken allow-list accepts nothing
         self.spliced: splice.Spliced | None = None
         self.findings: list[Finding] = []
         self.mrml_html = ""
+        self.errors: list[TemplateError] = []
 
     def fail(self, errors: list[TemplateError]) -> TemplateBuildFailed:
         refusing = [f for f in self.findings if refuses_build(f)]
@@ -96,79 +79,109 @@ class _Run:
         return TemplateBuildFailed([_as_error(f) for f in refusing] + errors, self.findings,
                                    self.spliced, self.mrml_html)
 
-    def build(self) -> BuiltTemplate:
+    def build(self, timings: dict[str, float]) -> BuiltTemplate:
         try:
-            return self._stages()
+            for stage in STAGES:
+                start = time.perf_counter()
+                getattr(self, "_" + stage.replace("-", "_"))()
+                timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
         except TemplateBuildFailed:
             raise
         except TemplateError as exc:
             raise self.fail([exc]) from None
+        return self._result()
 
-    def _stages(self) -> BuiltTemplate:
-        from bbws_mail import lint
-        from bbws_mail.lint import mjml as mjml_rules
-        from bbws_mail.lint import palette
-        from bbws_mail.lint import source as source_rules
+    def _rules(self, looks_at: str, html: str = "") -> None:
+        """The findings of the build's checkers at ``looks_at``, the allow-list applied."""
+        from bbws_mail.pipeline.rules import allow, checkers
 
-        config, timed = self.config, self.timed
-        start = time.perf_counter()
-        spliced = self.spliced = splice.splice(self.path, config.templates_dir)
-        compile_stage.check_depth(spliced)
-        start = timed("splice", start)
-        tags, errors = placeholders.check(spliced)
-        start = timed("placeholders", start)
-        settings, allowed = lint.build_settings(config)
-        self.findings = lint.accept(
-            mjml_rules.validate(spliced) + source_rules.check(spliced)
-            + palette.check(spliced), allowed)
-        start = timed("rules", start)
-        if errors:
-            raise self.fail(errors)
-        compiled = compile_stage.compile_mjml(spliced)
-        self.mrml_html = compiled.html
-        start = timed("compile", start)
-        html = inline_stage.inline_css(compiled.html, compiled.inline_css)
-        start = timed("inline", start)
-        self.findings += lint.accept(lint.built_html_findings(spliced, html, settings),
-                                     allowed)
-        start = timed("rules", start)
-        plain = text.html_to_text(html)
-        start = timed("text", start)
-        subj = subject.extract_subject(spliced)
-        start = timed("subject", start)
+        assert self.spliced is not None
+        target = checkers.Target(self.spliced, self.config.check, html)
+        found = checkers.run(looks_at, target, in_build=True)
+        self.findings += allow.apply(found, self.allowed, report_unused=False)
+
+    def _splice(self) -> None:
+        self.spliced = splice.splice(self.path, self.config.templates_dir)
+        compile_stage.check_depth(self.spliced)
+
+    def _placeholders(self) -> None:
+        assert self.spliced is not None
+        self.tags, self.errors = placeholders.check(self.spliced)
+
+    def _source_rules(self) -> None:
+        self._rules(SOURCE)
+        if self.errors:  # the placeholder errors, reported with the source rules' findings
+            raise self.fail(self.errors)
+
+    def _compile(self) -> None:
+        assert self.spliced is not None
+        self.compiled = compile_stage.compile_mjml(self.spliced)
+        self.mrml_html = self.compiled.html
+
+    def _mrml_rules(self) -> None:
+        self._rules(MRML_HTML, self.mrml_html)
+
+    def _inline(self) -> None:
+        self.html = inline_stage.inline_css(self.compiled.html, self.compiled.inline_css)
+
+    def _html_rules(self) -> None:
+        self._rules(BUILT_HTML, self.html)
+
+    def _text(self) -> None:
+        self.plain = text.html_to_text(self.html)
+
+    def _subject(self) -> None:
+        assert self.spliced is not None
+        self.subject = subject.extract_subject(self.spliced)
+
+    def _invariants(self) -> None:
         if any(refuses_build(f) for f in self.findings):
             # a rule already says what is wrong; a mangled-tag error would be a follow-on
             raise self.fail([])
-        errors = check_invariants(spliced, tags, html, plain, subj.text)
-        start = timed("invariants", start)
+        assert self.spliced is not None
+        errors = check_invariants(self.spliced, self.tags, self.html, self.plain,
+                                  self.subject.text)
         if errors:
             raise self.fail(errors)
-        from bbws_mail.pipeline import bounds, contract
 
-        schema, errors = contract.check_template(
-            spliced, tags, subj, config.schemas_dir, spliced.name)
-        worst, size_errors = bounds.check(
-            spliced.name, html, plain, schema, config, str(where(spliced)),
-            settings.worst_case_fail_kb or settings.size_fail_kb)
-        timed("contract", start)
-        if errors or size_errors:
-            raise self.fail(errors or size_errors)
+    def _contract(self) -> None:
+        from bbws_mail.pipeline import contract
+
+        assert self.spliced is not None
+        self.schema, errors = contract.check_template(
+            self.spliced, self.tags, self.subject, self.config.schemas_dir, self.spliced.name)
+        if errors:
+            raise self.fail(errors)
+
+    def _bounds(self) -> None:
+        from bbws_mail.pipeline import bounds
+
+        assert self.spliced is not None
+        self.worst, errors = bounds.check(
+            self.spliced.name, self.html, self.plain, self.schema, self.config,
+            str(where(self.spliced)), self.config.check.worst_case_budget_kb)
+        if errors:
+            raise self.fail(errors)
+
+    def _result(self) -> BuiltTemplate:
+        spliced, config = self.spliced, self.config
+        assert spliced is not None
         return BuiltTemplate(
             name=spliced.name,
             category=config.category(spliced.name),
-            html=html,
-            text=plain,
-            subject=subj.text,
-            schema=schema,
+            html=self.html,
+            text=self.plain,
+            subject=self.subject.text,
+            schema=self.schema,
             sources=[*spliced.files, *brand_files(config, spliced)],
             assets=spliced.assets,
-            preheader=subj.preheader,
+            preheader=self.subject.preheader,
             spliced=spliced,
-            tags=tags,
-            mrml_html=compiled.html,
+            tags=self.tags,
+            mrml_html=self.mrml_html,
             findings=self.findings,
-            worst_case_html=worst.html,
-            worst_case_text=worst.text,
+            worst_case_html=self.worst.html,
+            worst_case_text=self.worst.text,
         )
 
 

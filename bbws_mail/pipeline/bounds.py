@@ -164,7 +164,7 @@ def check(name: str, html: str, text: str, schema: dict[str, Any], config: Confi
     """The worst-case sizes of template ``name`` and the errors that make it unbounded
     or its HTML over ``budget_kb`` (at the template's source file ``source``).
 
-    The budget comes from the validated ``[check]`` settings (``lint.Settings``, the one
+    The budget comes from the validated ``[check]`` settings (``config.CheckSettings``, the one
     owner of that table): Gmail's clip, ``size_fail_kb``, unless ``worst_case_fail_kb``
     sets it lower for projects (and lint fixtures) whose example-based gate is lower."""
     schema_file = str(Path(config.schemas_dir.name) / f"{name}.schema.json")

@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bbws_mail.config import toml_problem
+from bbws_mail.config import key_line, toml_problem
 from bbws_mail.errors import Location, TemplateError
 from bbws_mail.layout import asset_key
 
@@ -110,11 +110,9 @@ def load(root: Path) -> Brand:
                             ) from None
     bad = sorted(k for k, v in data.items() if not isinstance(v, str) or "\n" in v)
     if bad:
-        first = re.compile(rf"\s*{re.escape(bad[0])}\s*=")
-        line = next((i for i, text_line in enumerate(text.splitlines(), 1)
-                     if first.match(text_line)), 0)
-        raise TemplateError(Location(TOKENS_FILE, line), f"token(s) {', '.join(bad)} must be "
-                            "one-line strings", 'write NAME = "value"')
+        raise TemplateError(Location(TOKENS_FILE, key_line(text, "", bad[0])),
+                            f"token(s) {', '.join(bad)} must be one-line strings",
+                            'write NAME = "value"')
     return Brand(root, dict(data))
 
 

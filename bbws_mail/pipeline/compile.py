@@ -212,10 +212,3 @@ def diagnose_markup(spliced: Spliced) -> TemplateError | None:
             if open_html:
                 open_html.pop()
     return None
-
-
-def mjml_version() -> str:
-    """The installed mjml-python version, for the build manifest."""
-    from importlib.metadata import version
-
-    return version("mjml-python")

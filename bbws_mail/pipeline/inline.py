@@ -31,9 +31,3 @@ def inline_css(html: str, css: str) -> str:
     # Always run, even without CSS: the output is then serialised by an HTML5
     # parser, so what we ship is exactly what a client's parser will see.
     return str(_inliner(css).inline(html))
-
-
-def inliner_version() -> str:
-    from importlib.metadata import version
-
-    return version("css-inline")

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from bbws_mail.config import Config
-from bbws_mail.lint.findings import Finding
 from bbws_mail.pipeline.brand import ASSETS_DIR
 from bbws_mail.pipeline.placeholders import Placeholder
+from bbws_mail.pipeline.rules.findings import Finding
 from bbws_mail.pipeline.splice import Spliced
 from bbws_mail.sources import Snapshot, TemplateFiles
 from bbws_mail.validate import SEMANTICS_VERSION as VALIDATOR_SEMANTICS

@@ -25,16 +25,15 @@ import zipfile
 from importlib.metadata import distribution
 from pathlib import Path
 
+from bbws_mail.errors import PackageError
+from bbws_mail.layers import LAYERS
+
 LAMBDA_PYTHON = (3, 11)  # the runtime pinned in noxfile.py (python3.11 on Lambda)
-RUNTIME_MODULES = ("__init__", "_jsonload", "_namedtuple", "errors", "render", "mustache",
-                   "validate", "sources", "layout", "display", "headers", "s3source", "send",
-                   "sqs", "formatting", "datatypes", "precompiled")
+# the runtime layer (bbws_mail.layers), as file stems of the package
+RUNTIME_MODULES = tuple(m.removeprefix("bbws_mail").removeprefix(".") or "__init__"
+                        for m in dict(LAYERS)["runtime"])
 RUNTIME_DEPENDENCIES = ("chevron",)
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-class PackageError(Exception):
-    """The zip cannot be made; the message says why and what to run."""
 
 
 def stage(build_dir: Path, dest: Path) -> None:

@@ -15,14 +15,11 @@ import re
 from pathlib import Path
 
 from bbws_mail.config import Config
+from bbws_mail.errors import ScaffoldError
 
 CATEGORIES = ("receipts", "notifications", "invoices")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 TABLE = "templates"
-
-
-class ScaffoldError(ValueError):
-    """The scaffold cannot be written; nothing was changed."""
 
 
 def _title(name: str) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bbws_mail import lint
+from bbws_mail import check
 from bbws_mail.config import Config
 from bbws_mail.errors import (
     BBWSMailError,
@@ -32,8 +32,8 @@ from bbws_mail.errors import (
     TemplateDataError,
     TemplateError,
 )
-from bbws_mail.lint.findings import Finding
 from bbws_mail.pipeline.output import BuiltTemplate
+from bbws_mail.pipeline.rules.findings import Finding
 from bbws_mail.render import RenderedEmail
 from bbws_mail.sources import FixedSource
 
@@ -54,7 +54,7 @@ class Checks:
 
     findings: list[Finding] = field(default_factory=list)
     unavailable: str = ""  # no build to check: the reason
-    crashed: str = ""  # lint raised: the exception, so a lint bug never breaks the preview
+    crashed: str = ""  # the check raised: the exception, so a check bug never breaks the preview
 
     @property
     def errors(self) -> int:
@@ -158,9 +158,9 @@ def preheader_of(html: str) -> str:
 
 
 def run_checks(config: Config, built: BuiltTemplate) -> Checks:
-    """``bbws_mail.lint.check_built`` on one build; a lint bug is shown, never raised."""
+    """``bbws_mail.check.check_built`` on one build; a check bug is shown, never raised."""
     try:
-        return Checks(lint.check_built(config, built))
+        return Checks(check.check_built(config, built))
     except Exception as exc:
         return Checks(crashed=f"checks crashed: {exc!r}")
 
@@ -420,7 +420,7 @@ class Workspace:
         state = self.state(name)
         if state is None or state.shown is None:
             return Checks(unavailable="no build to check")
-        with self._checks_lock:  # one lint run at a time, once per version
+        with self._checks_lock:  # one check run at a time, once per version
             found = self._checks.get(state.version)
             if found is None:
                 found = self._checks[state.version] = run_checks(self.config, state.shown)

@@ -5,7 +5,7 @@ manifests, one pointer ``manifest.json`` written last and conditionally, immutab
 history records, and collection of what no kept build references.
 """
 
-from bbws_mail.publish.errors import (
+from bbws_mail.errors import (
     ApprovalError,
     BreakingChangeError,
     PreflightError,

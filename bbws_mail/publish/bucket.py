@@ -18,8 +18,8 @@ from typing import Any
 
 from bbws_mail import layout
 from bbws_mail.config import EnvConfig
+from bbws_mail.errors import ApprovalError, PublishConflictError, PublishError
 from bbws_mail.publish.client import error_code, status_code
-from bbws_mail.publish.errors import ApprovalError, PublishConflictError, PublishError
 
 IMMUTABLE_CACHE_CONTROL = "private, max-age=31536000, immutable"
 POINTER_CACHE_CONTROL = "no-cache, max-age=0"

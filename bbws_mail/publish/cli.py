@@ -4,7 +4,7 @@ The bucket always comes from ``--env`` and ``bbws-mail.toml``; there is no flag 
 name another one. Every command that writes goes through :func:`_approval`, and the
 Publisher checks it again before each write, so an environment that requires
 approval (prod) is never changed without ``--confirm-prod`` or a typed confirmation.
-Each environment is reached with its own credentials (``client.client_for``): promote
+Each environment is reached with its own credentials (``credentials.client_for``): promote
 reads the source as the source and writes the target as the target, status and bucket
 check act in each environment's account (and its replica's region).
 """
@@ -228,7 +228,7 @@ def run_history(args: argparse.Namespace) -> int:
 @_guard
 def run_status(args: argparse.Namespace) -> int:
     from bbws_mail.publish import replication
-    from bbws_mail.publish.client import client_for
+    from bbws_mail.publish.credentials import client_for
     from bbws_mail.publish.publisher import Publisher
 
     cfg = _config(args)
@@ -272,7 +272,7 @@ def _failed(row: dict[str, Any]) -> bool:
 @_guard
 def run_bucket_check(args: argparse.Namespace) -> int:
     from bbws_mail.publish import replication
-    from bbws_mail.publish.client import client_for
+    from bbws_mail.publish.credentials import client_for
 
     reports = replication.bucket_check(_config(args), client_for, args.env)
     print("\n".join(line for report in reports for line in report.lines()))

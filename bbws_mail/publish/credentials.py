@@ -27,16 +27,13 @@ import threading
 from typing import Any
 
 from bbws_mail.config import EnvConfig
-from bbws_mail.publish.errors import PublishError
+from bbws_mail.errors import CredentialsError
+from bbws_mail.publish.client import client_config
 
 SESSION_SECONDS = 3600
 _lock = threading.Lock()
 _sessions: dict[tuple[str, str, str, str, int], Any] = {}
 _clients: dict[tuple[Any, ...], Any] = {}
-
-
-class CredentialsError(PublishError):
-    """The credentials for an environment could not be obtained; nothing was changed."""
 
 
 def session_name(env: EnvConfig) -> str:
@@ -134,8 +131,6 @@ def client_for(env: EnvConfig, service: str = "s3", region: str | None = None) -
     Endpoints come from botocore's usual settings (``AWS_ENDPOINT_URL``,
     ``AWS_ENDPOINT_URL_S3``...), which is how tests point every service at a local server.
     """
-    from bbws_mail.publish.client import client_config
-
     session = session_for(env)
     key = (id(session), service, region or env.region)
     with _lock:

@@ -21,14 +21,26 @@ What remains is the moment between the publisher's pointer write and its re-uplo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bbws_mail import layout
-from bbws_mail.publish.errors import PublishError
+from bbws_mail.errors import PublishError
+from bbws_mail.publish.bucket import Bucket
 
-if TYPE_CHECKING:
-    from bbws_mail.publish.publisher import Publisher
+
+class Publisher(Protocol):
+    """What collection needs of ``publisher.Publisher`` (which calls it), so this module
+    does not import the one that imports it."""
+
+    env: str
+    bucket: Bucket
+    log: Callable[[str], None]
+    clock: Callable[[], datetime]
+
+    def records(self) -> list[tuple[str, dict[str, Any]]]: ...
+
 
 RETENTION_DAYS = 90
 KEEP_BUILDS = 10

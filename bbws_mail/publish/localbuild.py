@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bbws_mail import layout
-from bbws_mail.publish.errors import PublishError
+from bbws_mail.errors import PublishError
 
 REBUILD = "rebuild with `nox -s build` (or `bbws-mail build`) and publish again"
 

@@ -25,10 +25,10 @@ from typing import Any
 
 from bbws_mail import layout
 from bbws_mail.config import Config
+from bbws_mail.errors import BreakingChangeError, PreflightError, PublishError
 from bbws_mail.publish import compat, gc
 from bbws_mail.publish.bucket import Bucket, Pointer
-from bbws_mail.publish.client import client_for
-from bbws_mail.publish.errors import BreakingChangeError, PreflightError, PublishError
+from bbws_mail.publish.credentials import client_for
 from bbws_mail.publish.localbuild import Blob, LocalBuild, load_build
 from bbws_mail.publish.preflight import check_bucket
 

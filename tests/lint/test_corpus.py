@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bbws_mail import config
-from bbws_mail.lint import RULES, run
-from bbws_mail.lint import spam as spam_mod
-from bbws_mail.lint import tidy as tidy_mod
+from bbws_mail.check import RULES, run
+from bbws_mail.check import spam as spam_mod
+from bbws_mail.check import tidy as tidy_mod
 from tests.lint.conftest import CORPUS, header
 
 BROKEN = sorted((CORPUS / "broken").glob("*.mjml"))

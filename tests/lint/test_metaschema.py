@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bbws_mail.lint import metaschema
+from bbws_mail.check import metaschema
 from tests.conftest import FIXTURES, ROOT
 
 

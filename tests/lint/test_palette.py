@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bbws_mail import config
-from bbws_mail.lint import palette
 from bbws_mail.pipeline import TemplateBuildFailed, build_one, discover
+from bbws_mail.pipeline.rules import palette
 from bbws_mail.pipeline.splice import splice
 from tests.conftest import ROOT
 

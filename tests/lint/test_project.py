@@ -7,9 +7,9 @@ import os
 import pytest
 
 from bbws_mail import config
-from bbws_mail.lint import run
-from bbws_mail.lint import spam as spam_mod
-from bbws_mail.lint import tidy as tidy_mod
+from bbws_mail.check import run
+from bbws_mail.check import spam as spam_mod
+from bbws_mail.check import tidy as tidy_mod
 from bbws_mail.pipeline import discover
 from tests.conftest import ROOT
 

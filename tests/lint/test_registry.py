@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bbws_mail.lint import colors, contrast
-from bbws_mail.lint.mjml import check_value
-from bbws_mail.lint.rules import BUILD, CHECK, RULES, finding
+from bbws_mail.pipeline.rules import BUILD, CHECK, RULES, colors, contrast, finding
+from bbws_mail.pipeline.rules.mjml import check_value
+from tests.lint.conftest import CORPUS
 
-LINT_DIR = Path(__file__).resolve().parents[2] / "bbws_mail" / "lint"
+PACKAGE = Path(__file__).resolve().parents[2] / "bbws_mail"
+# the checkers, and the check command (build errors, example data, spam score)
+CHECKER_DIRS = (PACKAGE / "pipeline" / "rules", PACKAGE / "check")
 # a rule id passed to finding()/Finding()/add(): the first string argument of those calls
 _RULE_USE = re.compile(r"""\b(?:finding|Finding|add|report)\(\s*["']([a-z0-9-]+)["']""")
 
 
 def _rule_ids_in_code() -> set[str]:
     found: set[str] = set()
-    for path in LINT_DIR.glob("*.py"):
+    for path in (p for folder in CHECKER_DIRS for p in folder.glob("*.py")):
         found.update(_RULE_USE.findall(path.read_text(encoding="utf-8")))
     return found
 
@@ -28,6 +31,39 @@ def test_every_rule_the_checkers_report_is_declared_and_every_declared_rule_is_u
     assert used, "the pattern must still find the checkers' rule ids"
     assert used - set(RULES) == set(), "undeclared rule ids"
     assert set(RULES) - used == set()
+
+
+def test_every_rule_is_reported_by_a_checker_or_by_the_check_itself() -> None:
+    from bbws_mail.pipeline.rules.checkers import CHECKERS
+
+    named = {rule for checker in CHECKERS for rule in checker.rules}
+    assert named <= set(RULES)
+    # reported by the check command itself: build errors, the examples, the allow-list, and
+    # the checks over all templates at once (SpamAssassin, HTML Tidy, the schemas)
+    assert set(RULES) - named == {"build", "example-data", "allow-list", "spam-score",
+                                  "html-tidy", "schema-meta"}
+
+
+@pytest.mark.parametrize("rule", ["html-parse", "client-css"])
+def test_a_rules_declared_stage_alone_decides_who_runs_it(
+        lint_project: Callable[[Path], Path], monkeypatch: pytest.MonkeyPatch, rule: str
+) -> None:
+    """A check-stage rule's problem builds; declared build-stage, the same problem is
+    found and refused by the build, with no other change."""
+    from bbws_mail import config
+    from bbws_mail.errors import TemplateBuildFailed
+    from bbws_mail.pipeline import build_one
+
+    project = lint_project(CORPUS / "broken" / f"{rule}.mjml")
+    (project / "check-allow.toml").write_text("")
+    cfg = config.load(project)
+    source = cfg.templates_dir / "mini.mjml"
+    built = build_one(source, cfg)
+    assert rule not in {f.rule for f in built.findings}
+    monkeypatch.setitem(RULES, rule, RULES[rule]._replace(stage=BUILD))
+    with pytest.raises(TemplateBuildFailed) as failed:
+        build_one(source, cfg)
+    assert any(f"[{rule}]" in str(e) for e in failed.value.errors), failed.value.errors
 
 
 def test_each_rule_states_severity_place_and_stage() -> None:
@@ -66,7 +102,7 @@ def test_the_preview_gets_each_finding_once(tmp_path: Path) -> None:
     import shutil
 
     from bbws_mail import config
-    from bbws_mail.lint import check_built
+    from bbws_mail.check import check_built
     from bbws_mail.pipeline import build_one
     from tests.conftest import FIXTURES
 

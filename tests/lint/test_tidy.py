@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bbws_mail import config
-from bbws_mail.lint import run
-from bbws_mail.lint import tidy as tidy_mod
+from bbws_mail.check import run
+from bbws_mail.check import tidy as tidy_mod
 from tests.conftest import ROOT
 from tests.lint.conftest import CORPUS
 
@@ -87,8 +87,8 @@ def test_the_idioms_mrml_writes_are_accepted_only_by_the_stated_list(
 
 def test_the_built_pages_of_the_project_pass_tidy(tidy_program: str,
                                                    project_build: Path) -> None:
-    from bbws_mail.lint import allow
-    from bbws_mail.lint.locate import SourceMap
+    from bbws_mail.pipeline.rules import allow
+    from bbws_mail.pipeline.rules.locate import SourceMap
     from bbws_mail.pipeline.splice import Spliced
 
     pages = [tidy_mod.Page(p.read_text(encoding="utf-8"),

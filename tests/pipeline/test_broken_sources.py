@@ -193,7 +193,7 @@ def test_rule_of_the_build_stage_refuses_the_build(
 
 
 def test_every_error_rule_of_the_build_stage_has_a_case() -> None:
-    from bbws_mail.lint.rules import BUILD_RULES
+    from bbws_mail.pipeline.rules import BUILD_RULES
 
     # "build" and mjml-placeholder-attribute: the CASES below
     covered = {c[1] for c in RULE_CASES} | {"build", "mjml-placeholder-attribute"}

@@ -143,8 +143,8 @@ def test_no_built_td_has_a_vertical_align_attribute(project_build: Path) -> None
 STAGE_FUNCTIONS = [
     ("splice", "bbws_mail.pipeline.splice", "splice"),
     ("placeholders", "bbws_mail.pipeline.placeholders", "check"),
-    ("source rules", "bbws_mail.lint.source", "check"),
-    ("mjml rules", "bbws_mail.lint.mjml", "validate"),
+    ("source rules", "bbws_mail.pipeline.rules.source", "check"),
+    ("mjml rules", "bbws_mail.pipeline.rules.mjml", "validate"),
     ("compile", "bbws_mail.pipeline.compile", "compile_mjml"),
     ("inline", "bbws_mail.pipeline.inline", "inline_css"),
     ("text", "bbws_mail.pipeline.text", "html_to_text"),
@@ -183,7 +183,7 @@ def test_build_runs_each_stage_once_per_template(stage_calls: Counter[str],
 
 
 def test_check_runs_each_stage_once_per_template(stage_calls: Counter[str]) -> None:
-    from bbws_mail.lint import run
+    from bbws_mail.check import run
 
     cfg = config.load(ROOT)
     report = run(cfg, spam=False)

@@ -245,7 +245,7 @@ def test_worst_case_bounds_every_real_template(project_build: Path) -> None:
 
     cfg = config.load(ROOT)
     source = PackagedSource(project_build)
-    budget = float(cfg.check["size_fail_kb"]) * 1024
+    budget = float(cfg.check.size_fail_kb) * 1024
     names = sorted(source.snapshot().templates)
     assert names
     for name in names:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bbws_mail import config, lint
+from bbws_mail import check, config
 from bbws_mail.cli import make_parser
 from bbws_mail.pipeline import discover
 from bbws_mail.preview.pages import frame_document
@@ -147,7 +147,7 @@ def test_checks_failures_never_break_the_preview(ws: Workspace,
     def boom(cfg: Any, built: Any) -> list[Any]:
         raise RuntimeError("lint bug")
 
-    monkeypatch.setattr(lint, "check_built", boom)
+    monkeypatch.setattr(check, "check_built", boom)
     ws._checks.clear()
     p = ws.preview("receipt")
     assert p.ok and "lint bug" in p.checks.crashed
@@ -155,10 +155,10 @@ def test_checks_failures_never_break_the_preview(ws: Workspace,
 
 def test_checks_show_the_lint_findings_of_the_build(ws: Workspace,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from bbws_mail.lint.rules import finding
+    from bbws_mail.pipeline.rules import finding
 
     big = finding("size-budget", "x.mjml:3", "big", "receipt", severity="warning")
-    monkeypatch.setattr(lint, "check_built", lambda cfg, built: [big])
+    monkeypatch.setattr(check, "check_built", lambda cfg, built: [big])
     ws._checks.clear()
     checks = ws.preview("receipt").checks
     assert checks.findings == [big]
@@ -200,14 +200,14 @@ def test_the_cli_registers_preview_and_send() -> None:
 
 
 def test_an_edited_bbws_mail_toml_is_read_again(ws: Workspace) -> None:
-    from bbws_mail.lint import check_built
+    from bbws_mail.check import check_built
 
     toml = ws.config.root / "bbws-mail.toml"
-    address = ws.config.check["company_address"]
+    address = ws.config.check.company_address
     assert not [f for f in ws.checks("receipt").findings if f.rule == "legal-footer"]
     _touch(toml, f'company_address = "{address}"', 'company_address = "1 Elsewhere Road"')
     _watch_changes(ws, [toml])
-    assert ws.config.check["company_address"] == "1 Elsewhere Road"
+    assert ws.config.check.company_address == "1 Elsewhere Road"
     state = ws.state("receipt")
     assert state is not None and state.built is None  # the build refuses: legal-footer
     assert any("company_address" in e.message for e in state.errors), state.errors

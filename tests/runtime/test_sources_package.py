@@ -62,7 +62,7 @@ def test_package_imports_in_a_fresh_interpreter_without_boto3(built_mini: Path,
     with zipfile.ZipFile(out) as zf:
         names = zf.namelist()
         zf.extractall(tmp_path / "lambda")
-    assert not any(n.startswith(("bbws_mail/pipeline", "bbws_mail/publish", "bbws_mail/lint",
+    assert not any(n.startswith(("bbws_mail/pipeline", "bbws_mail/publish", "bbws_mail/check",
                                  "bbws_mail/preview", "bbws_mail/visual")) for n in names)
     assert "bbws_mail/_build/manifest.json" in names
     tag = sys.implementation.cache_tag

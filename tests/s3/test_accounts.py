@@ -16,9 +16,8 @@ import pytest
 
 from bbws_mail import config
 from bbws_mail.config import EnvConfig
+from bbws_mail.errors import error_code
 from bbws_mail.publish import credentials
-from bbws_mail.publish.client import client_for as publish_client_for
-from bbws_mail.publish.client import error_code
 from tests.s3.accounts import ACCOUNTS, accounts_endpoint, aws_env, role_arn, role_client
 from tests.s3.conftest import REGION, make_bucket
 
@@ -65,6 +64,7 @@ def _s3_requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
         return client
 
     monkeypatch.setattr(credentials, "client_for", recording)
+    monkeypatch.setattr("bbws_mail.publish.publisher.client_for", recording)  # bound there
     return sent
 
 
@@ -104,7 +104,7 @@ def test_dev_credentials_alone_cannot_read_sit_bucket(aws_env: str) -> None:
         with pytest.raises(Exception) as denied:
             call()
         assert error_code(denied.value) == "AccessDenied"
-    sit = publish_client_for(_env("sit"))  # the publisher's entry point, sit's own account
+    sit = credentials.client_for(_env("sit"))  # the publisher's entry point, sit's own account
     assert sit.get_object(Bucket=f"bbws-templates-sit-{os.getpid()}",
                           Key="manifest.json")["Body"].read() == b"{}"
 

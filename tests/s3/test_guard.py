@@ -121,12 +121,14 @@ def test_each_environment_is_reached_through_its_own_client(
         three_envs: Any, monkeypatch: pytest.MonkeyPatch, mini: Path) -> None:
     """Each environment is its own AWS account: promote reads with the source's client and
     writes with the target's; status asks each environment with its own."""
-    from bbws_mail.publish import client as client_mod
+    import boto3
+
+    from bbws_mail.publish.client import client_config
 
     made: dict[str, list[str]] = {}
 
-    def recording(env: Any) -> Any:
-        client = client_mod.make_client(region=env.region)
+    def recording(env: Any) -> Any:  # a fresh client (endpoint from AWS_ENDPOINT_URL)
+        client = boto3.client("s3", region_name=env.region, config=client_config())
         calls = made.setdefault(env.name, [])
         client.meta.events.register("before-call.s3.*",
                                     lambda model, **_: calls.append(model.name))

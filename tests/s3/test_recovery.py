@@ -96,7 +96,7 @@ def test_an_interrupted_download_gives_one_error_line_and_a_retry_works(
         published: tuple[Cli, Any, str], monkeypatch: pytest.MonkeyPatch) -> None:
     cli, client, bucket = published
     body = client.get_object(Bucket=bucket, Key="manifest.json")["Body"].read()
-    from bbws_mail.publish import client as client_mod
+    from bbws_mail.publish import credentials
 
     class Cut:
         """A response that promises the whole pointer and delivers half of it."""
@@ -107,7 +107,7 @@ def test_an_interrupted_download_gives_one_error_line_and_a_retry_works(
         def read(self, *_: Any, **__: Any) -> bytes:
             return body[: len(body) // 2]
 
-    real = client_mod.client_for
+    real = credentials.client_for
     broken = {"on": True}
 
     def faulty(env: Any) -> Any:

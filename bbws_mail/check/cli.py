@@ -30,7 +30,9 @@ def _eprint(*args: Any) -> None:
 
 def run_cli(args: argparse.Namespace) -> int:
     from bbws_mail import config as config_mod
-    from bbws_mail.lint import RULES, run
+    from bbws_mail.check import run
+    from bbws_mail.errors import UnknownTemplateError
+    from bbws_mail.pipeline.rules import RULES
 
     cfg = config_mod.load(Path(args.root) if args.root else None)
     quiet = args.quiet or args.format == "json"
@@ -38,7 +40,7 @@ def run_cli(args: argparse.Namespace) -> int:
     try:
         report = run(cfg, only=args.only, spam=not args.no_spam,
                      progress=None if quiet else _eprint)
-    except ValueError as exc:
+    except UnknownTemplateError as exc:
         _eprint(f"error: {exc}")
         return 2
     elapsed = time.perf_counter() - start

@@ -18,11 +18,11 @@ import html
 import re
 from typing import Any
 
-from bbws_mail.lint.findings import Finding
-from bbws_mail.lint.mjml import shown
-from bbws_mail.lint.rules import finding
 from bbws_mail.pipeline.markup import element_stacks
 from bbws_mail.pipeline.markup import tokenize as tokenize_source
+from bbws_mail.pipeline.rules import finding
+from bbws_mail.pipeline.rules.findings import Finding
+from bbws_mail.pipeline.rules.mjml import shown
 from bbws_mail.pipeline.splice import Spliced
 
 SCRIPTS = {"script"}

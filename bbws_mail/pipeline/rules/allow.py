@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from bbws_mail.config import toml_problem
-from bbws_mail.lint.findings import ERROR, WARNING, Finding
+from bbws_mail.pipeline.rules.findings import ERROR, WARNING, Finding
 
 FILE_NAME = "check-allow.toml"
 KEYS = {"rule", "subject", "templates", "reason", "reviewed_by"}

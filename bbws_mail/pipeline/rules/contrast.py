@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bbws_mail.lint.colors import named_colors
-from bbws_mail.lint.findings import Finding
-from bbws_mail.lint.html import parse, tree
-from bbws_mail.lint.locate import SourceMap
-from bbws_mail.lint.rules import finding
+from bbws_mail.pipeline.rules import finding
+from bbws_mail.pipeline.rules.colors import named_colors
+from bbws_mail.pipeline.rules.findings import Finding
+from bbws_mail.pipeline.rules.html import parse, tree
+from bbws_mail.pipeline.rules.locate import SourceMap
 
 AA_BODY = 4.5
 AA_LARGE = 3.0
@@ -131,7 +131,7 @@ def check_html(html: str, where: SourceMap, template: str, mode: str = "light",
                doc: Any = None) -> list[Finding]:
     """Contrast findings for one HTML document, as it renders in ``mode``.
 
-    ``doc`` is ``html`` already parsed (``lint.html.parse``), when the caller has it.
+    ``doc`` is ``html`` already parsed (``rules.html.parse``), when the caller has it.
     """
     if doc is None:
         doc, _ = parse(html)

@@ -18,9 +18,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bbws_mail.lint.findings import Finding
-from bbws_mail.lint.rules import finding
 from bbws_mail.pipeline import jsonpos
+from bbws_mail.pipeline.rules import finding
+from bbws_mail.pipeline.rules.findings import Finding
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SHOWN = 160  # characters of a metaschema message kept (some quote a whole subschema)

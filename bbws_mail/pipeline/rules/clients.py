@@ -14,9 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bbws_mail.lint.findings import Finding
-from bbws_mail.lint.locate import SourceMap
-from bbws_mail.lint.rules import finding
+from bbws_mail.pipeline.rules import finding
+from bbws_mail.pipeline.rules.findings import Finding
+from bbws_mail.pipeline.rules.locate import SourceMap
 
 RULES_FILE = Path(__file__).with_name("client_rules.json")
 _STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style>", re.S | re.I)

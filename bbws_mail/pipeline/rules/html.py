@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bbws_mail.lint.findings import ERROR, WARNING, Finding
-from bbws_mail.lint.locate import SourceMap
-from bbws_mail.lint.rules import finding
+from bbws_mail.pipeline.rules import finding
+from bbws_mail.pipeline.rules.findings import ERROR, WARNING, Finding
+from bbws_mail.pipeline.rules.locate import SourceMap
 
 
 def parse(html: str) -> tuple[Any, list[tuple[tuple[int, int], str, dict[str, Any]]]]:
@@ -65,15 +65,16 @@ def text_of(element: Any) -> str:
     return "".join(element.itertext()).strip()
 
 
-def check(html: str, where: SourceMap, template: str) -> list[Finding]:
-    """Every HTML-level finding for one built template."""
-    doc, _ = parse(html)
+def check(html: str, where: SourceMap, template: str, doc: Any = None) -> list[Finding]:
+    """Every HTML-level finding for MRML's HTML of one template (``doc``: ``tree(html)``)."""
+    if doc is None:
+        doc = tree(html)
     out: list[Finding] = []
 
     def add(rule: str, location: str, message: str, severity: str = ERROR) -> None:
         out.append(finding(rule, location, message, template, severity=severity))
 
-    # html-parse is judged on the HTML fragments of the source (lint.source), exactly
+    # html-parse is judged on the HTML fragments of the source (rules.source), exactly
     root = doc if doc.tag == "html" else doc.find(".//html")
     lang = (root.get("lang") or "") if root is not None else ""
     direction = (root.get("dir") or "") if root is not None else ""
@@ -86,10 +87,10 @@ def check(html: str, where: SourceMap, template: str) -> list[Finding]:
     if title is None or not text_of(title):
         add("html-title", where.find("<mj-title", "<mj-head"),
             "no <title>: add <mj-title> (it is also the subject line)")
-    # img-width and a11y-table-role are judged on the source (lint.source), exactly
+    # img-width and a11y-table-role are judged on the source (rules.source), exactly
     for element in doc.iter():
         tag = element.tag if isinstance(element.tag, str) else ""
-        # script, forms and embeds are found in the source (lint.source), exactly
+        # script, forms and embeds are found in the source (rules.source), exactly
         if tag == "link" and "stylesheet" in (element.get("rel") or "").lower():
             add("html-forbidden", where.find(element.get("href", "<link")),
                 f"external stylesheet {element.get('href')!r}: Gmail and Outlook ignore it; "

@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
+from bbws_mail.errors import ToolError
+
 SENDER = "BBWS <noreply@bbws.co.za>"
 RECIPIENT = "tenant@example.com"
 
@@ -34,10 +36,10 @@ def executable() -> str | None:
 
 
 def score(messages: dict[str, bytes], program: str | None = None) -> dict[str, SpamResult]:
-    """Score every message (name -> raw RFC 5322 bytes); raises RuntimeError on failure."""
+    """Score every message (name -> raw RFC 5322 bytes); raises ToolError on failure."""
     program = program or executable()
     if not program:
-        raise RuntimeError("spamassassin is not installed")
+        raise ToolError("spamassassin is not installed")
     with tempfile.TemporaryDirectory(prefix="bbws-spam-") as tmp:
         box = Path(tmp) / "in.mbox"
         prefs = Path(tmp) / "user_prefs"
@@ -54,7 +56,7 @@ def score(messages: dict[str, bytes], program: str | None = None) -> dict[str, S
             proc = subprocess.run(cmd, stdin=stdin, capture_output=True, timeout=300,
                                   env={**os.environ, "HOME": tmp}, check=False)
         if proc.returncode != 0 or not proc.stdout:
-            raise RuntimeError(f"spamassassin failed ({proc.returncode}): "
+            raise ToolError(f"spamassassin failed ({proc.returncode}): "
                                f"{proc.stderr.decode(errors='replace')[-300:]}")
         out = Path(tmp) / "out.mbox"
         out.write_bytes(proc.stdout)

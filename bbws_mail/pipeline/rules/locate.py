@@ -1,7 +1,7 @@
 """Point a finding about built HTML back at the MJML line that produced it (best effort).
 
 Every rule that can be decided on the source is judged there, at the element's own
-offset through the splice line map (``lint.source``, ``lint.mjml``, the placeholder
+offset through the splice line map (``rules.source``, ``rules.mjml``, the placeholder
 and structure checks). This is only for rules that need the compiled HTML (contrast,
 parse errors, client CSS, layout tables): MRML and the inliner keep no source
 positions, so an element of the output is found again in the spliced source by what

@@ -13,10 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bbws_mail.lint.colors import is_color_keyword
-from bbws_mail.lint.findings import Finding
-from bbws_mail.lint.rules import finding
 from bbws_mail.pipeline.markup import tokenize
+from bbws_mail.pipeline.rules import finding
+from bbws_mail.pipeline.rules.colors import is_color_keyword
+from bbws_mail.pipeline.rules.findings import Finding
 from bbws_mail.pipeline.splice import Spliced
 
 RULES_FILE = Path(__file__).with_name("mjml_rules.json")

@@ -25,9 +25,10 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
-from bbws_mail.lint.findings import Finding
-from bbws_mail.lint.locate import SourceMap
-from bbws_mail.lint.rules import finding
+from bbws_mail.errors import ToolError
+from bbws_mail.pipeline.rules import finding
+from bbws_mail.pipeline.rules.findings import Finding
+from bbws_mail.pipeline.rules.locate import SourceMap
 
 ARGS = ("-q", "-e", "--show-info", "no", "--mute-id", "yes", "--gnu-emacs", "yes",
         "--show-errors", "1000", "--show-warnings", "yes")
@@ -73,7 +74,7 @@ def masked(html: str) -> str:
 
 
 def check(pages: list[Page], program: str) -> list[Finding]:
-    """html-tidy findings for every page; RuntimeError when tidy itself fails."""
+    """html-tidy findings for every page; ToolError when tidy itself fails."""
     if not pages:
         return []
     by_file: dict[str, Page] = {}
@@ -86,9 +87,9 @@ def check(pages: list[Page], program: str) -> list[Finding]:
             done = subprocess.run([program, *ARGS, *by_file], capture_output=True, text=True,
                                   timeout=TIMEOUT, cwd=tmp)
         except (OSError, subprocess.SubprocessError) as exc:
-            raise RuntimeError(f"tidy did not run: {type(exc).__name__}") from None
+            raise ToolError(f"tidy did not run: {type(exc).__name__}") from None
     if done.returncode not in (0, 1, 2):
-        raise RuntimeError(f"tidy failed with exit status {done.returncode}")
+        raise ToolError(f"tidy failed with exit status {done.returncode}")
     # one finding per message and source place: MRML repeats an idiom on every table
     seen: dict[tuple[str, str, str], list[tuple[int, int, str]]] = {}
     for raw in done.stderr.splitlines():

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import re
 
-from bbws_mail.lint.findings import ERROR, WARNING, Finding
+from bbws_mail.pipeline.rules.findings import ERROR, WARNING, Finding
 
-WARN_BYTES = 80 * 1024
-FAIL_BYTES = 102 * 1024
 _PARTS = (
     ("<style> blocks", re.compile(r"<style\b.*?</style>", re.S | re.I)),
     ("Outlook conditional comments", re.compile(r"<!--\[if.*?<!\[endif\]-->", re.S | re.I)),
@@ -38,8 +36,9 @@ def contributors(html: str) -> list[tuple[str, int]]:
 
 
 def check(html: str, what: str, location: str, template: str,
-          warn: int = WARN_BYTES, fail: int = FAIL_BYTES) -> list[Finding]:
-    """A finding when ``html`` passes the warning or failure threshold."""
+          warn: int, fail: int) -> list[Finding]:
+    """A finding when ``html`` passes the warning or failure threshold (in bytes, from the
+    ``[check]`` settings: ``size_warn_kb``, ``size_fail_kb``)."""
     size = len(html.encode("utf-8"))
     if size < warn:
         return []

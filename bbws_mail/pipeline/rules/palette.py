@@ -19,10 +19,10 @@ import bisect
 import re
 from functools import lru_cache
 
-from bbws_mail.lint.colors import KEYWORDS, named_colors
-from bbws_mail.lint.findings import Finding
-from bbws_mail.lint.rules import finding
 from bbws_mail.pipeline.markup import tokenize
+from bbws_mail.pipeline.rules import finding
+from bbws_mail.pipeline.rules.colors import KEYWORDS, named_colors
+from bbws_mail.pipeline.rules.findings import Finding
 from bbws_mail.pipeline.splice import Spliced
 
 _HEX = r"#(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{6}|[0-9a-fA-F]{3,4})(?![0-9A-Za-z_-])"

@@ -1,18 +1,20 @@
 """Every quality rule, declared once: id, severity, where it looks, which stage runs it.
 
-``stage`` decides who refuses a template: a ``build`` rule means the output is wrong
-or unsafe, so ``bbws-mail build`` fails on it (and leaves ``build/`` untouched);
-a ``check`` rule is slow or advisory and only ``bbws-mail check`` reports it.
-Checkers create findings through :func:`finding`, which refuses an undeclared id,
-and a test compares this table with the rule ids the checkers use and the
-broken-source corpus.
+``stage`` alone decides who runs a rule's checker and who refuses a template: a
+``build`` rule means the output is wrong or unsafe, so ``bbws-mail build`` runs its
+checker and fails on it (leaving ``build/`` untouched); a ``check`` rule is slow or
+advisory and only ``bbws-mail check`` reports it (``checkers.build_runs`` applies this).
+The checkers live beside this registry, one module each, and ``checkers.CHECKERS``
+names which rules each reports. Checkers create findings through :func:`finding`,
+which refuses an undeclared id; a test compares this table with the rule ids the
+checkers use and the broken-source corpus.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from bbws_mail.lint.findings import ERROR, WARNING, Finding
+from bbws_mail.pipeline.rules.findings import ERROR, WARNING, Finding
 
 BUILD = "build"
 CHECK = "check"
@@ -92,4 +94,4 @@ def finding(rule: str, location: str, message: str, template: str = "", *,
 
 def refuses_build(f: Finding) -> bool:
     """True when this finding must stop ``bbws-mail build``."""
-    return f.rule in BUILD_RULES and f.severity == ERROR and not f.accepted
+    return RULES[f.rule].stage == BUILD and f.severity == ERROR and not f.accepted

@@ -3,7 +3,7 @@
 The built HTML must carry an unsubscribe link and the company address (the
 legal footer); each example rendering (what a customer receives, placeholders
 filled) must use only safe schemes. The template's own links, with their
-placeholders, are judged on the source (``lint.source``): a placeholder that
+placeholders, are judged on the source (``rules.source``): a placeholder that
 starts a URL is fine there because the schema's ``format: uri`` admits only
 https at render time.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bbws_mail.lint.findings import Finding
-from bbws_mail.lint.html import parse, text_of
-from bbws_mail.lint.locate import SourceMap
-from bbws_mail.lint.rules import finding
+from bbws_mail.pipeline.rules import finding
+from bbws_mail.pipeline.rules.findings import Finding
+from bbws_mail.pipeline.rules.html import parse, text_of
+from bbws_mail.pipeline.rules.locate import SourceMap
 
 SAFE_SCHEMES = ("https://", "mailto:", "tel:")
 _INVISIBLE_INSIDE = str.maketrans("", "", "\t\n\r")
@@ -49,7 +49,7 @@ def check(html: str, where: SourceMap, template: str, *, rendered: bool = False,
         text = text_of(a)
         loc = where.find(f'href="{href}"', href, text[:40]) if href else where.find(text[:40])
         # empty links, link text and the template's own schemes are judged on the source
-        # (lint.source); what data put into a rendering is judged here
+        # (rules.source); what data put into a rendering is judged here
         if rendered and href and not _clean(href).lower().startswith(SAFE_SCHEMES):
             scheme = href.split(":", 1)[0] + ":" if ":" in href else "a relative URL"
             add("link-scheme", loc, f"a link uses {scheme}: only https, mailto and "
