@@ -10,12 +10,12 @@ Values never contain a newline, so the splice's line map stays exact.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bbws_mail.buildlayout import sha256_hex
 from bbws_mail.config import key_line, toml_problem
 from bbws_mail.errors import Location, TemplateError
 from bbws_mail.layout import asset_key
@@ -118,7 +118,7 @@ def load(root: Path) -> Brand:
 
 def hashed_name(name: str, data: bytes) -> str:
     """``logo.png`` -> ``logo.<sha256[:16]>.png`` (the S3 layout's asset key, without prefix)."""
-    return asset_key(name, hashlib.sha256(data).hexdigest()).split("/", 1)[1]
+    return asset_key(name, sha256_hex(data)).split("/", 1)[1]
 
 
 def find_asset(assets_dir: Path, requested: str) -> Path | None:

@@ -234,3 +234,22 @@ def test_an_edited_brand_toml_recolours_every_template(ws: Workspace) -> None:
         p = ws.preview(name)
         assert p.ok and p.email is not None, (name, p.build_errors)
         assert "#0f766e" in p.email.html and old not in p.email.html, name
+
+
+def test_the_size_bar_measures_against_the_configured_budget(mini_copy: Path) -> None:
+    from bbws_mail.config import CheckSettings
+    from bbws_mail.preview.pages import meta_panel
+
+    toml = mini_copy / "bbws-mail.toml"
+    # the build's worst-case budget stays large: only the preview's measure is at stake
+    toml.write_text(toml.read_text() + "\n[check]\nworst_case_fail_kb = 500\nsize_warn_kb = 1\n"
+                    "size_fail_kb = 1\n")
+    w = Workspace(config.load(mini_copy))
+    w.build_all()
+    p = w.preview("mini")
+    assert p.ok and p.size > 1024, p.size
+    assert p.budget == 1024
+    assert "over the 1 KB budget (size_fail_kb)!" in meta_panel(p)
+    toml.write_text(toml.read_text().replace("size_fail_kb = 1\n", ""))
+    w.reload_config()
+    assert w.preview("mini").budget == CheckSettings.size_fail_kb * 1024  # the default
