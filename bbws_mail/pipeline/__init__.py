@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bbws_mail.config import Config
+from bbws_mail.config import CONFIG_FILE, Config
 from bbws_mail.errors import BuildError, Location, TemplateBuildFailed, TemplateError
 from bbws_mail.pipeline import compile as compile_stage
 from bbws_mail.pipeline import inline as inline_stage
@@ -96,12 +96,13 @@ class _Run:
         from bbws_mail.pipeline.rules import allow, checkers
 
         assert self.spliced is not None
-        target = checkers.Target(self.spliced, self.config.check, html)
+        target = checkers.Target(self.spliced, self.config, html)
         found = checkers.run(looks_at, target, in_build=True)
         self.findings += allow.apply(found, self.allowed, report_unused=False)
 
     def _splice(self) -> None:
-        self.spliced = splice.splice(self.path, self.config.templates_dir)
+        self.spliced = splice.splice(self.path, self.config.templates_dir,
+                                     self.config.company.facts())
         compile_stage.check_depth(self.spliced)
 
     def _placeholders(self) -> None:
@@ -186,11 +187,14 @@ class _Run:
 
 
 def brand_files(config: Config, spliced: splice.Spliced) -> list[str]:
-    """The brand token file and the assets a template used: sources of its output too."""
+    """The token files (brand.toml; bbws-mail.toml, whose [company] facts templates show
+    and whose environments the manifest carries) and the assets a template used: sources
+    of its output too."""
     from bbws_mail.pipeline import brand
 
     used = [f"{brand.ASSETS_DIR}/{name}" for name in sorted(spliced.assets)]
-    tokens = [brand.TOKENS_FILE] if (config.root / brand.TOKENS_FILE).is_file() else []
+    tokens = [name for name in (brand.TOKENS_FILE, CONFIG_FILE)
+              if (config.root / name).is_file()]
     return tokens + used
 
 

@@ -312,9 +312,9 @@ class Workspace:
     def reload_config(self) -> dict[str, Any]:
         """Re-read ``bbws-mail.toml`` (and the allow-list) and rebuild every template.
 
-        The check settings, categories and asset host all come from it; a designer
-        who fixes ``[check] company_address`` sees the legal-footer error go away
-        without restarting. A broken file shows as every template's build error.
+        The check settings, categories, company facts and asset host all come from it;
+        a designer who edits ``[company]`` sees every footer change without restarting.
+        A broken file shows as every template's build error.
         """
         from bbws_mail import config as config_mod
 
