@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 
 from bbws_mail._jsonload import loads as json_loads
-from bbws_mail.errors import SourceError
+from bbws_mail.errors import BuildLayoutError
 
 TYPE_CHECKING = False  # typing is not imported at run time: see bbws_mail._namedtuple
 if TYPE_CHECKING:
@@ -47,11 +47,6 @@ CODE_SUFFIX = ".mustache.py"  # <name>.mustache.py: generated render code (bbws_
 DEFAULT_ASSET_BASE_URL = "https://assets.bbws.co.za/email"
 REBUILD = "rebuild with `bbws-mail build` (or `nox -s build`)"
 _HEX = frozenset("0123456789abcdef")
-
-
-class BuildLayoutError(SourceError):
-    """A ``build/`` folder is not what this version writes: missing, unreadable, of
-    another format, or a file that does not match its hash. Rebuilding fixes it."""
 
 
 def sha256_hex(data: bytes) -> str:
