@@ -106,3 +106,21 @@ def test_the_wheel_hook_reads_build_with_the_trees_own_owner_module() -> None:
     assert owner.BUILD_FORMAT == buildlayout.BUILD_FORMAT
     assert hatch_build.stale_sources(ROOT) == []
     assert bbws_mail.buildlayout is buildlayout
+
+
+def test_the_wheel_hook_needs_neither_the_package_nor_chevron(tmp_path: Path) -> None:
+    """An isolated wheel build has hatchling only: the hook must still judge build/."""
+    import subprocess
+
+    code = f"""
+import importlib.util, sys
+from pathlib import Path
+assert importlib.util.find_spec("bbws_mail") is None and importlib.util.find_spec("chevron") is None
+spec = importlib.util.spec_from_file_location("hatch_build", {str(ROOT / "hatch_build.py")!r})
+hook = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hook)
+print(hook.stale_sources(Path({str(ROOT)!r})))
+"""
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True,
+                            text=True, cwd=tmp_path, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr
