@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bbws_mail.buildlayout import DEFAULT_ASSET_BASE_URL
 from bbws_mail.errors import ConfigError, Location, TemplateError
 from bbws_mail.layout import CATEGORIES
 
@@ -44,7 +45,7 @@ class EnvConfig:
     name: str
     bucket: str
     region: str = "af-south-1"
-    asset_base_url: str = "https://assets.bbws.co.za/email"
+    asset_base_url: str = DEFAULT_ASSET_BASE_URL
     requires_approval: bool = False
     replica_bucket: str = ""
     replica_region: str = ""
