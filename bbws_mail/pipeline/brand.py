@@ -66,7 +66,9 @@ class Brand:
                                     else f"{TOKENS_FILE} has no token {name!r}")
             if kind == "company":
                 if name in self.company:
-                    return html.escape(self.company[name], quote=True)
+                    written = html.escape(self.company[name], quote=True)
+                    shift += len(written) - len(m.group(0))
+                    return written
                 raise self._unknown(text, m, shown, name, list(COMPANY_KEYS),
                                     f"bbws-mail.toml [company] sets no {name!r}")
             path = self.root / ASSETS_DIR / name

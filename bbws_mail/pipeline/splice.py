@@ -83,9 +83,15 @@ def splice(path: Path, root: Path, company: dict[str, str] | None = None) -> Spl
     partial can be moved between templates without rewriting its includes. Brand
     tokens (``${brand.primary}``) and asset names (``${asset.logo.png}``) are written
     in each file as it is read (``bbws_mail.pipeline.brand``), and so are the company's
-    facts (``${company.address}``) from ``company``, ``config.Company.facts()``.
+    facts (``${company.address}``): ``company``, ``config.Company.facts()``, which the
+    build passes; read from the project's bbws-mail.toml when not given.
     """
     from bbws_mail.pipeline import brand as brand_mod
+
+    if company is None:
+        from bbws_mail import config
+
+        company = config.load(root.parent).company.facts()
 
     builder = _Builder()
     files: list[str] = []

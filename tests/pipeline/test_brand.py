@@ -189,3 +189,13 @@ def test_an_unknown_company_key_is_a_build_error_with_location_and_suggestion(
     assert f"error: templates_src/partials/footer.mjml:{line}:" in err
     assert "bbws-mail.toml [company] sets no 'vat_numbr'" in err
     assert "did you mean ${company.vat_number}?" in err
+
+
+def test_brand_spans_stay_exact_after_a_company_value_of_another_length(tmp_path: Path) -> None:
+    from bbws_mail.pipeline.brand import Brand
+
+    brand = Brand(tmp_path, tokens={"primary": "#1d4ed8"}, company={"name": "A & B (Pty) Ltd"})
+    spans: list[tuple[int, int]] = []
+    text = brand.expand("<p>${company.name}</p><p style=\"color:${brand.primary}\">", "x", spans)
+    assert text == '<p>A &amp; B (Pty) Ltd</p><p style="color:#1d4ed8">'
+    assert [text[s:e] for s, e in spans] == ["#1d4ed8"]
