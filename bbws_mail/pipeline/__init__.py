@@ -85,11 +85,11 @@ class _Run:
                 start = time.perf_counter()
                 getattr(self, "_" + stage.replace("-", "_"))()
                 timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+            return self._result()  # a template without a category fails here, at its file
         except TemplateBuildFailed:
             raise
         except TemplateError as exc:
             raise self.fail([exc]) from None
-        return self._result()
 
     def _rules(self, looks_at: str, html: str = "") -> None:
         """The findings of the build's checkers at ``looks_at``, the allow-list applied."""
