@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bbws_mail.layout import CATEGORIES
 
 
 def _eprint(*args: Any) -> None:
@@ -65,9 +66,9 @@ def _render_source(kind: str | None) -> Any:
     """The source a render from the command line reads. S3 (``--source s3`` or
     ``BBWS_TEMPLATE_SOURCE=s3``) never falls back to the packaged build: a person
     checking a bucket must see that it cannot be read."""
-    from bbws_mail.render import default_source
+    from bbws_mail.render import configured_source_kind, default_source
 
-    if kind is None and os.environ.get("BBWS_TEMPLATE_SOURCE", "").strip().lower() == "s3":
+    if kind is None and configured_source_kind() == "s3":
         kind = "s3"
     if kind == "s3":
         from bbws_mail.s3source import S3Source
@@ -124,8 +125,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("new", help="scaffold a template: source, schema, example, category")
     p.add_argument("name", help="template name, e.g. password_reset")
-    p.add_argument("--category", required=True, choices=["receipts", "notifications",
-                                                          "invoices"],
+    p.add_argument("--category", required=True, choices=CATEGORIES,
                    help="the S3 category it is published under")
     p.add_argument("--root", help="project root (default: found from the current folder)")
     p.set_defaults(func=cmd_new)

@@ -2,10 +2,10 @@
 
 Maizzle-style: ``[defaults]`` holds values every environment inherits and
 ``[env.<name>]`` overrides them; ``[templates]`` files each template under its S3
-category; ``[check]`` sets the quality gates. Every table is validated here into typed
-settings, and every problem is a ConfigError at file:line (``key_line`` is the one
-locator). Missing file or keys fall back to the defaults below, so a fresh checkout works
-with no configuration at all.
+category; ``[check]`` sets the quality gates; ``[company]`` states the company's legal
+identity once. Every table is validated here into typed settings, and every problem is a
+ConfigError at file:line (``key_line`` is the one locator). Missing file or keys fall back
+to the defaults below, so a fresh checkout works with no configuration at all.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bbws_mail.buildlayout import DEFAULT_ASSET_BASE_URL
 from bbws_mail.errors import ConfigError, Location, TemplateError
 from bbws_mail.layout import CATEGORIES
 
+CONFIG_FILE = "bbws-mail.toml"
 ENVIRONMENTS = ("dev", "sit", "prod")
 # Changes to these always need approval: no bbws-mail.toml setting turns it off.
 APPROVAL_REQUIRED = ("prod",)
@@ -43,7 +45,7 @@ class EnvConfig:
     name: str
     bucket: str
     region: str = "af-south-1"
-    asset_base_url: str = "https://assets.bbws.co.za/email"
+    asset_base_url: str = DEFAULT_ASSET_BASE_URL
     requires_approval: bool = False
     replica_bucket: str = ""
     replica_region: str = ""
@@ -67,21 +69,44 @@ class EnvConfig:
         return {key: getattr(self, key) for key in READER_KEYS}
 
 
+# The company's legal identity, ``[company]``: what a tax invoice and a commercial email
+# must show (name, address, registration and VAT numbers), stated once. Templates show
+# each as a build-time token, ``${company.<key>}`` (bbws_mail.pipeline.brand), and the
+# legal-footer check requires every one that is set in each email (bbws_mail.pipeline.rules.links).
+COMPANY_KEYS = ("name", "trading_name", "address", "registration", "vat_number")
+_VAT_NUMBER = re.compile(r"4[0-9]{9}\Z")  # SARS: ten digits, the first a 4
+_REGISTRATION = re.compile(r"[0-9]{4}/[0-9]{6}/[0-9]{2}\Z")  # CIPC: YYYY/NNNNNN/NN
+
+
+@dataclass(frozen=True)
+class Company:
+    """The ``[company]`` table: each fact, and the ``file:line`` where it is set."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    lines: dict[str, str] = field(default_factory=dict)
+
+    def facts(self) -> dict[str, str]:
+        """Key -> value of every fact that is set, in the order of ``COMPANY_KEYS``."""
+        return {key: self.values[key] for key in COMPANY_KEYS if self.values.get(key)}
+
+    def where(self, key: str) -> str:
+        """``file:line`` of the line that sets ``key``."""
+        return self.lines.get(key, CONFIG_FILE)
+
+
 @dataclass(frozen=True)
 class CheckSettings:
-    """The ``[check]`` table: the quality gates' thresholds and the legal footer's address.
+    """The ``[check]`` table: the quality gates' thresholds.
 
-    The build reads it too (the legal-footer rule, the worst-case size budget), so it is
-    validated here with the rest of the file: a wrong key or value is a ConfigError at
-    its line for every command, never a rule that silently uses a default.
+    The build reads it too (the worst-case size budget), so it is validated here with the
+    rest of the file: a wrong key or value is a ConfigError at its line for every command,
+    never a rule that silently uses a default.
     """
 
-    company_address: str = ""
     size_warn_kb: float = 80
     size_fail_kb: float = 102  # Gmail clips a message's HTML here
     worst_case_fail_kb: float = 0  # the build's worst-case budget; 0: size_fail_kb
     spam_max_score: float = 2.0
-    address_at: str = ""  # where company_address is set (bbws-mail.toml:line), not a key
 
     @property
     def worst_case_budget_kb(self) -> float:
@@ -99,6 +124,7 @@ class Config:
     envs: dict[str, EnvConfig] = field(default_factory=dict)
     templates: dict[str, str] = field(default_factory=dict)  # the [templates] table
     check: CheckSettings = field(default_factory=CheckSettings)  # the [check] table
+    company: Company = field(default_factory=Company)  # the [company] table
 
     @property
     def templates_dir(self) -> Path:
@@ -140,7 +166,7 @@ def find_root(start: Path | None = None) -> Path:
     """The project root: the nearest folder with bbws-mail.toml or templates_src/."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "bbws-mail.toml").is_file() or (folder / "templates_src").is_dir():
+        if (folder / CONFIG_FILE).is_file() or (folder / "templates_src").is_dir():
             return folder
     return here
 
@@ -166,7 +192,7 @@ def load(root: Path | None = None) -> Config:
     Anything wrong with the file is a ConfigError naming file:line and the fix.
     """
     root = find_root(root)
-    path = root / "bbws-mail.toml"
+    path = root / CONFIG_FILE
     data: dict[str, Any] = {}
     text = ""
     if path.is_file():
@@ -211,7 +237,43 @@ def load(root: Path | None = None) -> Config:
             raise ConfigError(f"{_at(path, text, 'templates', name)}: [templates] {name}: "
                               f"category must be one of {', '.join(CATEGORIES)} (got a "
                               f"{type(category).__name__} of {len(str(category))} characters)")
-    return Config(root, envs, dict(templates), _checked_check(data.get("check", {}), path, text))
+    return Config(root, envs, dict(templates), _checked_check(data.get("check", {}), path, text),
+                  _company(data.get("company", {}), path, text))
+
+
+def _company(table: dict[str, Any], path: Path, text: str) -> Company:
+    """The ``[company]`` table checked: known keys, one-line strings, well-formed numbers.
+
+    Its values are written into template sources at build time, so none may contain
+    Mustache or token syntax; HTML in them is escaped where they land.
+    """
+    import difflib
+
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{_at(path, text, 'company', key)}: [company] {problem}")
+
+    for key in table:
+        if key not in COMPANY_KEYS:
+            close = difflib.get_close_matches(key, COMPANY_KEYS, n=1)
+            raise fail(key, f"unknown key {key}" + (f" (did you mean {close[0]}?)" if close
+                                                     else f"; known: {', '.join(COMPANY_KEYS)}"))
+    for key, value in table.items():
+        if not isinstance(value, str):
+            raise fail(key, f"{key}: expected a string, found {_kind(value)}")
+        if "\n" in value or "\r" in value:
+            raise fail(key, f"{key}: must be one line")
+        if any(mark in value for mark in ("{{", "}}", "${")):
+            raise fail(key, f"{key}: may not contain {{{{, }}}} or ${{ (it is written into "
+                       "the templates)")
+    vat, registration = table.get("vat_number", ""), table.get("registration", "")
+    if vat and not _VAT_NUMBER.match(vat):
+        raise fail("vat_number", f"vat_number: a South African VAT number is 10 digits "
+                   f"starting with 4 (found {len(vat)} characters)")
+    if registration and not _REGISTRATION.match(registration):
+        raise fail("registration", "registration: a CIPC registration number reads "
+                   f"YYYY/NNNNNN/NN (found {len(registration)} characters)")
+    lines = {key: f"{path.name}:{key_line(text, 'company', key)}" for key in table}
+    return Company(dict(table), lines)
 
 
 _KINDS = {str: "a string", bool: "true or false"}
@@ -250,7 +312,7 @@ def _at(path: Path, text: str, section: str, key: str = "") -> str:
 
 
 # the tables of bbws-mail.toml; anything else is a typo or a setting that does nothing
-TABLES = ("defaults", "env", "templates", "check")
+TABLES = ("defaults", "env", "templates", "check", "company")
 
 
 def _check_tables(data: dict[str, Any], path: Path, text: str) -> None:
@@ -282,8 +344,11 @@ def _checked_check(table: dict[str, Any], path: Path, text: str) -> CheckSetting
     def at(key: str) -> str:
         return _at(path, text, "check", key)
 
-    keys = sorted(f.name for f in fields(CheckSettings) if f.name != "address_at")
+    keys = sorted(f.name for f in fields(CheckSettings))
     unknown = sorted(set(table) - set(keys))
+    if "company_address" in unknown:
+        raise ConfigError(f"{at('company_address')}: [check] company_address: the company's "
+                          "address is stated once, as address in the [company] table")
     if unknown:
         close = difflib.get_close_matches(unknown[0], keys, n=1)
         raise ConfigError(f"{at(unknown[0])}: unknown key(s) in [check]: {', '.join(unknown)}"
@@ -293,14 +358,13 @@ def _checked_check(table: dict[str, Any], path: Path, text: str) -> CheckSetting
     wrong = sorted(k for k, v in table.items() if not _same_kind(v, getattr(defaults, k)))
     if wrong:
         raise ConfigError(f"{at(wrong[0])}: [check] {', '.join(wrong)} has the wrong type (a "
-                          "number for sizes and scores, a string for company_address)")
+                          "number for sizes and scores)")
     for key, value in sorted(table.items()):
         zero_ok = key in _MAY_BE_ZERO
         if isinstance(value, int | float) and (value < 0 or (value == 0 and not zero_ok)):
             least = "0 or more" if zero_ok else "more than 0"
             raise ConfigError(f"{at(key)}: [check] {key} must be {least}")
-    line = key_line(text, "check", "company_address")
-    return CheckSettings(**table, address_at=f"{path.name}:{line}" if line else path.name)
+    return CheckSettings(**table)
 
 
 def _same_kind(value: Any, default: Any) -> bool:

@@ -13,6 +13,7 @@ and values may be customers' secrets. A test holds this drawing to the classes::
     ├── FormattingError          a value the formatting helpers cannot show
     ├── SourceError              compiled templates could not be loaded
     │   ├── BrokenTemplateError  a template of the build is not a usable template
+    │   ├── BuildLayoutError     build/ is not what docs/build-layout.md says (rebuild)
     │   ├── LayoutError          a bucket object is not what docs/s3-layout.md says
     │   ├── ManifestRefused      the bucket's pointer cannot be used here
     │   ├── S3Unavailable        S3 did not answer usefully (network, 5xx, access denied)
@@ -214,6 +215,12 @@ class ConfigError(BBWSMailError, ValueError):
 
 class SourceError(BBWSMailError):
     """Compiled templates could not be loaded (missing build, unreachable bucket, bad manifest)."""
+
+
+class BuildLayoutError(SourceError):
+    """A ``build/`` folder is not what this version writes (docs/build-layout.md): missing,
+    unreadable, of another format, or a file that does not match its hash. Rebuilding
+    fixes it (``bbws_mail.buildlayout``)."""
 
 
 class BrokenTemplateError(SourceError):

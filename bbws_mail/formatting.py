@@ -18,7 +18,12 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from bbws_mail.errors import FormattingError
 
 SAST = timezone(timedelta(hours=2), "SAST")
-VAT_RATE = Decimal("0.15")  # South African VAT since 1 April 2018
+# South Africa's standard VAT rate by the date it took effect, newest first: a supply is
+# taxed at the rate in force on its date (its time of supply), so an invoice for an older
+# supply shows the older rate. Templates show the rate from data (totals.vatRate).
+VAT_RATES = ((date(2018, 4, 1), Decimal("0.15")), (date(1993, 4, 7), Decimal("0.14")),
+             (date(1991, 9, 30), Decimal("0.10")))
+VAT_RATE = VAT_RATES[0][1]  # the rate in force today
 _CENT = Decimal("0.01")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -61,6 +66,23 @@ def vat_included(total: Decimal | int, rate: Decimal = VAT_RATE) -> Decimal:
     except InvalidOperation:
         raise FormattingError("vat_included(): the amount is too large to show to the cent"
                               ) from None
+
+
+def vat_rate_on(day: date | datetime) -> Decimal:
+    """The standard VAT rate in force on ``day`` (a datetime counts by its SAST date)."""
+    if isinstance(day, datetime):
+        day = _to_sast(day, "vat_rate_on()").date()
+    for start, rate in VAT_RATES:
+        if day >= start:
+            return rate
+    raise FormattingError("vat_rate_on(): the date is before South African VAT (30 Sep 1991)")
+
+
+def vat_percent(rate: Decimal) -> str:
+    """``Decimal("0.15")`` -> ``"15%"``, ``Decimal("0.155")`` -> ``"15.5%"``: totals.vatRate."""
+    if isinstance(rate, bool) or not isinstance(rate, Decimal) or not 0 <= rate < 1:
+        raise FormattingError("vat_percent(): the rate must be a Decimal fraction (0.15)")
+    return f"{(rate * 100).normalize():f}%"
 
 
 def _to_sast(value: datetime | date | str, what: str) -> datetime:

@@ -17,11 +17,12 @@ An entry ending in ``.*`` is a package and every module under it.
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runtime", ("bbws_mail", "bbws_mail._jsonload", "bbws_mail._namedtuple",
-                 "bbws_mail.datatypes", "bbws_mail.display", "bbws_mail.errors",
-                 "bbws_mail.formatting", "bbws_mail.headers", "bbws_mail.layers",
-                 "bbws_mail.layout", "bbws_mail.mustache", "bbws_mail.precompiled",
-                 "bbws_mail.render", "bbws_mail.s3source", "bbws_mail.send",
-                 "bbws_mail.sources", "bbws_mail.sqs", "bbws_mail.validate")),
+                 "bbws_mail.buildlayout", "bbws_mail.datatypes", "bbws_mail.display",
+                 "bbws_mail.errors", "bbws_mail.formatting", "bbws_mail.headers",
+                 "bbws_mail.layers", "bbws_mail.layout", "bbws_mail.mustache",
+                 "bbws_mail.precompiled", "bbws_mail.render", "bbws_mail.s3source",
+                 "bbws_mail.send", "bbws_mail.sources", "bbws_mail.sqs",
+                 "bbws_mail.validate")),
     ("config", ("bbws_mail.config",)),
     ("pipeline", ("bbws_mail.pipeline.*",)),
     ("tools", ("bbws_mail.check.*", "bbws_mail.publish.*", "bbws_mail.preview.*",

@@ -10,11 +10,11 @@ uses (a current version never becomes noncurrent if its key is never overwritten
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from typing import Any
 
+from bbws_mail.buildlayout import PARTS, sha256_hex
 from bbws_mail.errors import LayoutError
 
 POINTER_KEY = "manifest.json"
@@ -23,18 +23,16 @@ HISTORY_PREFIX = "history/"
 ASSETS_PREFIX = "assets/"
 CATEGORIES = ("receipts", "notifications", "invoices")
 BUNDLE_FORMAT = 1
-MANIFEST_FORMAT = 2
+# The S3 layout's format, of its build manifests and pointers; ``build/`` has its own
+# (bbws_mail.buildlayout.BUILD_FORMAT).
+LAYOUT_FORMAT = 2
 LEGACY_FORMAT = 1
 BUILD_KIND = "bbws-mail/build"
 POINTER_KIND = "bbws-mail/pointer"
-BUNDLE_PARTS = ("html", "text", "subject", "schema")
+BUNDLE_PARTS = PARTS  # a bundle holds the four parts of a compiled template
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def canonical_json(doc: Any) -> bytes:
@@ -113,8 +111,8 @@ def _require(cond: bool, where: str, rule: str) -> None:
 def check_build_manifest(doc: Any, where: str) -> dict[str, Any]:
     """Validate the shape of a build manifest; every key it names must be a layout key."""
     _require(isinstance(doc, dict), where, "not a JSON object")
-    _require(doc.get("format") == MANIFEST_FORMAT and doc.get("kind") == BUILD_KIND, where,
-             f"not a format-{MANIFEST_FORMAT} build manifest")
+    _require(doc.get("format") == LAYOUT_FORMAT and doc.get("kind") == BUILD_KIND, where,
+             f"not a format-{LAYOUT_FORMAT} build manifest")
     _require(isinstance(doc.get("buildVersion"), str), where, "buildVersion missing")
     _require(type(doc.get("validator", 1)) is int, where, "validator must be an integer")
     templates = doc.get("templates")
@@ -138,8 +136,8 @@ def check_build_manifest(doc: Any, where: str) -> dict[str, Any]:
 def check_pointer(doc: Any, where: str = POINTER_KEY) -> dict[str, Any]:
     """Validate a format-2 pointer (and the build manifest inlined in it)."""
     _require(isinstance(doc, dict), where, "not a JSON object")
-    _require(doc.get("format") == MANIFEST_FORMAT and doc.get("kind") == POINTER_KIND, where,
-             f"not a format-{MANIFEST_FORMAT} pointer")
+    _require(doc.get("format") == LAYOUT_FORMAT and doc.get("kind") == POINTER_KIND, where,
+             f"not a format-{LAYOUT_FORMAT} pointer")
     _require(isinstance(doc.get("env"), str), where, "env missing")
     build = doc.get("build")
     _require(isinstance(build, dict) and isinstance(build.get("sha256"), str)
@@ -178,8 +176,8 @@ def parse_json_object(data: bytes, where: str) -> Any:
 def pointer_format(doc: Any) -> int:
     """2 for this layout, 1 for the VersionId-pinning legacy manifest, 0 for anything else."""
     if isinstance(doc, dict):
-        if doc.get("kind") == POINTER_KIND and doc.get("format") == MANIFEST_FORMAT:
-            return MANIFEST_FORMAT
+        if doc.get("kind") == POINTER_KIND and doc.get("format") == LAYOUT_FORMAT:
+            return LAYOUT_FORMAT
         if doc.get("format") == LEGACY_FORMAT and isinstance(doc.get("objects"), dict):
             return LEGACY_FORMAT
     return 0

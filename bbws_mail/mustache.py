@@ -15,15 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from types import CodeType, FunctionType
 
-from bbws_mail.validate import number_kind
+from bbws_mail.validate import NESTING, number_kind
 
 TYPE_CHECKING = False  # typing is not imported at run time: see bbws_mail._namedtuple
 if TYPE_CHECKING:
     from typing import Any
 
-# Sections nested deeper than this are compiled into functions of their own: CPython
-# refuses more than 20 statically nested blocks ("too many statically nested blocks").
-NESTING = 8
 Escape = Callable[[str], str]
 # program text -> the code object of a factory made from it at build time, or None
 Precompiled = Callable[[str], CodeType | None]

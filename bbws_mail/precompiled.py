@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from types import CodeType, ModuleType
 
-from bbws_mail.sources import sha256_hex
+from bbws_mail.buildlayout import CODE_SUFFIX, sha256_hex
 
 TYPE_CHECKING = False  # typing is not imported at run time: see bbws_mail._namedtuple
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 PARTS = ("html", "text", "subject")
 CHECK = "check"
-SUFFIX = ".mustache.py"
 
 
 def _hash(program: str) -> str:
@@ -71,7 +70,7 @@ def load(directory: str, name: str) -> ModuleType | None:
     ``importlib.util`` brings ``contextlib`` and ``warnings`` with it, ~1 ms of a cold
     start, for nothing a file-to-module load needs.
     """
-    path = os.path.join(directory, name + SUFFIX)
+    path = os.path.join(directory, name + CODE_SUFFIX)
     if not os.path.isfile(path):
         return None
     try:

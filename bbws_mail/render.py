@@ -142,14 +142,24 @@ _default_source: Source | None = None
 _sources: dict[tuple[str, ...], Source] = {}
 _sources_lock = allocate_lock()
 SOURCE_KINDS = ("packaged", "s3")
+SOURCE_ENV = "BBWS_TEMPLATE_SOURCE"  # names the default source: one of SOURCE_KINDS
+
+
+def configured_source_kind() -> str:
+    """The source kind ``BBWS_TEMPLATE_SOURCE`` names: ``packaged`` when unset or empty.
+
+    The one reading of the variable, for ``render()`` and the command line alike; a
+    value naming no source is a :class:`SourceNameError`.
+    """
+    kind = os.environ.get(SOURCE_ENV, "").strip().lower() or "packaged"
+    return _source_kind(kind, SOURCE_ENV)
 
 
 def default_source() -> Source:
     """Packaged build unless ``BBWS_TEMPLATE_SOURCE=s3`` (then the S3 bucket of ``BBWS_ENV``)."""
     global _default_source
     if _default_source is None:
-        kind = os.environ.get("BBWS_TEMPLATE_SOURCE", "packaged").strip().lower() or "packaged"
-        _default_source = _make_source(kind, "BBWS_TEMPLATE_SOURCE")
+        _default_source = _make_source(configured_source_kind(), SOURCE_ENV)
     return _default_source
 
 

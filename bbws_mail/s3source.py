@@ -38,7 +38,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from bbws_mail import layout
+from bbws_mail import buildlayout, layout
 from bbws_mail.errors import (
     ManifestRefused,
     S3Unavailable,
@@ -51,7 +51,6 @@ from bbws_mail.sources import (
     PackagedSource,
     Snapshot,
     TemplateFiles,
-    asset_base_url_for,
     lazy_from_files,
     packaged_dir,
     packaged_environments,
@@ -278,7 +277,7 @@ class _Reader:
                 f"{'missing' if not doc.get('env') else 'different'}); this reader is "
                 f"BBWS_ENV={self.env}: check BBWS_TEMPLATE_BUCKET and bbws-mail.toml")
         try:
-            if fmt == layout.MANIFEST_FORMAT:
+            if fmt == layout.LAYOUT_FORMAT:
                 snapshot, settled = self._from_pointer(doc)
             else:
                 snapshot, settled = self._from_legacy(doc, response.get("VersionId", "")), True
@@ -316,8 +315,10 @@ class _Reader:
                                  bundle["subject"].rstrip("\n"), bundle["schema"])
 
         lazy = LazyTemplates({n: e["sha256"] for n, e in templates.items()}, load)
-        asset = asset_base_url_for({**manifest, "environments": packaged_environments()},
-                                   self.env or None)
+        # the published build's hosts first, the packaged build's for the others
+        urls = {**buildlayout.asset_base_urls(packaged_environments()),
+                **dict(manifest.get("assetBaseUrls", {}))}
+        asset = buildlayout.asset_base_url_for(urls, self.env or None)
         return Snapshot(str(manifest["buildVersion"]), lazy, asset, self.where(build_key),
                         manifest), settled
 
@@ -411,7 +412,8 @@ class _Reader:
         origin = f"{self.where()}?versionId={version}"
         lazy = lazy_from_files(manifest, read, origin=origin)
         return Snapshot(manifest["buildVersion"], lazy,
-                        asset_base_url_for(manifest, self.env or None), origin, manifest)
+                        buildlayout.asset_base_url_for(dict(manifest.get("assetBaseUrls", {})),
+                                                       self.env or None), origin, manifest)
 
     def status(self) -> dict[str, Any]:
         """What this reader serves, for logs and health checks."""

@@ -23,7 +23,7 @@ import os
 from _thread import allocate_lock
 from collections.abc import Callable, Iterator, Mapping
 
-from bbws_mail._jsonload import loads as json_loads
+from bbws_mail import buildlayout
 from bbws_mail._namedtuple import NamedTuple
 from bbws_mail.errors import SourceError
 
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 else:
     Protocol = object
 
-DEFAULT_ASSET_BASE_URL = "https://assets.bbws.co.za/email"
-PART_KINDS = ("html", "text", "subject", "schema")
 
 
 class TemplateFiles(NamedTuple):
@@ -123,7 +121,7 @@ class Snapshot(NamedTuple):
 
     build_version: str
     templates: Mapping[str, TemplateFiles]
-    asset_base_url: str = DEFAULT_ASSET_BASE_URL
+    asset_base_url: str = buildlayout.DEFAULT_ASSET_BASE_URL
     origin: str = ""  # human-readable: where it was read from
     manifest: dict[str, Any] | None = None  # the manifest it was read from
 
@@ -138,7 +136,7 @@ def packaged_dir() -> str | None:
     """The packaged build's folder (inside the installed package, or the checkout's build/)."""
     here = os.path.dirname(os.path.abspath(__file__))
     for candidate in (os.path.join(here, "_build"), os.path.join(os.path.dirname(here), "build")):
-        if os.path.isfile(os.path.join(candidate, "manifest.json")):
+        if os.path.isfile(os.path.join(candidate, buildlayout.MANIFEST)):
             return candidate
     return None
 
@@ -156,18 +154,10 @@ _manifests: dict[str, dict[str, Any]] = {}
 
 
 def read_manifest(directory: str) -> dict[str, Any]:
-    """A packaged build's manifest.json, parsed once per process."""
+    """A packaged build's manifest (``buildlayout.read_manifest``), read once per process."""
     found = _manifests.get(directory)
     if found is None:
-        path = os.path.join(directory, "manifest.json")
-        try:
-            with open(path, "rb") as fh:
-                found = json_loads(fh.read())
-        except (OSError, ValueError, RecursionError) as exc:
-            raise SourceError(f"cannot read {path}: {type(exc).__name__}") from None
-        if not isinstance(found, dict) or not isinstance(found.get("templates"), dict):
-            raise SourceError(f"{path}: not a build manifest (no templates table)")
-        _manifests[directory] = found
+        found = _manifests[directory] = buildlayout.read_manifest(directory)
     return found
 
 
@@ -177,75 +167,37 @@ def packaged_environments() -> dict[str, Any]:
     if directory is None:
         return {}
     try:
-        envs = read_manifest(directory).get("environments", {})
+        return buildlayout.environments(read_manifest(directory))
     except SourceError:
         return {}
-    return envs if isinstance(envs, dict) else {}
 
 
-def asset_base_url_for(manifest: Mapping[str, Any], env: str | None) -> str:
-    """The asset base URL for an environment, from the build manifest."""
-    urls: dict[str, str] = dict(manifest.get("assetBaseUrls", {}))
-    for name, settings in dict(manifest.get("environments", {})).items():
-        if isinstance(settings, dict) and settings.get("asset_base_url"):
-            urls.setdefault(name, settings["asset_base_url"])
-    if env and env in urls:
-        return urls[env]
-    return urls.get("prod", DEFAULT_ASSET_BASE_URL)
-
-
-def template_files(name: str, parts: Mapping[str, str]) -> TemplateFiles:
-    """TemplateFiles from the four parts as text (schema as JSON text)."""
-    try:
-        schema = json_loads(parts["schema"])
-    except (ValueError, RecursionError):
-        raise SourceError(f"template {name!r}: its schema is not valid JSON") from None
-    return TemplateFiles(name=name, html=parts["html"], text=parts["text"],
-                         subject=parts["subject"].rstrip("\n"), schema=schema)
-
-
-def sha256_hex(data: bytes) -> str:
-    """SHA-256 hex digest without importing hashlib on the cold path.
-
-    ``hashlib`` loads OpenSSL: measured 2.6 ms of a Lambda cold start, against 0.13 ms
-    for CPython's built-in ``_sha256`` (same digest); hashlib where that is absent.
-    """
-    try:
-        from _sha256 import sha256  # type: ignore[import-not-found]
-    except ImportError:  # not CPython, or built without it
-        from hashlib import sha256
-    return sha256(data).hexdigest()
+def template_files(name: str, parts: Mapping[str, bytes], where: str) -> TemplateFiles:
+    """TemplateFiles from the four files of a template as bytes."""
+    return TemplateFiles(name, *buildlayout.decode_parts(name, parts, where))
 
 
 def lazy_from_files(manifest: Mapping[str, Any], read: Callable[[str], bytes], *,
                     origin: str) -> LazyTemplates:
-    """Templates of a format-1 build manifest (one file per part), read through ``read``.
+    """Templates of a manifest whose entries name one file per part (``build/``'s, and the
+    S3 layout's legacy one), read through ``read``.
 
     Each file is checked against its SHA-256 in the manifest when first read.
     """
     entries: dict[str, Any] = dict(manifest.get("templates", {}))
 
     def load(name: str) -> TemplateFiles:
-        texts: dict[str, str] = {}
-        for kind in PART_KINDS:
-            info = entries[name]["files"][kind]
+        parts: dict[str, bytes] = {}
+        for part in buildlayout.PARTS:
+            info = entries[name]["files"][part]
             data = read(info["path"])
-            if sha256_hex(data) != info["sha256"]:
+            if buildlayout.sha256_hex(data) != info["sha256"]:
                 raise SourceError(f"{origin}: {info['path']} does not match its manifest hash")
-            texts[kind] = data.decode("utf-8")
-        return template_files(name, texts)
+            parts[part] = data
+        return template_files(name, parts, origin)
 
-    digests = {name: "/".join(entry["files"][k]["sha256"] for k in PART_KINDS)
-               for name, entry in entries.items()}
+    digests = {name: buildlayout.template_digest(entry) for name, entry in entries.items()}
     return LazyTemplates(digests, load)
-
-
-def snapshot_from_files(manifest: dict[str, Any], read: Callable[[str], bytes], *,
-                        env: str | None, origin: str) -> Snapshot:
-    """A snapshot of a build manifest whose files ``read(relative_path) -> bytes`` returns."""
-    templates = lazy_from_files(manifest, read, origin=origin)
-    return Snapshot(manifest.get("buildVersion", ""), templates,
-                    asset_base_url_for(manifest, env), origin, manifest)
 
 
 class FixedSource:
@@ -286,15 +238,20 @@ class PackagedSource:
             found = _packaged.get(key)
             if found is None:
                 manifest = read_manifest(directory)
+                entries: dict[str, Any] = manifest["templates"]
 
-                def read(rel: str) -> bytes:
-                    with open(os.path.join(directory, rel), "rb") as fh:
-                        return fh.read()
+                def load(name: str) -> TemplateFiles:
+                    files = entries[name]["files"]
+                    return template_files(name, {part: buildlayout.read_part(
+                        directory, files[part]) for part in buildlayout.PARTS}, directory)
 
-                found = _packaged[key] = snapshot_from_files(manifest, read, env=self.env,
-                                                             origin=directory)
-                assert isinstance(found.templates, LazyTemplates)
-                found.templates.code_dir = directory
+                templates = LazyTemplates({n: buildlayout.template_digest(e)
+                                           for n, e in entries.items()}, load,
+                                          code_dir=directory)
+                urls = buildlayout.asset_base_urls(buildlayout.environments(manifest))
+                asset = buildlayout.asset_base_url_for(urls, self.env)
+                found = _packaged[key] = Snapshot(manifest["buildVersion"], templates, asset,
+                                                  directory, manifest)
         return found
 
 

@@ -41,7 +41,10 @@ if TYPE_CHECKING:
 # value as a schema change.
 SEMANTICS_VERSION = 2
 MAX_PROBLEMS = 100  # kept per call; the rest are only counted
-NESTING = 8  # generated blocks deeper than this go into a function of their own
+# Generated code (this validator's and the Mustache compiler's) nests at most this many
+# blocks before the rest goes into a function of its own: CPython refuses more than 20
+# statically nested blocks ("too many statically nested blocks").
+NESTING = 8
 
 SUPPORTED = {
     "type", "properties", "required", "additionalProperties", "items", "minItems",

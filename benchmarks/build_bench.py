@@ -61,7 +61,8 @@ def _mrml_alone(cfg: Any, sources: list[Path]) -> float:
     from bbws_mail.pipeline import splice
     from bbws_mail.pipeline.compile import lift_inline_styles
 
-    srcs = [lift_inline_styles(splice.splice(p, cfg.templates_dir).text)[0]
+    company = cfg.company.facts()
+    srcs = [lift_inline_styles(splice.splice(p, cfg.templates_dir, company).text)[0]
             for p in sources]
     return median_seconds(lambda: [mjml2html(s, disable_comments=False, fonts={}) for s in srcs],
                           repeat=15)
@@ -73,7 +74,7 @@ def _compile_stage_alone(cfg: Any, sources: list[Path]) -> float:
     from bbws_mail.pipeline import splice
     from bbws_mail.pipeline.compile import compile_mjml
 
-    spliced = [splice.splice(p, cfg.templates_dir) for p in sources]
+    spliced = [splice.splice(p, cfg.templates_dir, cfg.company.facts()) for p in sources]
     return median_seconds(lambda: [compile_mjml(s) for s in spliced], repeat=15)
 
 
@@ -115,7 +116,9 @@ def run(root: Path, *, node: bool = True) -> None:
     if not _ensure_node_mjml():
         print("official MJML baseline skipped: node/npm or the mjml package unavailable")
         return
-    files = [{"name": p.stem, "src": splice.splice(p, cfg.templates_dir).text} for p in sources]
+    company = cfg.company.facts()
+    files = [{"name": p.stem, "src": splice.splice(p, cfg.templates_dir, company).text}
+             for p in sources]
     result = subprocess.run(["node", "-e", NODE_SCRIPT], input=json.dumps(files),
                             capture_output=True, text=True, cwd=NODE_DIR)
     if result.returncode != 0:

@@ -23,7 +23,7 @@ def run(root: Path) -> None:
     rows = []
     total_ours = total_theirs = 0.0
     for path in discover(cfg.templates_dir):
-        spliced = splice.splice(path, cfg.templates_dir)
+        spliced = splice.splice(path, cfg.templates_dir, cfg.company.facts())
         compiled = compile_stage.compile_mjml(spliced)
         before = placeholders.tag_keys(compiled.html)
 

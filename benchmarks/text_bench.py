@@ -37,7 +37,8 @@ def run(root: Path) -> None:
     cfg = config.load(root)
     htmls = []
     for path in discover(cfg.templates_dir):
-        compiled = compile_stage.compile_mjml(splice.splice(path, cfg.templates_dir))
+        spliced = splice.splice(path, cfg.templates_dir, cfg.company.facts())
+        compiled = compile_stage.compile_mjml(spliced)
         htmls.append(inline.inline_css(compiled.html, compiled.inline_css))
     reference = [parsers["html5lib (pure Python, HTML5)"](h) for h in htmls]
     rows = []

@@ -17,8 +17,13 @@ class InvoiceCustomer(TypedDict):
     firstName: str
 
 
+class InvoiceBillToVatRegistration(TypedDict):
+    vatNumber: str
+
+
 class InvoiceBillTo(TypedDict):
     organization: str
+    vatRegistration: NotRequired[InvoiceBillToVatRegistration]
     addressLines: list[str]
 
 
@@ -36,6 +41,7 @@ class InvoiceTotals(TypedDict):
     subtotal: str
     discount: NotRequired[str]
     vat: str
+    vatRate: str
     total: str
 
 
@@ -84,6 +90,7 @@ class InvoiceInternalTotals(TypedDict):
     subtotal: str
     discount: str
     vat: str
+    vatRate: NotRequired[str]
     total: str
 
 
@@ -127,6 +134,7 @@ class OrderTotals(TypedDict):
     subtotal: str
     discount: NotRequired[str]
     vat: str
+    vatRate: str
     total: str
 
 
@@ -176,6 +184,7 @@ class OrderConfirmationCustomerTotals(TypedDict):
     subtotal: str
     discount: NotRequired[str]
     vat: str
+    vatRate: str
     total: str
 
 
@@ -288,6 +297,7 @@ class OrderInternalTotals(TypedDict):
     subtotal: str
     discount: str
     vat: str
+    vatRate: NotRequired[str]
     total: str
 
 
@@ -424,6 +434,7 @@ class ReceiptTotals(TypedDict):
     subtotal: str
     discount: NotRequired[str]
     vat: str
+    vatRate: str
     total: NotRequired[str]
 
 
@@ -488,6 +499,7 @@ class ReceiptInternalTotals(TypedDict):
     subtotal: str
     discount: str
     vat: str
+    vatRate: NotRequired[str]
     total: str
 
 

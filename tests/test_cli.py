@@ -47,8 +47,10 @@ def test_visual_without_an_example_says_which_file_is_missing(
 
 
 @pytest.mark.parametrize(("setting", "message"), [
-    ('company_adress = "1 Long Street"',
-     "unknown key(s) in [check]: company_adress (did you mean company_address?)"),
+    ("size_fail_k = 90", "unknown key(s) in [check]: size_fail_k (did you mean size_fail_kb?)"),
+    ('company_address = "1 Long Street"',
+     "[check] company_address: the company's address is stated once, as address in the "
+     "[company] table"),
     ('size_warn_kb = "big"', "[check] size_warn_kb has the wrong type"),
     ("size_fail_kb = true", "[check] size_fail_kb has the wrong type"),
     ("size_fail_kb = -5", "[check] size_fail_kb must be more than 0"),

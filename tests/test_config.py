@@ -89,11 +89,51 @@ def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> Non
     ('[defaults]\nregoin = "eu-west-1"\n', 2, "unknown key(s) in [env.dev]: regoin"),
     ('templates = "receipts"\n', 1, "templates must be a table"),
     ('[env]\ndev = 3\n', 2, "[env] dev must be a table"),
+    ('company = "BBWS (Pty) Ltd"\n', 1, "company must be a table"),
+    ('[check]\ncompany_address = "1 Road"\n', 2,
+     "the company's address is stated once, as address in the [company] table"),
 ])
 def test_every_table_is_checked_and_its_problems_named_at_their_line(
         tmp_path: Path, toml: str, line: int, says: str) -> None:
     with pytest.raises(config.ConfigError) as refused:
         _load(tmp_path, toml)
     message = str(refused.value)
+    assert message.startswith(f"{tmp_path / 'bbws-mail.toml'}:{line}: "), message
+    assert says in message, message
+
+
+COMPANY = ('[company]\nname = "BBWS (Pty) Ltd"\ntrading_name = "KimmyAI WordPress Hosting"\n'
+           'address = "16 Ebenezer Road, Green Point, Cape Town, 8005"\n'
+           'registration = "2019/123456/07"\nvat_number = "4123456789"\n')
+
+
+def test_the_company_table_is_read_with_where_each_fact_is_set(tmp_path: Path) -> None:
+    company = _load(tmp_path, "# the company\n" + COMPANY).company
+    assert company.facts() == {
+        "name": "BBWS (Pty) Ltd", "trading_name": "KimmyAI WordPress Hosting",
+        "address": "16 Ebenezer Road, Green Point, Cape Town, 8005",
+        "registration": "2019/123456/07", "vat_number": "4123456789"}
+    assert company.where("address") == "bbws-mail.toml:5"  # as findings name files
+    assert _load(tmp_path, "").company.facts() == {}
+
+
+@pytest.mark.parametrize(("change", "line", "says"), [
+    (('vat_number = "4123456789"', 'vat_number = "123"'), 7,
+     "[company] vat_number: a South African VAT number is 10 digits starting with 4"),
+    (('registration = "2019/123456/07"', 'registration = "2019-123456"'), 6,
+     "[company] registration: a CIPC registration number reads YYYY/NNNNNN/NN"),
+    (('name = "BBWS (Pty) Ltd"', 'name = "BBWS {{x}}"'), 3,
+     "[company] name: may not contain {{, }} or ${"),
+    (('name = "BBWS (Pty) Ltd"', 'name = """BBWS\nLtd"""'), 3,
+     "[company] name: must be one line"),
+    (('name = "BBWS (Pty) Ltd"', "name = 7"), 3, "[company] name: expected a string"),
+    (('trading_name = "KimmyAI WordPress Hosting"', 'tradingname = "x"'), 4,
+     "[company] unknown key tradingname (did you mean trading_name?)"),
+])
+def test_a_bad_company_fact_is_a_config_error_at_its_line(
+        tmp_path: Path, change: tuple[str, str], line: int, says: str) -> None:
+    with pytest.raises(config.ConfigError) as err:
+        _load(tmp_path, "\n" + COMPANY.replace(*change))
+    message = str(err.value)
     assert message.startswith(f"{tmp_path / 'bbws-mail.toml'}:{line}: "), message
     assert says in message, message

@@ -11,7 +11,7 @@ from typing import Any
 import chevron
 import pytest
 
-from bbws_mail import render
+from bbws_mail import TemplateDataError, render
 from bbws_mail.pipeline import discover
 from bbws_mail.pipeline.brand import hashed_name
 from bbws_mail.sources import PackagedSource
@@ -147,3 +147,61 @@ def test_inverted_sections_flip(project_build: Path, name: str) -> None:
             assert "{{" not in html
             if shown:
                 assert words in html
+
+
+def _rand(money: str) -> float:
+    return float(money.replace("R", "").replace(",", ""))
+
+
+SHOWS_VAT = [n for n in NAMES if "{{totals.vat}}" in (ROOT / f"templates_src/{n}.mjml").read_text()]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_template_states_a_vat_rate_of_its_own(name: str) -> None:
+    """The rate is data (totals.vatRate), as the amount it was computed with is."""
+    source = (ROOT / f"templates_src/{name}.mjml").read_text()
+    assert not re.search(r"[0-9]\s*%\s*VAT|VAT\s*\(?\s*[0-9]", source), name
+
+
+@pytest.mark.parametrize("name", SHOWS_VAT)
+def test_the_vat_rate_shown_is_the_one_in_the_data(source: PackagedSource, name: str) -> None:
+    data = example(name)
+    shown = "vatRate" in data["totals"]
+    if not shown:  # a template may show the amount alone; then its schema need not ask
+        assert "{{totals.vatRate}}" not in (ROOT / f"templates_src/{name}.mjml").read_text()
+        return
+    data["totals"]["vatRate"] = "15.5%"
+    email = render(name, data, source=source)
+    assert "VAT (15.5%)" in email.text and "VAT (15.5%)" in email.html
+    data["totals"]["vatRate"] = "15"
+    with pytest.raises(TemplateDataError, match=r"\$\.totals\.vatRate"):
+        render(name, data, source=source)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "totals" in example(n)])
+def test_each_examples_vat_is_its_rate_of_the_taxable_amount(name: str) -> None:
+    """totals.vat must be totals.vatRate of the VAT-exclusive amount (after discount)."""
+    totals = example(name)["totals"]
+    if "vatRate" not in totals:
+        pytest.skip(f"{name}'s example states no rate")
+    taxable = _rand(totals["subtotal"]) + _rand(totals.get("discount", "R0.00"))
+    rate = float(totals["vatRate"].rstrip("%")) / 100
+    assert _rand(totals["vat"]) == pytest.approx(round(taxable * rate + 1e-9, 2), abs=0.005)
+    if "total" in totals:
+        assert _rand(totals["total"]) == pytest.approx(taxable + _rand(totals["vat"]), abs=0.005)
+
+
+def test_a_tax_invoice_shows_the_recipients_vat_number_when_given(
+        source: PackagedSource) -> None:
+    """VAT Act s20(4): a full tax invoice to a vendor names the recipient's VAT number."""
+    data = example("invoice")
+    assert "vatRegistration" in data["billTo"], "the example is a business customer"
+    number = data["billTo"]["vatRegistration"]["vatNumber"]
+    email = render("invoice", data, source=source)
+    assert f"VAT number {number}" in email.text and f"VAT number {number}" in email.html
+    del data["billTo"]["vatRegistration"]
+    email = render("invoice", data, source=source)
+    assert number not in email.text and email.text.count("VAT number") == 1  # BBWS's own
+    data["billTo"]["vatRegistration"] = {"vatNumber": "123456789"}
+    with pytest.raises(TemplateDataError, match=r"\$\.billTo\.vatRegistration\.vatNumber"):
+        render("invoice", data, source=source)

@@ -104,7 +104,7 @@ def check_findings(config: Config, built: BuiltTemplate) -> tuple[list[Finding],
     found: list[Finding] = list(built.findings)  # the build's checkers, check rules too
     for looks_at, html in ((SOURCE, ""), (MRML_HTML, built.mrml_html),
                            (BUILT_HTML, built.html)):
-        found += checkers.run(looks_at, Target(built.spliced, config.check, html),
+        found += checkers.run(looks_at, Target(built.spliced, config, html),
                               in_build=False)
     name = built.name
     data, problem = _example(config, name)
@@ -120,7 +120,7 @@ def check_findings(config: Config, built: BuiltTemplate) -> tuple[list[Finding],
                 config.schemas_dir / "examples" / f"{name}.json", config.root),
                 f"the example does not render: {exc}", name))
         else:
-            found += checkers.run(RENDERING, Target(built.spliced, config.check, rendered.html),
+            found += checkers.run(RENDERING, Target(built.spliced, config, rendered.html),
                                   in_build=False)
     return found, rendered
 
@@ -145,7 +145,7 @@ def failed_findings(config: Config, exc: TemplateBuildFailed, name: str) -> list
     if exc.spliced is not None:
         for looks_at, html in ((SOURCE, ""), (MRML_HTML, exc.mrml_html)):
             if html or looks_at == SOURCE:
-                found += checkers.run(looks_at, Target(exc.spliced, config.check, html),
+                found += checkers.run(looks_at, Target(exc.spliced, config, html),
                                       in_build=False)
     return found
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bbws_mail.config import Config
+from bbws_mail.config import CONFIG_FILE, Config
 from bbws_mail.errors import BuildError, Location, TemplateBuildFailed, TemplateError
 from bbws_mail.pipeline import compile as compile_stage
 from bbws_mail.pipeline import inline as inline_stage
@@ -85,23 +85,24 @@ class _Run:
                 start = time.perf_counter()
                 getattr(self, "_" + stage.replace("-", "_"))()
                 timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+            return self._result()  # a template without a category fails here, at its file
         except TemplateBuildFailed:
             raise
         except TemplateError as exc:
             raise self.fail([exc]) from None
-        return self._result()
 
     def _rules(self, looks_at: str, html: str = "") -> None:
         """The findings of the build's checkers at ``looks_at``, the allow-list applied."""
         from bbws_mail.pipeline.rules import allow, checkers
 
         assert self.spliced is not None
-        target = checkers.Target(self.spliced, self.config.check, html)
+        target = checkers.Target(self.spliced, self.config, html)
         found = checkers.run(looks_at, target, in_build=True)
         self.findings += allow.apply(found, self.allowed, report_unused=False)
 
     def _splice(self) -> None:
-        self.spliced = splice.splice(self.path, self.config.templates_dir)
+        self.spliced = splice.splice(self.path, self.config.templates_dir,
+                                     self.config.company.facts())
         compile_stage.check_depth(self.spliced)
 
     def _placeholders(self) -> None:
@@ -186,11 +187,14 @@ class _Run:
 
 
 def brand_files(config: Config, spliced: splice.Spliced) -> list[str]:
-    """The brand token file and the assets a template used: sources of its output too."""
+    """The token files (brand.toml; bbws-mail.toml, whose [company] facts templates show
+    and whose environments the manifest carries) and the assets a template used: sources
+    of its output too."""
     from bbws_mail.pipeline import brand
 
     used = [f"{brand.ASSETS_DIR}/{name}" for name in sorted(spliced.assets)]
-    tokens = [brand.TOKENS_FILE] if (config.root / brand.TOKENS_FILE).is_file() else []
+    tokens = [name for name in (brand.TOKENS_FILE, CONFIG_FILE)
+              if (config.root / name).is_file()]
     return tokens + used
 
 

@@ -1,6 +1,7 @@
 """Bounded emails: the largest schema-valid email of each template, measured at build time.
 
-Gmail clips an HTML part over 102 KB, and a Lambda pays for every byte it renders.
+Gmail clips a large HTML part (the default of ``[check] size_fail_kb``, in
+``config.CheckSettings``), and a Lambda pays for every byte it renders.
 Data cannot make an email arbitrarily large only if every value the template
 shows is bounded: so every displayed string needs a ``maxLength`` (or an enum,
 const or a fixed-length format), every displayed integer a ``maximum`` and

@@ -1,28 +1,32 @@
-"""Brand tokens (``brand.toml``) and hashed asset names, written into sources before compiling.
+"""Build-time tokens, written into sources before compiling: brand, company and assets.
 
-``${brand.NAME}`` becomes the token's value and ``${asset.FILE}`` the content-hashed
-name of ``assets/FILE`` (``logo.png`` -> ``logo.<sha256[:16]>.png``), so one file
-re-colours header, buttons, dark mode and (through ``assets/make_logo.py``) the
-logo, and an email already sent keeps pointing at the logo it was sent with.
-Values never contain a newline, so the splice's line map stays exact.
+``${brand.NAME}`` becomes the token's value (``brand.toml``), ``${company.KEY}`` the
+company fact of ``bbws-mail.toml``'s ``[company]`` table (HTML-escaped: it lands in
+markup and text), and ``${asset.FILE}`` the content-hashed name of ``assets/FILE``
+(``logo.png`` -> ``logo.<sha256[:16]>.png``). So one file re-colours header, buttons,
+dark mode and (through ``assets/make_logo.py``) the logo, one table moves the company's
+address in every footer and invoice, and an email already sent keeps pointing at the
+logo it was sent with. Values never contain a newline, so the splice's line map stays
+exact.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
+import html
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bbws_mail.config import key_line, toml_problem
+from bbws_mail.buildlayout import sha256_hex
+from bbws_mail.config import COMPANY_KEYS, key_line, toml_problem
 from bbws_mail.errors import Location, TemplateError
 from bbws_mail.layout import asset_key
 
 TOKENS_FILE = "brand.toml"
 ASSETS_DIR = "assets"
-TOKEN_RE = re.compile(r"\$\{(brand|asset)\.([A-Za-z0-9_.-]*)\}")
+TOKEN_RE = re.compile(r"\$\{(brand|company|asset)\.([A-Za-z0-9_.-]*)\}")
 _HASHED_RE = re.compile(r"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{16})(?P<suffix>\.[^.]+)?$")
 
 
@@ -32,6 +36,7 @@ class Brand:
 
     root: Path
     tokens: dict[str, str] = field(default_factory=dict)
+    company: dict[str, str] = field(default_factory=dict)  # config.Company.facts()
     used_assets: dict[str, str] = field(default_factory=dict)  # name -> hashed name
 
     def expand(self, text: str, shown: str,
@@ -59,6 +64,13 @@ class Brand:
                 raise self._unknown(text, m, shown, name, list(self.tokens),
                                     f"there is no {TOKENS_FILE} at the project root" if missing
                                     else f"{TOKENS_FILE} has no token {name!r}")
+            if kind == "company":
+                if name in self.company:
+                    written = html.escape(self.company[name], quote=True)
+                    shift += len(written) - len(m.group(0))
+                    return written
+                raise self._unknown(text, m, shown, name, list(COMPANY_KEYS),
+                                    f"bbws-mail.toml [company] sets no {name!r}")
             path = self.root / ASSETS_DIR / name
             if not name or "/" in name or not path.is_file():
                 known = [p.name for p in (self.root / ASSETS_DIR).glob("*.*")
@@ -92,11 +104,13 @@ def _error(text: str, m: re.Match[str], shown: str, what: str, hint: str) -> Tem
     return TemplateError(Location(shown, line, column), f"{m.group(0)}: {what}", hint)
 
 
-def load(root: Path) -> Brand:
-    """The project's tokens (none when it has no ``brand.toml``); TemplateError if invalid."""
+def load(root: Path, company: dict[str, str] | None = None) -> Brand:
+    """The project's tokens (none when it has no ``brand.toml``) and its company facts
+    (``config.Company.facts()``); TemplateError if brand.toml is invalid."""
     path = root / TOKENS_FILE
+    company = dict(company or {})
     if not path.is_file():
-        return Brand(root)
+        return Brand(root, company=company)
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -113,12 +127,12 @@ def load(root: Path) -> Brand:
         raise TemplateError(Location(TOKENS_FILE, key_line(text, "", bad[0])),
                             f"token(s) {', '.join(bad)} must be one-line strings",
                             'write NAME = "value"')
-    return Brand(root, dict(data))
+    return Brand(root, dict(data), company)
 
 
 def hashed_name(name: str, data: bytes) -> str:
     """``logo.png`` -> ``logo.<sha256[:16]>.png`` (the S3 layout's asset key, without prefix)."""
-    return asset_key(name, hashlib.sha256(data).hexdigest()).split("/", 1)[1]
+    return asset_key(name, sha256_hex(data)).split("/", 1)[1]
 
 
 def find_asset(assets_dir: Path, requested: str) -> Path | None:

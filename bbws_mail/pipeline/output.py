@@ -1,5 +1,8 @@
 """Write ``build/``: the compiled files and a manifest, atomically and deterministically.
 
+The folder's format (file names, manifest fields, hash recipes) is
+``bbws_mail.buildlayout``'s, described in docs/build-layout.md; this module fills it in.
+
 The whole new build is written to a sibling temp folder and swapped in with two
 renames, so a crash or an error never leaves a half-written ``build/``. Nothing
 time-dependent goes into any file: the same sources give byte-identical output,
@@ -8,7 +11,6 @@ which is what makes "build/ is stale" a simple byte comparison in CI.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,24 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bbws_mail import buildlayout
+from bbws_mail.buildlayout import ASSETS_DIR, MANIFEST, sha256_hex
 from bbws_mail.config import Config
-from bbws_mail.pipeline.brand import ASSETS_DIR
+from bbws_mail.pipeline import brand
 from bbws_mail.pipeline.placeholders import Placeholder
 from bbws_mail.pipeline.rules.findings import Finding
 from bbws_mail.pipeline.splice import Spliced
 from bbws_mail.sources import Snapshot, TemplateFiles
 from bbws_mail.validate import SEMANTICS_VERSION as VALIDATOR_SEMANTICS
-
-MANIFEST = "manifest.json"
-DATATYPES = "datatypes.py"  # the TypedDicts; bbws_mail/datatypes.py links to it
-MANIFEST_FORMAT = 1
-# suffix -> (manifest key, content type)
-FILE_KINDS = {
-    ".html": ("html", "text/html; charset=utf-8"),
-    ".txt": ("text", "text/plain; charset=utf-8"),
-    ".subject.txt": ("subject", "text/plain; charset=utf-8"),
-    ".schema.json": ("schema", "application/schema+json"),
-}
 
 
 @dataclass
@@ -59,10 +52,7 @@ class BuiltTemplate:
 
     def version(self) -> str:
         """A content hash of the output files: a render-cache key that changes on rebuild."""
-        h = hashlib.sha256()
-        for data in self.files().values():
-            h.update(data + b"\0")
-        return h.hexdigest()[:16]
+        return sha256_hex(b"".join(data + b"\0" for data in self.parts().values()))[:16]
 
     def template_files(self) -> TemplateFiles:
         """What a render source serves for this template."""
@@ -77,29 +67,28 @@ class BuiltTemplate:
         return Snapshot(self.version(), {self.name: self.template_files()},
                         asset_base_url, origin=origin)
 
+    def parts(self) -> dict[str, bytes]:
+        """Part (``buildlayout.PARTS``) -> the bytes of its file."""
+        return {"html": self.html.encode(), "text": self.text.encode(),
+                "subject": (self.subject + "\n").encode(), "schema": dump_json(self.schema)}
+
     def files(self) -> dict[str, bytes]:
         """Output file name -> bytes."""
-        return {
-            f"{self.name}.html": self.html.encode(),
-            f"{self.name}.txt": self.text.encode(),
-            f"{self.name}.subject.txt": (self.subject + "\n").encode(),
-            f"{self.name}.schema.json": dump_json(self.schema),
-        }
+        return {buildlayout.part_file(self.name, part): data
+                for part, data in self.parts().items()}
 
 
 def dump_json(data: Any) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def tool_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {}
-    for dist in ("bbws-mail", "mjml-python", "css-inline", "selectolax", "chevron"):
+    from bbws_mail import __version__
+
+    out = {"bbws-mail": __version__}
+    for dist in ("mjml-python", "css-inline", "selectolax", "chevron"):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:
@@ -112,7 +101,7 @@ def asset_files(built: list[BuiltTemplate], config: Config) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for tpl in built:
         for name, hashed in tpl.assets.items():
-            out[f"{ASSETS_DIR}/{hashed}"] = (config.root / ASSETS_DIR / name).read_bytes()
+            out[f"{ASSETS_DIR}/{hashed}"] = (config.root / brand.ASSETS_DIR / name).read_bytes()
     return out
 
 
@@ -122,7 +111,7 @@ def asset_entries(built: list[BuiltTemplate], files: dict[str, bytes]) -> dict[s
     for tpl in built:
         for name, hashed in sorted(tpl.assets.items()):
             data = files[f"{ASSETS_DIR}/{hashed}"]
-            entries[name] = {"path": f"{ASSETS_DIR}/{hashed}", "sha256": sha256(data),
+            entries[name] = {"path": f"{ASSETS_DIR}/{hashed}", "sha256": sha256_hex(data),
                              "bytes": len(data)}
     return dict(sorted(entries.items()))
 
@@ -131,37 +120,26 @@ def make_manifest(built: list[BuiltTemplate], config: Config,
                   assets: dict[str, bytes] | None = None) -> dict[str, Any]:
     """The manifest: every file's hash, each template's source hash, tool versions, assets."""
     templates: dict[str, Any] = {}
-    source_hashes = {}
     for tpl in sorted(built, key=lambda b: b.name):
-        files = {}
-        for fname, data in tpl.files().items():
-            kind = next(k for suffix, (k, _) in sorted(FILE_KINDS.items(),
-                                                       key=lambda kv: -len(kv[0]))
-                        if fname.endswith(suffix))
-            files[kind] = {"path": fname, "sha256": sha256(data), "bytes": len(data)}
-        src = hashlib.sha256()
-        for rel in sorted(set(tpl.sources)):
-            src.update(rel.encode() + b"\0" + (config.root / rel).read_bytes() + b"\0")
-        source_hashes[tpl.name] = src.hexdigest()
+        files = {part: {"path": buildlayout.part_file(tpl.name, part), "sha256": sha256_hex(data),
+                        "bytes": len(data)} for part, data in tpl.parts().items()}
         templates[tpl.name] = {
             "category": tpl.category,
             "files": files,
             "sources": sorted(set(tpl.sources)),  # what sourceHash covers (wheel staleness check)
-            "sourceHash": src.hexdigest(),
+            "sourceHash": buildlayout.source_hash(tpl.sources,
+                                                  lambda rel: (config.root / rel).read_bytes()),
             "schemaHash": files["schema"]["sha256"],
         }
-    overall = hashlib.sha256(json.dumps(source_hashes, sort_keys=True).encode()).hexdigest()
-    content = hashlib.sha256(json.dumps(
-        {n: {k: f["sha256"] for k, f in t["files"].items()} for n, t in templates.items()},
-        sort_keys=True).encode()).hexdigest()
     manifest: dict[str, Any] = {
-        "format": MANIFEST_FORMAT,
+        "format": buildlayout.BUILD_FORMAT,
         # Validator semantics: a stricter validator is a schema change for a publish gate.
         "validator": VALIDATOR_SEMANTICS,
-        "buildVersion": content[:16],
-        "sourceHash": overall,
+        "buildVersion": buildlayout.build_version(
+            {n: {k: f["sha256"] for k, f in t["files"].items()} for n, t in templates.items()}),
+        "sourceHash": buildlayout.overall_source_hash(
+            {n: t["sourceHash"] for n, t in templates.items()}),
         "tools": tool_versions(),
-        "assetBaseUrls": {name: env.asset_base_url for name, env in sorted(config.envs.items())},
         "environments": reader_settings(config),
         "templates": templates,
     }
@@ -200,7 +178,7 @@ def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> li
     files[MANIFEST] = dump_json(manifest)
     from bbws_mail.pipeline.datatypes import generate
 
-    files[DATATYPES] = generate({t.name: t.schema for t in built}).encode()
+    files[buildlayout.DATATYPES] = generate({t.name: t.schema for t in built}).encode()
     from bbws_mail import precompiled
 
     for tpl in built:
@@ -208,7 +186,7 @@ def write_build(built: list[BuiltTemplate], config: Config, out_dir: Path) -> li
         # the schema as the runtime reads it back (sorted keys): the generated check
         # follows the order of its properties
         code = precompiled.module_text(tpl.name, texts, json.loads(dump_json(tpl.schema)))
-        files[tpl.name + precompiled.SUFFIX] = code.encode()
+        files[tpl.name + buildlayout.CODE_SUFFIX] = code.encode()
     have = read_tree(out_dir) if out_dir.is_dir() else {}
     changed = sorted(n for n, data in files.items() if have.get(n) != data)
     stale = sorted(n for n in have if n not in files)

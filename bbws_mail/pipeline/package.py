@@ -25,6 +25,7 @@ import zipfile
 from importlib.metadata import distribution
 from pathlib import Path
 
+from bbws_mail import buildlayout
 from bbws_mail.errors import PackageError
 from bbws_mail.layers import LAYERS
 
@@ -84,8 +85,6 @@ def write_zip(root: Path, out: Path) -> None:
 
 def make_package(root: Path | None = None, out: Path | None = None) -> Path:
     """Verify ``build/`` is fresh, then write the zip; return its path."""
-    import json
-
     from bbws_mail import config as config_module
     from bbws_mail.pipeline import verify_fresh
 
@@ -98,7 +97,10 @@ def make_package(root: Path | None = None, out: Path | None = None) -> Path:
     if problems:
         raise PackageError("build/ is not what the sources build to:\n  "
                            + "\n  ".join(problems))
-    manifest = json.loads((config.build_dir / "manifest.json").read_text("utf-8"))
+    try:
+        manifest = buildlayout.read_manifest(str(config.build_dir))
+    except buildlayout.BuildLayoutError as exc:
+        raise PackageError(str(exc)) from None
     out = out or config.root / "dist" / f"bbws-mail-lambda-{manifest['buildVersion']}.zip"
     with tempfile.TemporaryDirectory(prefix="bbws-package-") as tmp:
         staged = Path(tmp)

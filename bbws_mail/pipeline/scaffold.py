@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bbws_mail.config import Config
 from bbws_mail.errors import ScaffoldError
+from bbws_mail.layout import CATEGORIES
 
-CATEGORIES = ("receipts", "notifications", "invoices")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 TABLE = "templates"
 

@@ -76,19 +76,26 @@ class _Builder:
         self.at_line_start = chunk.endswith("\n")
 
 
-def splice(path: Path, root: Path) -> Spliced:
+def splice(path: Path, root: Path, company: dict[str, str] | None = None) -> Spliced:
     """Return ``path``'s text with every ``<mj-include path=...>`` replaced, recursively.
 
     Include paths are relative to ``root`` (the ``templates_src`` folder), so a
     partial can be moved between templates without rewriting its includes. Brand
     tokens (``${brand.primary}``) and asset names (``${asset.logo.png}``) are written
-    in each file as it is read (``bbws_mail.pipeline.brand``).
+    in each file as it is read (``bbws_mail.pipeline.brand``), and so are the company's
+    facts (``${company.address}``): ``company``, ``config.Company.facts()``, which the
+    build passes; read from the project's bbws-mail.toml when not given.
     """
     from bbws_mail.pipeline import brand as brand_mod
 
+    if company is None:
+        from bbws_mail import config
+
+        company = config.load(root.parent).company.facts()
+
     builder = _Builder()
     files: list[str] = []
-    tokens = brand_mod.load(root.parent)
+    tokens = brand_mod.load(root.parent, company)
     _splice_into(builder, path, root, stack=[], files=files, included_from=None,
                  brand=tokens)
     text = "".join(builder.parts)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from bbws_mail.preview.workspace import GMAIL_CLIP_BYTES, Preview, audience, family
+from bbws_mail.preview.workspace import Preview, audience, family
 
 _HEAD_RE = re.compile(r"<head\b[^>]*>", re.I)
 _DARK_Q = re.compile(r"\(\s*prefers-color-scheme\s*:\s*dark\s*\)", re.I)
@@ -58,11 +58,12 @@ def frame_document(html: str, *, dark: bool) -> str:
     return extra + html
 
 
-def size_bar(size: int) -> str:
-    """Bytes of HTML against Gmail's 102 KB clip, as a coloured bar."""
-    pct = size / GMAIL_CLIP_BYTES * 100
+def size_bar(size: int, budget: int) -> str:
+    """Bytes of HTML against the project's budget (``[check] size_fail_kb``), as a bar."""
+    pct = size / budget * 100
     level = "ok" if pct < 75 else "warn" if pct < 100 else "bad"
-    note = "clipped by Gmail!" if pct >= 100 else f"{pct:.0f}% of Gmail's 102 KB clip"
+    limit = f"the {budget / 1024:g} KB budget (size_fail_kb)"
+    note = f"over {limit}!" if pct >= 100 else f"{pct:.0f}% of {limit}"
     return (f'<div class="size {level}" title="{size:,} bytes of HTML">'
             f'<div class="bar"><span style="width:{min(pct, 100):.1f}%"></span></div>'
             f"<span><b>{size / 1024:.1f} KB</b> ({size:,} bytes) · {note}</span></div>")
@@ -74,7 +75,7 @@ def meta_panel(p: Preview) -> str:
         return '<p class="muted">Nothing rendered yet: see the problems below.</p>'
     rows = [("Subject", f'<b id="subject">{escape(p.email.subject)}</b>'),
             ("Preheader", f'<span id="preheader">{escape(p.preheader) or "<i>none</i>"}</span>'),
-            ("HTML size", size_bar(p.size)),
+            ("HTML size", size_bar(p.size, p.budget)),
             ("Build", f"<code>{escape(p.email.build_version)}</code>"
                       + (' <span class="chip bad">last good build: the sources do not build'
                          "</span>" if p.stale else ""))]
@@ -215,7 +216,7 @@ def _index_cell(p: Preview | None, links: Links) -> str:
     if p.json_error or p.data_errors:
         chips.append(f'<span class="chip bad">{len(p.data_errors) or 1} data problem(s)</span>')
     if p.email is not None:
-        pct = p.size / GMAIL_CLIP_BYTES * 100
+        pct = p.size / p.budget * 100
         level = "ok" if pct < 75 else "warn" if pct < 100 else "bad"
         chips.append(f'<span class="chip {level}">{p.size / 1024:.1f} KB</span>')
     c = p.checks

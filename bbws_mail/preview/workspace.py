@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bbws_mail import check
-from bbws_mail.config import Config
+from bbws_mail.config import CheckSettings, Config
 from bbws_mail.errors import (
     BBWSMailError,
     BuildError,
@@ -37,9 +37,6 @@ from bbws_mail.pipeline.rules.findings import Finding
 from bbws_mail.render import RenderedEmail
 from bbws_mail.sources import FixedSource
 
-# Gmail clips a message whose HTML is larger than 102 KB ("[Message clipped]"),
-# hiding the rest of it, the unsubscribe link included.
-GMAIL_CLIP_BYTES = 102 * 1024
 DATA_DIR_NAME = "preview-data"
 # re-read on change (brand.toml: every template uses the tokens)
 CONFIG_FILES = ("bbws-mail.toml", "check-allow.toml", "brand.toml")
@@ -109,6 +106,8 @@ class Preview:
     data_errors: list[DataProblem] = field(default_factory=list)
     json_error: str = ""
     checks: Checks = field(default_factory=Checks)
+    # Bytes of HTML the project allows, ``[check] size_fail_kb`` (by default Gmail's clip)
+    budget: int = int(CheckSettings.size_fail_kb * 1024)
 
     @property
     def size(self) -> int:
@@ -313,9 +312,9 @@ class Workspace:
     def reload_config(self) -> dict[str, Any]:
         """Re-read ``bbws-mail.toml`` (and the allow-list) and rebuild every template.
 
-        The check settings, categories and asset host all come from it; a designer
-        who fixes ``[check] company_address`` sees the legal-footer error go away
-        without restarting. A broken file shows as every template's build error.
+        The check settings, categories, company facts and asset host all come from it;
+        a designer who edits ``[company]`` sees every footer change without restarting.
+        A broken file shows as every template's build error.
         """
         from bbws_mail import config as config_mod
 
@@ -426,6 +425,10 @@ class Workspace:
                 found = self._checks[state.version] = run_checks(self.config, state.shown)
         return found
 
+    def size_budget(self) -> int:
+        """Bytes of HTML ``[check] size_fail_kb`` allows (validated with the config)."""
+        return int(self.config.check.size_fail_kb * 1024)
+
     def preview(self, name: str, *, text: str | None = None, file: str | None = None,
                 asset_base_url: str | None = None) -> Preview:
         """Build errors, data errors or the rendered email, plus checks: one page's content."""
@@ -440,6 +443,7 @@ class Workspace:
                       stale=bool(state.errors) and state.last_good is not None)
         if state.shown is not None:
             out.checks = self.checks(name)
+        out.budget = self.size_budget()
         if choice.error:
             out.json_error = choice.error
             return out

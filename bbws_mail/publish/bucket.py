@@ -49,13 +49,13 @@ class Pointer:
 
     @property
     def build_key(self) -> str:
-        if self.format == layout.MANIFEST_FORMAT:
+        if self.format == layout.LAYOUT_FORMAT:
             return str(self.doc["build"]["key"])
         return ""
 
     @property
     def build_version(self) -> str:
-        if self.format == layout.MANIFEST_FORMAT:
+        if self.format == layout.LAYOUT_FORMAT:
             return str(self.doc["manifest"]["buildVersion"])
         return str(self.doc.get("buildVersion", ""))
 
@@ -146,7 +146,7 @@ class Bucket:
         try:
             doc = layout.parse_json_object(body, where)
             fmt = layout.pointer_format(doc)
-            if fmt == layout.MANIFEST_FORMAT:
+            if fmt == layout.LAYOUT_FORMAT:
                 layout.check_pointer(doc, where)
                 if doc["env"] != self.env.name:
                     raise layout.LayoutError(f"{where}: written for another environment, not "

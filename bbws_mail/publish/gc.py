@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from bbws_mail import layout
+from bbws_mail import buildlayout, layout
 from bbws_mail.errors import PublishError
 from bbws_mail.publish.bucket import Bucket
 
@@ -45,7 +45,8 @@ class Publisher(Protocol):
 RETENTION_DAYS = 90
 KEEP_BUILDS = 10
 GRACE = timedelta(hours=24)
-LEGACY_SUFFIXES = (".html", ".txt", ".subject.txt", ".schema.json")  # the format-1 file names
+# The format-1 layout stored build/'s files as they are: <category>/<build/ file name>.
+LEGACY_SUFFIXES = tuple(suffix for suffix, _ in buildlayout.PART_FILES.values())
 
 
 def _published(doc: dict[str, Any]) -> datetime | None:
@@ -74,7 +75,7 @@ def plan(pub: Publisher) -> list[str]:
     referenced: set[str] = set()
     legacy_kept = False
     if live is not None:
-        if live.format == layout.MANIFEST_FORMAT:
+        if live.format == layout.LAYOUT_FORMAT:
             kept_builds.add(live.build_key)
             kept_builds.update(live.doc.get("recent", []))
             referenced |= _references(live.doc)

@@ -8,16 +8,13 @@ promote copies bytes and a retried or racing publish writes nothing new.
 
 from __future__ import annotations
 
-import json
 import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bbws_mail import layout
+from bbws_mail import buildlayout, layout
 from bbws_mail.errors import PublishError
-
-REBUILD = "rebuild with `nox -s build` (or `bbws-mail build`) and publish again"
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,7 @@ class Blob:
 
 @dataclass
 class LocalBuild:
-    manifest: dict[str, Any]  # the build manifest (layout format 2)
+    manifest: dict[str, Any]  # the S3 layout's build manifest (layout.LAYOUT_FORMAT)
     manifest_blob: Blob
     bundles: dict[str, Blob] = field(default_factory=dict)  # template -> bundle
     assets: dict[str, Blob] = field(default_factory=dict)  # asset name -> object
@@ -58,71 +55,46 @@ class LocalBuild:
         return [*self.bundles.values(), *self.assets.values(), self.manifest_blob]
 
 
-def _read(build_dir: Path, rel: str, sha256: str) -> bytes:
-    path = build_dir / rel
-    if Path(rel).is_absolute() or ".." in Path(rel).parts:
-        raise PublishError(f"{build_dir / 'manifest.json'}: path of {Path(rel).name!r} leaves "
-                           f"the build folder; {REBUILD}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PublishError(f"{path}: cannot read it ({exc.strerror or type(exc).__name__}); "
-                           f"{REBUILD}") from None
-    if layout.sha256_hex(data) != sha256:
-        raise PublishError(f"{path}: does not match its SHA-256 in build/manifest.json; {REBUILD}")
-    return data
-
-
 def build_manifest_doc(source: dict[str, Any], templates: dict[str, Any],
                        assets: dict[str, str]) -> dict[str, Any]:
     return {
-        "format": layout.MANIFEST_FORMAT,
+        "format": layout.LAYOUT_FORMAT,
         "kind": layout.BUILD_KIND,
         "buildVersion": source["buildVersion"],
         "sourceHash": source.get("sourceHash", ""),
         "tools": source.get("tools", {}),
         "validator": int(source.get("validator", 1)),
-        "assetBaseUrls": source.get("assetBaseUrls", {}),
+        "assetBaseUrls": buildlayout.asset_base_urls(buildlayout.environments(source)),
         "assets": assets,
         "templates": templates,
     }
 
 
 def load_build(build_dir: Path) -> LocalBuild:
-    """Read and verify ``build_dir``; every problem is a PublishError naming the file."""
-    where = build_dir / "manifest.json"
+    """Read and verify ``build_dir`` (through ``bbws_mail.buildlayout``, the folder's one
+    reader); every problem is a PublishError naming the file."""
     try:
-        source = json.loads(where.read_text("utf-8"))
-    except OSError as exc:
-        raise PublishError(f"{where}: cannot read it ({exc.strerror or type(exc).__name__}); "
-                           f"{REBUILD}") from None
-    except ValueError as exc:
-        raise PublishError(f"{where}: not valid JSON ({exc}); {REBUILD}") from None
-    if not isinstance(source, dict) or not isinstance(source.get("buildVersion"), str) \
-            or not isinstance(source.get("templates"), dict) or not source["templates"]:
-        raise PublishError(f"{where}: not a build manifest (buildVersion or templates "
-                           f"missing); {REBUILD}")
+        return _load(str(build_dir))
+    except buildlayout.BuildLayoutError as exc:
+        raise PublishError(str(exc)) from None
+
+
+def _load(directory: str) -> LocalBuild:
+    where = str(Path(directory) / buildlayout.MANIFEST)
+    source = buildlayout.read_manifest(directory)
+    if not source["templates"]:
+        raise PublishError(f"{where}: the build has no templates; {buildlayout.REBUILD}")
     bundles: dict[str, Blob] = {}
     schemas: dict[str, dict[str, Any]] = {}
     entries: dict[str, Any] = {}
     for name, entry in sorted(source["templates"].items()):
-        try:
-            files, category = entry["files"], entry["category"]
-            parts = {kind: _read(build_dir, files[kind]["path"], files[kind]["sha256"])
-                     for kind in layout.BUNDLE_PARTS}
-        except (KeyError, TypeError):
-            raise PublishError(f"{where}: templates.{name}: files or category missing; "
-                               f"{REBUILD}") from None
+        category = entry["category"]
         if category not in layout.CATEGORIES:
             raise PublishError(f"{where}: templates.{name}.category is not one of "
-                               f"{', '.join(layout.CATEGORIES)}; {REBUILD}")
-        try:
-            schema = json.loads(parts["schema"])
-            html, text = parts["html"].decode(), parts["text"].decode()
-            subject = parts["subject"].decode().rstrip("\n")
-        except ValueError:
-            raise PublishError(f"{where}: templates.{name}: a file is not UTF-8 or its schema "
-                               f"is not JSON; {REBUILD}") from None
+                               f"{', '.join(layout.CATEGORIES)}; {buildlayout.REBUILD}")
+        parts = {part: buildlayout.read_part(directory, entry["files"][part])
+                 for part in buildlayout.PARTS}
+        html, text, subject, schema = buildlayout.decode_parts(name, parts, where)
         data = layout.encode_bundle(name, html, text, subject, schema)
         digest = layout.sha256_hex(data)
         key = layout.bundle_key(category, name, digest)
@@ -131,16 +103,12 @@ def load_build(build_dir: Path) -> LocalBuild:
         entries[name] = {"category": category, "key": key, "sha256": digest,
                          "bytes": len(data), "schemaHash": entry.get("schemaHash", "")}
     assets: dict[str, Blob] = {}
-    for name, info in sorted((source.get("assets") or {}).items()):
-        try:
-            data = _read(build_dir, info["path"], info["sha256"])
-        except (KeyError, TypeError):
-            raise PublishError(f"{where}: assets.{name}: path or sha256 missing; "
-                               f"{REBUILD}") from None
+    for name, info in sorted(source.get("assets", {}).items()):
+        data = buildlayout.read_part(directory, info)
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         assets[name] = Blob(layout.asset_key(name, info["sha256"]), data, content_type)
     manifest = build_manifest_doc(source, entries, {n: b.key for n, b in assets.items()})
-    layout.check_build_manifest(manifest, str(where))
+    layout.check_build_manifest(manifest, where)
     body = layout.canonical_json(manifest)
     return LocalBuild(manifest, Blob(layout.build_key(layout.sha256_hex(body)), body),
                       bundles, assets, schemas)

@@ -105,7 +105,7 @@ class Plan:
 
 
 def _manifest_of(pointer: Pointer) -> dict[str, Any]:
-    return dict(pointer.doc["manifest"]) if pointer.format == layout.MANIFEST_FORMAT else {}
+    return dict(pointer.doc["manifest"]) if pointer.format == layout.LAYOUT_FORMAT else {}
 
 
 class Publisher:
@@ -160,7 +160,7 @@ class Publisher:
         return out
 
     def _live_parts(self, live: Pointer, name: str) -> dict[str, Any] | None:
-        if live.format == layout.MANIFEST_FORMAT:
+        if live.format == layout.LAYOUT_FORMAT:
             entry = live.doc["manifest"]["templates"].get(name)
             if not entry:
                 return None
@@ -183,7 +183,7 @@ class Publisher:
         """Template name -> the SHA-256 that identifies its live version ('' for legacy)."""
         if live is None:
             return {}
-        if live.format == layout.MANIFEST_FORMAT:
+        if live.format == layout.LAYOUT_FORMAT:
             return {n: e["sha256"] for n, e in live.doc["manifest"]["templates"].items()}
         return dict.fromkeys(live.doc.get("build", {}).get("templates", {}), "")
 
@@ -290,10 +290,10 @@ class Publisher:
                      ) -> dict[str, Any]:
         live = plan.live
         recent = [plan.build_key]
-        if live is not None and live.format == layout.MANIFEST_FORMAT:
+        if live is not None and live.format == layout.LAYOUT_FORMAT:
             recent += [k for k in live.doc.get("recent", []) if k not in recent]
         return {
-            "format": layout.MANIFEST_FORMAT,
+            "format": layout.LAYOUT_FORMAT,
             "kind": layout.POINTER_KIND,
             "env": self.env,
             "build": {"key": plan.build_key,
@@ -401,7 +401,7 @@ class Publisher:
                 self.log(f"warning: skipping {key}: {exc}")
                 continue
             fmt = layout.pointer_format(doc)
-            if fmt == layout.MANIFEST_FORMAT:
+            if fmt == layout.LAYOUT_FORMAT:
                 try:
                     layout.check_pointer(doc, key)
                 except layout.LayoutError as exc:
@@ -414,7 +414,7 @@ class Publisher:
     @staticmethod
     def _entry(key: str, doc: dict[str, Any], live: Pointer | None) -> dict[str, Any]:
         fmt = layout.pointer_format(doc)
-        manifest = doc.get("manifest", {}) if fmt == layout.MANIFEST_FORMAT else {}
+        manifest = doc.get("manifest", {}) if fmt == layout.LAYOUT_FORMAT else {}
         return {
             "record": key,
             "buildVersion": manifest.get("buildVersion", doc.get("buildVersion")),
@@ -478,7 +478,7 @@ class Publisher:
             raise PublishError(f"nothing published in {self.bucket.url()}: nothing to roll back")
         candidates: list[dict[str, Any]] = []
         for _key, doc in self.records():
-            if layout.pointer_format(doc) != layout.MANIFEST_FORMAT:
+            if layout.pointer_format(doc) != layout.LAYOUT_FORMAT:
                 continue
             build = doc["build"]["key"]
             if build == live.build_key or build in [c["build"]["key"] for c in candidates]:
@@ -533,7 +533,7 @@ class Publisher:
             self.log(f"{self.env}: {exc}")
             live = None
         else:
-            if live is not None and (live.format != layout.MANIFEST_FORMAT
+            if live is not None and (live.format != layout.LAYOUT_FORMAT
                                      or not self._complete(live.doc["manifest"])):
                 self.log(f"{self.env}: manifest.json is healthy (build {live.build_version}); "
                          "nothing to repair")
@@ -552,7 +552,7 @@ class Publisher:
                 candidates.append(pointer.doc)
         chosen = None
         for doc in candidates:
-            if layout.pointer_format(doc) != layout.MANIFEST_FORMAT or doc.get("env") != self.env:
+            if layout.pointer_format(doc) != layout.LAYOUT_FORMAT or doc.get("env") != self.env:
                 continue
             try:
                 layout.check_pointer(doc, "candidate")
@@ -590,7 +590,7 @@ class Publisher:
         if live is None:
             return {**row, "buildVersion": None}
         doc = live.doc
-        templates = (doc["manifest"]["templates"] if live.format == layout.MANIFEST_FORMAT
+        templates = (doc["manifest"]["templates"] if live.format == layout.LAYOUT_FORMAT
                      else doc.get("build", {}).get("templates", {}))
         return {**row, "buildVersion": live.build_version, "build": live.build_key,
                 "format": live.format, "action": doc.get("action", "publish"),
@@ -616,7 +616,7 @@ def promote(config: Config, source_env: str, target_env: str, *,
     live_src = src.bucket.read_pointer()
     if live_src is None:
         raise PublishError(f"nothing published in {source_env} ({src.bucket.url()}) to promote")
-    if live_src.format != layout.MANIFEST_FORMAT:
+    if live_src.format != layout.LAYOUT_FORMAT:
         raise PublishError(f"{source_env} still has a format-{live_src.format} manifest: "
                            f"publish to {source_env} once (it moves to the new layout), then "
                            "promote")

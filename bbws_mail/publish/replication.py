@@ -363,7 +363,7 @@ def read_side(client: Any, bucket: str, region: str) -> dict[str, Any]:
     try:
         doc = layout.parse_json_object(data, f"s3://{bucket}/{layout.POINTER_KEY}")
         fmt = layout.pointer_format(doc)
-        if fmt == layout.MANIFEST_FORMAT:
+        if fmt == layout.LAYOUT_FORMAT:
             layout.check_pointer(doc, f"s3://{bucket}/{layout.POINTER_KEY}")
             manifest = doc["manifest"]
             side["buildVersion"] = manifest["buildVersion"]

@@ -150,3 +150,52 @@ def test_a_bad_token_file_names_the_line(
     assert main(["build", "-q", "--root", str(project)]) == 1
     err = capsys.readouterr().err
     assert f"error: brand.toml:{line}" in err and says in err, err
+
+
+def test_the_company_table_feeds_every_footer_and_the_invoices_escaped(tmp_path: Path) -> None:
+    from bbws_mail import render
+    from bbws_mail.sources import PackagedSource
+
+    project = _copy(tmp_path / "p")
+    toml = project / "bbws-mail.toml"
+    company = config.load(project).company.facts()
+    toml.write_text(toml.read_text().replace(f'name = "{company["name"]}"',
+                                             'name = "Mokoena & <Daughters> (Pty) Ltd"'))
+    cfg = config.load(project)
+    build(cfg)
+    source = PackagedSource(project / "build", env="dev")
+    for path in sorted((project / "templates_src").glob("*.mjml")):
+        data = json.loads((project / "schemas/examples" / f"{path.stem}.json").read_text())
+        email = render(path.stem, data, source=source)
+        assert "Mokoena &amp; &lt;Daughters&gt; (Pty) Ltd" in email.html, path.stem
+        assert "Mokoena & <Daughters> (Pty) Ltd" in email.text, path.stem
+        assert company["name"] not in email.text, path.stem
+        for key in ("address", "registration", "vat_number"):
+            assert company[key] in email.text, (path.stem, key)
+    manifest = json.loads((project / "build/manifest.json").read_text())
+    assert all("bbws-mail.toml" in t["sources"] for t in manifest["templates"].values())
+
+
+def test_an_unknown_company_key_is_a_build_error_with_location_and_suggestion(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = _copy(tmp_path / "p")
+    footer = project / "templates_src/partials/footer.mjml"
+    footer.write_text(footer.read_text().replace("${company.vat_number}",
+                                                 "${company.vat_numbr}"))
+    assert main(["build", "-q", "--root", str(project)]) == 1
+    err = capsys.readouterr().err
+    line = next(i for i, text in enumerate(footer.read_text().splitlines(), 1)
+                if "${company.vat_numbr}" in text)
+    assert f"error: templates_src/partials/footer.mjml:{line}:" in err
+    assert "bbws-mail.toml [company] sets no 'vat_numbr'" in err
+    assert "did you mean ${company.vat_number}?" in err
+
+
+def test_brand_spans_stay_exact_after_a_company_value_of_another_length(tmp_path: Path) -> None:
+    from bbws_mail.pipeline.brand import Brand
+
+    brand = Brand(tmp_path, tokens={"primary": "#1d4ed8"}, company={"name": "A & B (Pty) Ltd"})
+    spans: list[tuple[int, int]] = []
+    text = brand.expand("<p>${company.name}</p><p style=\"color:${brand.primary}\">", "x", spans)
+    assert text == '<p>A &amp; B (Pty) Ltd</p><p style="color:#1d4ed8">'
+    assert [text[s:e] for s, e in spans] == ["#1d4ed8"]

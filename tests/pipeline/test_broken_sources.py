@@ -304,18 +304,18 @@ def _project_copy(dest: Path) -> Path:
     return dest
 
 
-def test_a_footer_that_disagrees_with_company_address_is_one_error_at_the_setting(
+def test_a_footer_that_does_not_show_the_company_address_is_one_error_at_the_table(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     project = _project_copy(tmp_path / "p")
-    _replace(project / "templates_src/partials/footer.mjml", "16 Ebenezer Road",
+    _replace(project / "templates_src/partials/footer.mjml", "${company.address}",
              "18 Ebenezer Road")
     code, err = _build(project, capsys)
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert code == 1 and len(errors) == 1, err
-    line = _line_of(project / "bbws-mail.toml", "company_address =")
+    line = _line_of(project / "bbws-mail.toml", "address =")
     templates = len(list((project / "templates_src").glob("*.mjml")))
     assert errors[0].startswith(f"error: bbws-mail.toml:{line}: the footer does not show "
-                                "the company address set by [check] company_address"), errors[0]
+                                "the company address set by [company] address"), errors[0]
     assert errors[0].endswith(f"[legal-footer]  (in {templates} templates)"), errors[0]
 
 

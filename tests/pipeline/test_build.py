@@ -55,11 +55,17 @@ def test_source_change_changes_source_hash_and_version(mini: Path) -> None:
     assert out is not None
     before = json.loads((out / "manifest.json").read_text())
     footer = mini / "templates_src/partials/footer.mjml"
-    footer.write_text(footer.read_text().replace("Long Street", "Loop Street"))
+    footer.write_text(footer.read_text().replace("Unsubscribe<", "Unsubscribe here<"))
     build(cfg)
     after = json.loads((out / "manifest.json").read_text())
     assert after["templates"]["mini"]["sourceHash"] != before["templates"]["mini"]["sourceHash"]
     assert after["buildVersion"] != before["buildVersion"]
+    toml = mini / "bbws-mail.toml"  # the [company] facts the footer shows are sources too
+    toml.write_text(toml.read_text().replace("Long Street", "Loop Street"))
+    build(config.load(mini))
+    again = json.loads((out / "manifest.json").read_text())
+    assert again["templates"]["mini"]["sourceHash"] != after["templates"]["mini"]["sourceHash"]
+    assert again["buildVersion"] != after["buildVersion"]
 
 
 def test_inline_css_is_inlined_and_media_queries_kept(mini: Path) -> None:
@@ -116,8 +122,8 @@ def test_bytecode_of_the_build_time_code_is_not_a_stale_file(mini: Path) -> None
     import subprocess
     import sys
 
+    from bbws_mail.buildlayout import CODE_SUFFIX as SUFFIX
     from bbws_mail.pipeline import verify_fresh
-    from bbws_mail.precompiled import SUFFIX
 
     cfg = config.load(mini)
     build(cfg)

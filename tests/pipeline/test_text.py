@@ -54,7 +54,8 @@ def test_every_template_has_the_text_part_html5lib_gives() -> None:
     sources = discover(cfg.templates_dir)
     assert sources
     for path in sources:
-        compiled = compile_stage.compile_mjml(splice.splice(path, cfg.templates_dir))
+        spliced = splice.splice(path, cfg.templates_dir, cfg.company.facts())
+        compiled = compile_stage.compile_mjml(spliced)
         html = inline.inline_css(compiled.html, compiled.inline_css)
         ours = html_to_text(html)
         assert ours == _text_via_html5lib(html), path.stem

@@ -74,7 +74,7 @@ def test_template_page_shows_the_email_in_desktop_and_mobile_frames(
         "Order BB-2026-00417 confirmed: your WordPress site is on its way")
     expect(page.locator("#preheader")).to_contain_text("Thanks, Thandi.")
     expect(page.locator("#panel-text")).to_contain_text("Thandi")
-    expect(page.locator("#panel-meta .size")).to_contain_text("of Gmail's 102 KB clip")
+    expect(page.locator("#panel-meta .size")).to_contain_text("of the 102 KB budget (size_fail_kb)")
     expect(page.locator("#panel-checks")).to_be_visible()
     expect(page.locator("#overlay")).to_be_hidden()
 

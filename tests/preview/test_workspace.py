@@ -200,22 +200,21 @@ def test_the_cli_registers_preview_and_send() -> None:
 
 
 def test_an_edited_bbws_mail_toml_is_read_again(ws: Workspace) -> None:
-    from bbws_mail.check import check_built
-
     toml = ws.config.root / "bbws-mail.toml"
-    address = ws.config.check.company_address
-    assert not [f for f in ws.checks("receipt").findings if f.rule == "legal-footer"]
-    _touch(toml, f'company_address = "{address}"', 'company_address = "1 Elsewhere Road"')
+    address = ws.config.company.facts()["address"]
+    assert address in ws.preview("receipt").email.text  # type: ignore[union-attr]
+    _touch(toml, f'address = "{address}"', 'address = "1 Elsewhere Road, Cape Town"')
     _watch_changes(ws, [toml])
-    assert ws.config.check.company_address == "1 Elsewhere Road"
-    state = ws.state("receipt")
-    assert state is not None and state.built is None  # the build refuses: legal-footer
-    assert any("company_address" in e.message for e in state.errors), state.errors
-    _touch(toml, 'company_address = "1 Elsewhere Road"', f'company_address = "{address}"')
+    assert ws.config.company.facts()["address"] == "1 Elsewhere Road, Cape Town"
+    for name in ws.names():  # every footer shows the one address
+        email = ws.preview(name).email
+        assert email is not None and "1 Elsewhere Road, Cape Town" in email.text, name
+        assert address not in email.text, name
+    _touch(toml, 'vat_number = "4123456789"', 'vat_number = "41234"')
     _watch_changes(ws, [toml])
     state = ws.state("receipt")
-    assert state is not None and state.built is not None
-    assert not [f for f in check_built(ws.config, state.built) if f.rule == "legal-footer"]
+    assert state is not None and state.built is None  # the table is refused, at its line
+    assert any("[company] vat_number" in e.message for e in state.errors), state.errors
 
 
 def _watch_changes(ws: Workspace, paths: list[Path]) -> None:
@@ -234,3 +233,22 @@ def test_an_edited_brand_toml_recolours_every_template(ws: Workspace) -> None:
         p = ws.preview(name)
         assert p.ok and p.email is not None, (name, p.build_errors)
         assert "#0f766e" in p.email.html and old not in p.email.html, name
+
+
+def test_the_size_bar_measures_against_the_configured_budget(mini_copy: Path) -> None:
+    from bbws_mail.config import CheckSettings
+    from bbws_mail.preview.pages import meta_panel
+
+    toml = mini_copy / "bbws-mail.toml"
+    # the build's worst-case budget stays large: only the preview's measure is at stake
+    toml.write_text(toml.read_text() + "\n[check]\nworst_case_fail_kb = 500\nsize_warn_kb = 1\n"
+                    "size_fail_kb = 1\n")
+    w = Workspace(config.load(mini_copy))
+    w.build_all()
+    p = w.preview("mini")
+    assert p.ok and p.size > 1024, p.size
+    assert p.budget == 1024
+    assert "over the 1 KB budget (size_fail_kb)!" in meta_panel(p)
+    toml.write_text(toml.read_text().replace("size_fail_kb = 1\n", ""))
+    w.reload_config()
+    assert w.preview("mini").budget == CheckSettings.size_fail_kb * 1024  # the default

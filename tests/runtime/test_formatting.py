@@ -100,3 +100,34 @@ def test_values_past_what_can_be_shown_are_formatting_errors(call: Any) -> None:
     with pytest.raises(FormattingError) as info:
         call()
     assert isinstance(info.value, BBWSMailError)
+
+
+def test_the_vat_rate_is_the_one_in_force_on_the_supplys_date() -> None:
+    from bbws_mail.formatting import VAT_RATE, vat_percent, vat_rate_on
+
+    assert vat_rate_on(date(1993, 4, 6)) == Decimal("0.10")
+    assert vat_rate_on(date(2018, 3, 31)) == Decimal("0.14")
+    assert vat_rate_on(date(2018, 4, 1)) == Decimal("0.15") == VAT_RATE
+    # 31 Mar 2018 23:30 SAST is 21:30 UTC: the supply's date is the South African one
+    assert vat_rate_on(datetime(2018, 3, 31, 22, 30, tzinfo=UTC)) == Decimal("0.15")
+    with pytest.raises(FormattingError, match="before South African VAT"):
+        vat_rate_on(date(1990, 1, 1))
+    assert [vat_percent(r) for r in (Decimal("0.15"), Decimal("0.14"), Decimal("0.155"))] \
+        == ["15%", "14%", "15.5%"]
+    with pytest.raises(FormattingError):
+        vat_percent(0.15)  # type: ignore[arg-type]
+
+
+def test_the_formatted_rate_is_what_the_schemas_accept() -> None:
+    import re
+
+    from bbws_mail.formatting import VAT_RATES, vat_percent, vat_rate_on
+
+    schema = json.loads((ROOT / "schemas/defs/totals.schema.json").read_text())
+    pattern = schema["properties"]["vatRate"]["pattern"]
+    for _, rate in VAT_RATES:
+        assert re.fullmatch(pattern, vat_percent(rate)), rate
+    invoice = json.loads((ROOT / "schemas/examples/invoice.json").read_text())
+    issued = date(2026, 11, 24)  # the example invoice's issue date, its time of supply
+    assert invoice["issueDate"] == "24 Nov 2026"
+    assert invoice["totals"]["vatRate"] == vat_percent(vat_rate_on(issued))

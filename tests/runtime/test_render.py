@@ -154,3 +154,25 @@ def test_str_subclasses_are_escaped_as_the_text_they_hold(source: PackagedSource
     assert "<img src=x" not in email.html and "&amp;lt;" not in email.html
     assert "&lt;img src=x onerror=alert(1)&gt;" in email.html
     assert "\u202e" not in email.html + email.text + email.subject
+
+
+@pytest.mark.parametrize(("value", "kind"), [("", "packaged"), ("packaged", "packaged"),
+                                             ("s3", "s3"), (" S3 ", "s3"), ("bucket", None)])
+def test_the_library_and_the_cli_read_bbws_template_source_alike(
+        value: str, kind: str | None, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import json
+
+    from bbws_mail.cli import main
+    from bbws_mail.render import SourceNameError, configured_source_kind
+
+    monkeypatch.setenv("BBWS_TEMPLATE_SOURCE", value)
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps(DATA))
+    if kind is None:
+        with pytest.raises(SourceNameError, match="BBWS_TEMPLATE_SOURCE: unknown") as caught:
+            configured_source_kind()
+        assert main(["render", "mini", str(data), "--html-out", str(tmp_path / "o")]) == 1
+        assert str(caught.value) in capsys.readouterr().err
+    else:
+        assert configured_source_kind() == kind

@@ -79,7 +79,7 @@ def test_build_time_code_renders_exactly_like_run_time_compilation(project_build
 
 
 def test_stale_build_time_code_is_ignored(built: Path) -> None:
-    from bbws_mail.precompiled import SUFFIX
+    from bbws_mail.buildlayout import CODE_SUFFIX as SUFFIX
 
     module = built / f"mini{SUFFIX}"
     module.write_text(module.read_text().replace("'html': '", "'html': '0", 1))
@@ -94,7 +94,7 @@ def test_stale_build_time_code_is_ignored(built: Path) -> None:
 
 def test_a_validator_that_no_longer_matches_the_schema_is_compiled_at_run_time(
         built: Path) -> None:
-    from bbws_mail.precompiled import SUFFIX
+    from bbws_mail.buildlayout import CODE_SUFFIX as SUFFIX
     from bbws_mail.render import compiled
 
     module = built / f"mini{SUFFIX}"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import bbws_mail
 from bbws_mail.pipeline.package import PackageError, make_package
 from tests.conftest import ROOT
 from tests.runtime.test_render import DATA
@@ -104,6 +105,8 @@ def test_the_wheel_refuses_a_stale_build(tmp_path: Path) -> None:
     with zipfile.ZipFile(built) as zf:
         assert "bbws_mail/_build/manifest.json" in zf.namelist()
         assert "bbws_mail/datatypes.py" in zf.namelist()
+        [metadata] = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+        assert f"\nVersion: {bbws_mail.__version__}\n" in zf.read(metadata).decode()
     built.unlink()
     template = sorted((project / "templates_src").glob("*.mjml"))[0]
     template.write_text(template.read_text() + "\n<!-- edited, not rebuilt -->\n")
@@ -111,3 +114,12 @@ def test_the_wheel_refuses_a_stale_build(tmp_path: Path) -> None:
     assert stale.returncode != 0
     assert f"build/ is stale for {template.stem}" in stale.stdout + stale.stderr
     assert not list((tmp_path / "dist").glob("*.whl"))
+
+
+def test_the_version_has_one_source() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    assert "version" not in project["project"], "pyproject.toml states a second version"
+    assert "version" in project["project"]["dynamic"]
+    assert project["tool"]["hatch"]["version"]["path"] == "bbws_mail/__init__.py"

@@ -97,7 +97,8 @@ def _legacy_bucket(project: Project, client: Any, bucket: str, build_dir: Path) 
                             "bytes": len(data), "template": name, "kind": kind}
     doc = {"format": 1, "env": "dev", "buildVersion": manifest["buildVersion"],
            "publishedAt": "2026-01-05T10:00:00Z", "publishedBy": "legacy",
-           "gitCommit": "0" * 40, "assetBaseUrls": manifest["assetBaseUrls"],
+           "gitCommit": "0" * 40, "assetBaseUrls": {
+               n: e["asset_base_url"] for n, e in manifest["environments"].items()},
            "build": {"templates": manifest["templates"]}, "objects": objects}
     client.put_object(Bucket=bucket, Key="manifest.json",
                       Body=json.dumps(doc, indent=2, sort_keys=True).encode())

@@ -219,7 +219,7 @@ def test_assets_are_published_under_hashed_keys_and_promoted(project: Project,
         assert got["Body"].read() == logo and got["ContentType"] == "image/png"
 
     (out / "assets" / f"logo.{digest[:16]}.png").write_bytes(logo + b"x")
-    with pytest.raises(PublishError, match="does not match its SHA-256"):
+    with pytest.raises(PublishError, match="does not match its manifest hash"):
         Publisher(cfg, "dev", client=client, log=lambda _m: None).publish(out)
 
 

@@ -166,7 +166,8 @@ def test_legacy_format_1_manifest_is_still_read(moto_endpoint: str, bucket: str,
             objects[key] = {"versionId": put["VersionId"], "sha256": info["sha256"]}
     client.put_object(Bucket=bucket, Key="manifest.json", Body=json.dumps({
         "format": 1, "env": "dev", "buildVersion": build["buildVersion"],
-        "assetBaseUrls": build["assetBaseUrls"], "build": {"templates": build["templates"]},
+        "assetBaseUrls": {n: e["asset_base_url"] for n, e in build["environments"].items()},
+        "build": {"templates": build["templates"]},
         "objects": objects}).encode())
     src = reader(moto_endpoint, bucket)
     counter = Counter(src.client)

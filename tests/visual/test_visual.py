@@ -260,10 +260,12 @@ def test_outside_requests_are_blocked_and_logo_served_locally(
 
 
 def _mini_project(mini: Path) -> Path:
-    """The mini project made complete for a visual run: a logo and a footer with an address."""
+    """The mini project made complete for a visual run: a logo, and a postal address (which
+    the footer shows from ``[company]``) that names the country."""
     shutil.copytree(ROOT / "assets", mini / "assets")
-    footer = mini / "templates_src/partials/footer.mjml"
-    footer.write_text(footer.read_text().replace("Cape Town.", "Cape Town, South Africa."))
+    toml = mini / "bbws-mail.toml"
+    toml.write_text(toml.read_text().replace('address = "1 Long Street, Cape Town"',
+                                             'address = "1 Long Street, Cape Town, South Africa"'))
     return mini
 
 

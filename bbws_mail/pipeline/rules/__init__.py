@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from bbws_mail.config import CheckSettings
 from bbws_mail.pipeline.rules.findings import ERROR, WARNING, Finding
 
 BUILD = "build"
@@ -68,7 +69,8 @@ _TABLE = [
     Rule("link-empty", ERROR, SOURCE, CHECK, "no empty or # links"),
     Rule("link-text", ERROR, SOURCE, CHECK, "every link has visible text"),
     Rule("size-budget", WARNING, RENDERING, CHECK,
-         "HTML under Gmail's clip (warn 80 KB, fail 102 KB)"),
+         f"HTML under Gmail's clip (by default warn {CheckSettings.size_warn_kb:g} KB, "
+         f"fail {CheckSettings.size_fail_kb:g} KB)"),
     Rule("client-css", ERROR, BUILT_HTML, CHECK,
          "CSS that Gmail, Outlook, Apple Mail or Yahoo do not support"),
     Rule("spam-score", ERROR, RENDERING, CHECK, "SpamAssassin score of each example rendering"),

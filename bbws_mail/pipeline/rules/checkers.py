@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from bbws_mail.config import CheckSettings
+from bbws_mail.config import Config
 from bbws_mail.pipeline.rules import (
     BUILD,
     BUILT_HTML,
@@ -34,14 +34,16 @@ BUILD_POINTS = (SOURCE, MRML_HTML, BUILT_HTML)
 
 
 class Target:
-    """What a checker judges: a template's source and, past the source, one HTML text.
+    """What a checker judges: a template's source and, past the source, one HTML text;
+    and the project's settings it is judged by (``[check]`` and ``[company]``).
 
     The HTML's parse is made once, on first use, and shared by the checkers of a point.
     """
 
-    def __init__(self, spliced: Spliced, settings: CheckSettings, html: str = "") -> None:
+    def __init__(self, spliced: Spliced, config: Config, html: str = "") -> None:
         self.spliced = spliced
-        self.settings = settings
+        self.settings = config.check
+        self.company = config.company
         self.html = html
         self.name = spliced.name
         self.where = SourceMap(spliced)
@@ -98,8 +100,7 @@ def _contrast(t: Target) -> list[Finding]:
 def _legal_footer(t: Target) -> list[Finding]:
     from bbws_mail.pipeline.rules import links
 
-    return links.check(t.html, t.where, t.name, address=t.settings.company_address,
-                       address_at=t.settings.address_at, doc=t.doc)
+    return links.check(t.html, t.where, t.name, company=t.company, doc=t.doc)
 
 
 def _rendered_links(t: Target) -> list[Finding]:

@@ -1,23 +1,28 @@
 """Links in the built HTML: the legal footer, and the schemes of each example rendering.
 
-The built HTML must carry an unsubscribe link and the company address (the
-legal footer); each example rendering (what a customer receives, placeholders
-filled) must use only safe schemes. The template's own links, with their
-placeholders, are judged on the source (``rules.source``): a placeholder that
-starts a URL is fine there because the schema's ``format: uri`` admits only
-https at render time.
+The built HTML must carry an unsubscribe link and the company's legal identity from
+``bbws-mail.toml``'s ``[company]`` table (the legal footer); each example rendering
+(what a customer receives, placeholders filled) must use only safe schemes. The
+template's own links, with their placeholders, are judged on the source
+(``rules.source``): a placeholder that starts a URL is fine there because the schema's
+``format: uri`` admits only https at render time.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from bbws_mail.config import Company
 from bbws_mail.pipeline.rules import finding
 from bbws_mail.pipeline.rules.findings import Finding
 from bbws_mail.pipeline.rules.html import parse, text_of
 from bbws_mail.pipeline.rules.locate import SourceMap
 
 SAFE_SCHEMES = ("https://", "mailto:", "tel:")
+# The [company] facts every email must show when set (Companies Act s32: name and
+# registration number; the VAT number for tax invoices), and how a finding names them.
+LEGAL_FACTS = {"name": "name", "address": "address", "registration": "registration number",
+               "vat_number": "VAT number"}
 _INVISIBLE_INSIDE = str.maketrans("", "", "\t\n\r")
 
 
@@ -27,13 +32,13 @@ def _clean(url: str) -> str:
 
 
 def check(html: str, where: SourceMap, template: str, *, rendered: bool = False,
-          address: str = "", address_at: str = "", doc: Any = None) -> list[Finding]:
+          company: Company | None = None, doc: Any = None) -> list[Finding]:
     """Link findings; ``rendered`` means placeholders are already filled in.
 
-    ``address_at`` is where ``[check] company_address`` is set: when a template's
-    unsubscribe link comes from a partial (the shared footer) but the address is
-    not shown, the setting and that footer disagree in every template, and the
-    setting is the one place to point at.
+    With ``company``, each of its :data:`LEGAL_FACTS` that is set must be visible
+    (the legal footer). When a template's unsubscribe link comes from a partial (the
+    shared footer) but a fact is not shown, that footer and ``[company]`` disagree in
+    every template, and the table's line is the one place to point at.
     """
     if doc is None:
         doc, _ = parse(html)
@@ -62,20 +67,24 @@ def check(html: str, where: SourceMap, template: str, *, rendered: bool = False,
         if not _clean(src).lower().startswith("https://"):
             add("link-scheme", where.find(f'src="{src}"', src),
                 "an image is not https: clients block or warn about insecure images", src)
-    if not unsubscribe:
-        add("legal-footer", where.find("mj-include path=\"partials/footer", "</mj-body"),
-            "no unsubscribe link (an <a> whose text or URL says 'unsubscribe'): include "
-            "partials/footer.mjml", "unsubscribe")
-    if address:
-        body = doc.find(".//body")
-        visible = " ".join(text_of(body).split()) if body is not None else ""
-        if " ".join(address.split()) not in visible:
-            if shared_footer and address_at:
-                add("legal-footer", address_at, "the footer does not show the company address "
-                    "set by [check] company_address: make the footer partial and the setting "
-                    "agree", "address")
-            else:
-                add("legal-footer", where.find("mj-include path=\"partials/footer", "</mj-body"),
-                    f"the company address ({address!r}) is missing: include "
-                    "partials/footer.mjml", "address")
+    facts = company.facts() if company is not None else {}
+    body = doc.find(".//body")
+    visible = " ".join(text_of(body).split()) if body is not None else ""
+    missing = [key for key in LEGAL_FACTS
+               if key in facts and " ".join(facts[key].split()) not in visible]
+    named = ", ".join(LEGAL_FACTS[key] for key in missing)
+    keys = ", ".join(missing)
+    footer_at = where.find("mj-include path=\"partials/footer", "</mj-body")
+    if not unsubscribe:  # one problem, one finding: the footer is missing
+        add("legal-footer", footer_at, "no unsubscribe link (an <a> whose text or URL says "
+            "'unsubscribe')" + (f" and no company {named}" if missing else "")
+            + ": include partials/footer.mjml", "unsubscribe")
+    elif missing and shared_footer and company is not None:
+        tokens = " ".join(f"${{company.{key}}}" for key in missing)
+        add("legal-footer", company.where(missing[0]), f"the footer does not show the company "
+            f"{named} set by [company] {keys}: write {tokens} in the footer partial",
+            missing[0])
+    elif missing:
+        add("legal-footer", footer_at, f"the company {named} ([company] {keys}) not shown: "
+            "include partials/footer.mjml", missing[0])
     return out
