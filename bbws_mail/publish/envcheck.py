@@ -44,16 +44,17 @@ class EnvReport:
         return [self.bucket, *self.others]
 
     def refusals(self, *, bucket_only: bool = False) -> list[str]:
+        """Each refusal with the section it is in and its fix."""
         sections = [self.bucket] if bucket_only else self.sections
-        return [f"{s.bucket}: {f.message}" for s in sections for f in s.findings
+        return [f"{s.bucket}: {f}" for s in sections for f in s.findings
                 if f.verdict == "refuse"]
 
     def warnings(self, *, bucket_only: bool = False) -> list[str]:
         """Warnings; with ``bucket_only``, the other sections' refusals count as warnings."""
-        out = [f"{s.bucket}: {f.message}" for s in self.sections for f in s.findings
+        out = [f"{s.bucket}: {f}" for s in self.sections for f in s.findings
                if f.verdict == "warn"]
         if bucket_only:
-            out += [f"{s.bucket}: {f.message}" for s in self.others for f in s.findings
+            out += [f"{s.bucket}: {f}" for s in self.others for f in s.findings
                     if f.verdict == "refuse"]
         return out
 

@@ -28,10 +28,15 @@ from bbws_mail.config import Config
 from bbws_mail.errors import ApprovalError, BreakingChangeError, PreflightError, PublishError
 from bbws_mail.publish import compat, envcheck, gc, provenance
 from bbws_mail.publish.bucket import Bucket, Pointer
-from bbws_mail.publish.credentials import client_for as default_client_for
+from bbws_mail.publish.credentials import client_for
 from bbws_mail.publish.localbuild import Blob, LocalBuild, load_build
 
 Clock = Callable[[], datetime]
+
+
+def _default_client_for(env: Any, service: str = "s3", region: str | None = None) -> Any:
+    """client.client_for, looked up when called (the module's name is what tests replace)."""
+    return client_for(env, service, region)
 
 
 def _stderr(message: str) -> None:
@@ -117,7 +122,7 @@ class Publisher:
         self.config = config
         self.env = env
         env_config = config.env(env)
-        self.client_for = client_for or default_client_for
+        self.client_for = client_for or _default_client_for
         self.bucket = Bucket(env_config, client if client is not None else
                              self.client_for(env_config), approved=approved, log=log)
         self.log = log

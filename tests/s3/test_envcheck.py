@@ -11,7 +11,6 @@ calls go over HTTP as against AWS.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -30,6 +29,7 @@ from tests.s3.accounts import (
     accounts_endpoint,
     aws_env,
     make_replica_bucket,
+    ready_ses,
     role_arn,
     role_client,
     verified_ses_identity,
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.s3
 __all__ = ["accounts_endpoint", "aws_env"]
 REPLICA_REGION = "eu-west-1"
 IDENTITY = "bbws.co.za"
-CONFIG_SET = "bbws-transactional"
+CONFIG_SET = "bbws-transactional"  # what ready_ses sets up
 
 
 def _maker(endpoint: str, env: str) -> awscli.ClientMaker:
@@ -54,28 +54,6 @@ def _fixes(report: envcheck.EnvReport) -> list[str]:
             if finding.fix and finding.fix not in seen:
                 seen.append(finding.fix)
     return seen
-
-
-def ready_ses(endpoint: str, env: str, regions: list[str]) -> None:
-    """SES as the design asks, in ``env``'s account: identity and DKIM verified, out of
-    the sandbox, suppression of bounces and complaints, the configuration set with a
-    bounce and complaint event destination."""
-    for region in regions:
-        client = role_client(endpoint, env, "sesv2", region)
-        for name in (IDENTITY,):  # the accounts server lives for the session: start afresh
-            with contextlib.suppress(client.exceptions.NotFoundException):
-                client.delete_email_identity(EmailIdentity=name)
-        if CONFIG_SET in client.list_configuration_sets()["ConfigurationSets"]:
-            client.delete_configuration_set(ConfigurationSetName=CONFIG_SET)
-        client.put_account_details(ProductionAccessEnabled=True, MailType="TRANSACTIONAL",
-                                   WebsiteURL=f"https://{IDENTITY}", UseCaseDescription="t")
-        client.put_account_suppression_attributes(SuppressedReasons=["BOUNCE", "COMPLAINT"])
-        client.create_configuration_set(ConfigurationSetName=CONFIG_SET)
-        client.create_configuration_set_event_destination(
-            ConfigurationSetName=CONFIG_SET, EventDestinationName="events", EventDestination={
-                "Enabled": True, "MatchingEventTypes": ["BOUNCE", "COMPLAINT", "DELIVERY"],
-                "SnsDestination": {"TopicArn": f"arn:aws:sns:{region}:{ACCOUNTS[env]}:t"}})
-    verified_ses_identity(endpoint, env, IDENTITY, regions)
 
 
 def test_every_printed_fix_applied_clears_its_finding(aws_env: str) -> None:

@@ -110,8 +110,8 @@ def test_an_interrupted_download_gives_one_error_line_and_a_retry_works(
     real = credentials.client_for
     broken = {"on": True}
 
-    def faulty(env: Any) -> Any:
-        c = real(env)
+    def faulty(env: Any, service: str = "s3", region: str | None = None) -> Any:
+        c = real(env, service, region)
 
         def cut(request: Any, **_: Any) -> AWSResponse | None:
             if broken["on"] and request.method == "GET" \

@@ -18,16 +18,16 @@ import pytest
 
 from bbws_mail import layout
 from bbws_mail.config import Config, EnvConfig
-from bbws_mail.publish import credentials, replication
+from bbws_mail.publish import credentials, envcheck, replication, ses
 from bbws_mail.publish.preflight import BucketReport, check_bucket
 from tests.s3.accounts import (
     ACCOUNTS,
     accounts_endpoint,
     aws_env,
     make_replica_bucket,
+    ready_ses,
     role_arn,
     role_client,
-    verified_ses_identity,
 )
 from tests.s3.conftest import REGION, make_bucket
 
@@ -52,15 +52,18 @@ class Prod:
         self.env = EnvConfig(name="prod", bucket=self.bucket, region=REGION,
                              role_arn=role_arn("prod"), replica_bucket=self.replica,
                              replica_region=REPLICA_REGION, ses_identity="bbws.co.za",
+                             ses_configuration_set="bbws-transactional",
                              requires_approval=True)
         self.config = Config(root=Path("."), envs={"prod": self.env})
-        verified_ses_identity(endpoint, "prod", "bbws.co.za", [REGION, REPLICA_REGION])
+        ready_ses(endpoint, "prod", [REGION, REPLICA_REGION])
 
     def replicate(self, conf: dict[str, Any]) -> None:
         self.s3.put_bucket_replication(Bucket=self.bucket, ReplicationConfiguration=conf)
 
     def check(self) -> list[BucketReport]:
-        return replication.check_replication(self.config, credentials.client_for, "prod")
+        """The replica's sections and SES's, as the environment's preflight has them."""
+        return [*replication.check_replication(self.config, credentials.client_for, "prod"),
+                ses.check_ses(self.env, credentials.client_for)]
 
 
 def _errors(reports: list[BucketReport]) -> list[str]:
@@ -95,7 +98,8 @@ def test_passes_with_the_suggested_configuration(aws_env: str) -> None:
     assert any("versioning enabled" in m for m in reports[1].ok)
     assert reports[1].bucket.startswith(prod.replica)
     assert [m for m in reports[2].ok if "verified for sending" in m] == [
-        f"verified for sending in {REGION}", f"verified for sending in {REPLICA_REGION}"]
+        f"verified for sending in {REGION}, DKIM verified",
+        f"verified for sending in {REPLICA_REGION}, DKIM verified"]
 
 
 def test_fails_when_a_rule_set_misses_one_template_prefix(aws_env: str) -> None:
@@ -216,7 +220,7 @@ def test_bucket_check_sections_for_prod_and_for_an_environment_without_replica(
     prod.s3.put_bucket_policy(Bucket=prod.bucket, Policy=_policy(
         {"Effect": "Allow", "Principal": {"AWS": role_arn("sit")}, "Action": "s3:PutObject",
          "Resource": f"arn:aws:s3:::{prod.bucket}/*"}))
-    reports = replication.bucket_check(prod.config, credentials.client_for, "prod")
+    reports = envcheck.check_environment(prod.config, credentials.client_for, "prod").sections
     assert [r.lines()[0] for r in reports] == [
         f"bucket {prod.bucket}:", f"replication {prod.bucket} -> {prod.replica} (eu-west-1):",
         f"bucket {prod.replica} (replica, eu-west-1):",
@@ -225,8 +229,8 @@ def test_bucket_check_sections_for_prod_and_for_an_environment_without_replica(
     assert any("a role in another account s3:PutObject" in w for w in reports[0].warnings)
     assert _errors(reports) == []
     dev = EnvConfig(name="dev", bucket=prod.bucket, role_arn=role_arn("prod"))
-    [only] = replication.bucket_check(Config(root=Path("."), envs={"dev": dev}),
-                                      credentials.client_for, "dev")
+    [only] = envcheck.check_environment(Config(root=Path("."), envs={"dev": dev}),
+                                        credentials.client_for, "dev").sections
     assert only.lines()[0] == f"bucket {prod.bucket}:"
 
 
@@ -405,7 +409,7 @@ def _project(root: Path, prod: Prod) -> list[str]:
     (root / "bbws-mail.toml").write_text(
         f'[env.prod]\nbucket = "{prod.bucket}"\nrole_arn = "{role_arn("prod")}"\n'
         f'replica_bucket = "{prod.replica}"\nreplica_region = "{REPLICA_REGION}"\n'
-        'ses_identity = "bbws.co.za"\n')
+        'ses_identity = "bbws.co.za"\nses_configuration_set = "bbws-transactional"\n')
     return ["--root", str(root)]
 
 
