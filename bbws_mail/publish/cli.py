@@ -234,16 +234,18 @@ def run_history(args: argparse.Namespace) -> int:
         return 0
     for e in entries:
         mark = "*" if e["isLive"] else " "
-        extra = f" (promoted from {e['promotedFrom']})" if e.get("promotedFrom") else ""
+        checks = e.get("preflight") or {}
+        extra = ""
+        if checks.get("override"):
+            extra += f" (preflight overridden: {checks['override'].get('reason', '')})"
+        if checks.get("warnings"):
+            extra += f" ({len(checks['warnings'])} preflight warning(s); --json lists them)"
+        if e.get("promotedFrom"):
+            extra += f" (promoted from {e['promotedFrom']})"
         if e.get("allowBreaking"):
             extra += f" (breaking change allowed: {', '.join(e['allowBreaking'])})"
         if e.get("legacy"):
             extra += " (format 1, not offered by rollback)"
-        checks = e.get("preflight") or {}
-        if checks.get("override"):
-            extra += (f" (preflight overridden: {checks['override'].get('reason', '')})")
-        if checks.get("warnings"):
-            extra += f" ({len(checks['warnings'])} preflight warning(s); --json lists them)"
         print(f"{mark} {e['publishedAt']}  {e['action']:<8} build {e['buildVersion']}  commit "
               f"{(e['gitCommit'] or '')[:12]} ({describe(e.get('provenance'))})  by "
               f"{e['publishedBy']}{extra}")
