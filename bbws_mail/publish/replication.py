@@ -354,7 +354,11 @@ def replica_status(config: Config, client_for: ClientFor, env_name: str = "prod"
         at = _parse_time(side["publishedAt"])
         side["ageSeconds"] = int((now - at).total_seconds()) if at else None
     row: dict[str, Any] = {"env": env.name, "primary": primary, "replica": replica,
-                           "inSync": None, "lagSeconds": None}
+                           "inSync": None, "lagSeconds": None,
+                           "pointerReplication": (pointer_replication(client_for(env),
+                                                                      env.bucket)
+                                                  if replica and primary["buildVersion"]
+                                                  else None)}
     if replica and primary["buildVersion"] and replica["buildVersion"]:
         row["inSync"] = (primary["buildVersion"] == replica["buildVersion"]
                          and bool(replica["complete"] in (True, None)))
@@ -364,6 +368,26 @@ def replica_status(config: Config, client_for: ClientFor, env_name: str = "prod"
             p, r = _parse_time(primary["publishedAt"]), _parse_time(replica["publishedAt"])
             row["lagSeconds"] = int((p - r).total_seconds()) if p and r else None
     return row
+
+
+def pointer_replication(client: Any, bucket: str) -> str | None:
+    """S3's own word on the pointer's replication: the ``ReplicationStatus`` of
+    ``manifest.json`` (PENDING, COMPLETED, FAILED; None when S3 reports none)."""
+    try:
+        status = client.head_object(Bucket=bucket, Key=layout.POINTER_KEY).get(
+            "ReplicationStatus")
+    except Exception:  # the primary's own line already says it cannot be read
+        return None
+    return str(status) if status else None
+
+
+POINTER_REPLICATION = {
+    "COMPLETED": "manifest.json replicated (S3 says COMPLETED)",
+    "PENDING": "manifest.json replication PENDING (S3): the replica has not received the "
+               "newest pointer yet",
+    "FAILED": "manifest.json replication FAILED (S3): see the OperationsFailedReplication "
+              "metric; publish or promote again to retry",
+}
 
 
 def _side_text(side: dict[str, Any]) -> str:
@@ -401,4 +425,9 @@ def status_lines(row: dict[str, Any]) -> list[str]:
                      "the primary")
     elif row["primary"]["buildVersion"] and row["replica"]["buildVersion"]:
         lines.append(f"{'':<5} replica not in sync yet")
+    if row["primary"]["buildVersion"] and not row["primary"]["error"]:
+        status = row.get("pointerReplication")
+        lines.append(f"{'':<5} " + POINTER_REPLICATION.get(
+            str(status), "manifest.json has no replication status: no replication rule "
+            "applies to it (`bbws-mail bucket check --env " + str(row["env"]) + "`)"))
     return lines

@@ -15,6 +15,10 @@ Stand-ins:
   happen here, so moto leaves every identity unverified. An identity created with the tag
   ``moto-verified=true`` counts as verified, DKIM included: the test decides, the code
   under test reads.
+- moto 5.2 does not report an object's replication status. HeadObject of an object in a
+  bucket with a replication rule answers ``x-amz-replication-status``: COMPLETED once an
+  object of that key is in the destination bucket (the tests' replicator copies them),
+  PENDING before, as S3 reports the source object's progress.
 - moto 5.2 lacks SES v2's GetAccount, PutAccountDetails, PutAccountSuppressionAttributes,
   PutConfigurationSetSuppressionOptions and the configuration-set event destinations.
   They are answered here, per account and region, with the response members of botocore's
@@ -58,6 +62,28 @@ def patch() -> None:
             "Role": replication["Role"], "Rules": _stored_rules(replication["Rule"])}}))
 
     S3Response.get_bucket_replication = get_bucket_replication
+
+    head = S3Response.head_object
+
+    def head_object(self: Any, bucket_name: str, query: Any, key_name: str,
+                    headers: Any) -> Any:
+        status, response_headers, body = head(self, bucket_name, query, key_name, headers)
+        replication = self.backend.get_bucket_replication(bucket_name) if status == 200 \
+            else None
+        if replication:
+            rules = replication["Rule"] if isinstance(replication["Rule"], list) \
+                else [replication["Rule"]]
+            for rule in rules:
+                destination = str((rule.get("Destination") or {}).get("Bucket", ""))
+                target = self.backend.buckets.get(destination.rpartition(":")[2])
+                if target is not None:
+                    done = key_name in target.keys
+                    response_headers["x-amz-replication-status"] = (
+                        "COMPLETED" if done else "PENDING")
+                    break
+        return status, response_headers, body
+
+    S3Response.head_object = head_object
 
     from moto.ses.models import SESBackend
 

@@ -329,6 +329,28 @@ def test_status_shows_primary_and_replica_with_the_lag(aws_env: str) -> None:
     assert replication.status_lines(row)[2].strip() == "replica in sync"
 
 
+def test_status_reads_the_pointers_replication_status_from_s3(aws_env: str) -> None:
+    """Progress is what S3 reports for manifest.json (x-amz-replication-status), not a
+    guess from the two sides (the accounts server reports it as S3 does)."""
+    prod = Prod(aws_env)
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    _publish_pointer(prod.s3, prod.bucket, "bbbb2222", now)
+    row = replication.replica_status(prod.config, credentials.client_for, "prod", now=now)
+    assert row["pointerReplication"] is None
+    assert replication.status_lines(row)[-1].strip().startswith(
+        "manifest.json has no replication status: no replication rule applies to it")
+    prod.replicate(_correct(prod))
+    _publish_pointer(prod.s3, prod.bucket, "bbbb2222", now)
+    row = replication.replica_status(prod.config, credentials.client_for, "prod", now=now)
+    assert row["pointerReplication"] == "PENDING"
+    assert "replication PENDING" in replication.status_lines(row)[-1]
+    _publish_pointer(prod.s3_eu, prod.replica, "bbbb2222", now)
+    row = replication.replica_status(prod.config, credentials.client_for, "prod", now=now)
+    assert row["pointerReplication"] == "COMPLETED"
+    assert replication.status_lines(row)[-1].strip() == (
+        "manifest.json replicated (S3 says COMPLETED)")
+
+
 def _side(build: str, complete: bool = True) -> dict[str, Any]:
     return {"bucket": "b", "region": "r", "error": "", "buildVersion": build,
             "publishedAt": "2026-12-02T10:00:00Z", "ageSeconds": 60, "complete": complete}
@@ -454,7 +476,9 @@ def test_cli_status_shows_primary_and_replica_side_by_side(
     assert lines[0].startswith(f"prod  primary {prod.bucket} ({REGION}): build bbbb2222 ")
     assert lines[1].startswith(f"      replica {prod.replica} ({REPLICA_REGION}): build "
                                "aaaa1111 ")
-    assert lines[2:] == ["      replica lags: 2 h behind the primary"]
+    assert lines[2:] == ["      replica lags: 2 h behind the primary",
+                         "      manifest.json has no replication status: no replication rule "
+                         "applies to it (`bbws-mail bucket check --env prod`)"]
     assert main(["status", "--env", "prod", "--json", *root]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert (row["buildVersion"], row["replica"]["buildVersion"]) == ("bbbb2222", "aaaa1111")
