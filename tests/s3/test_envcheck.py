@@ -333,3 +333,14 @@ def test_rollback_of_prod_works_while_eu_west_1_and_ses_are_unreachable(
     warnings = " | ".join(newest["preflight"]["warnings"])
     assert "cannot read it in af-south-1" in warnings or "cannot read" in warnings
     assert REPLICA_REGION in warnings
+
+
+def test_a_bucket_created_in_the_wrong_account_is_caught(aws_env: str) -> None:
+    """The rehearsal's point: setup done with dev's profile leaves prod without its bucket."""
+    bucket = f"bbws-wrong-{uuid.uuid4().hex[:10]}"
+    make_bucket(role_client(aws_env, "dev"), name=bucket)
+    config = Config(root=Path("."), envs={"prod": EnvConfig(
+        name="prod", bucket=bucket, region=REGION, role_arn=role_arn("prod"),
+        requires_approval=True)})
+    [refusal] = envcheck.check_environment(config, credentials.client_for, "prod").refusals()
+    assert "belongs to another account than this environment's role_arn" in refusal, refusal
