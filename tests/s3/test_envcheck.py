@@ -63,10 +63,11 @@ def test_every_printed_fix_applied_clears_its_finding(aws_env: str) -> None:
         name="sit", bucket=bucket, region=REGION, role_arn=role_arn("sit"))})
     make = _maker(aws_env, "sit")
     first = envcheck.check_environment(config, credentials.client_for, "sit")
-    assert first.refusals()[0].endswith("the bucket does not exist (NoSuchBucket) in this "
-                                        f"account and region ({REGION}): create and configure "
-                                        "it as docs/runbooks/setup.md says, acting in this "
-                                        "environment's account")
+    [missing] = first.bucket.findings
+    assert missing.message == (f"the bucket does not exist (NoSuchBucket) in this account and "
+                               f"region ({REGION}): create and configure it as "
+                               "docs/runbooks/setup.md says, acting in this environment's "
+                               "account")
     rounds = [first]
     for _ in range(4):
         for fix in _fixes(rounds[-1]):
