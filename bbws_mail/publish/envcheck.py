@@ -20,6 +20,7 @@ itself cannot: the layout's safety rests on it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,3 +110,36 @@ def check_others(config: Config, client_for: ClientFor, env_name: str) -> list[B
     if env.ses_identity:
         out.append(ses.check_ses(env, client_for))
     return out
+
+
+def check_others_within(config: Config, client_for: ClientFor, env_name: str,
+                        seconds: float | None) -> list[BucketReport]:
+    """:func:`check_others`, given at most ``seconds`` (None: as long as it takes).
+
+    The check runs in a daemon thread, so an unanswered request neither holds the
+    caller nor keeps the process alive; a check that does not finish in time is one
+    refusing finding (a warning for the incident commands that use this)."""
+    env = config.env(env_name)
+    if not env.has_replica and not env.ses_identity:
+        return []
+    done: list[list[BucketReport]] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            done.append(check_others(config, client_for, env_name))
+        except Exception as exc:  # credentials or endpoints of another region or service
+            failed.append(exc)
+
+    worker = threading.Thread(target=run, name=f"bbws-preflight-{env_name}", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if done:
+        return done[0]
+    section = preflight.Section("replica and SES")
+    if failed:
+        section.add("refuse", f"cannot be checked ({type(failed[0]).__name__})")
+    else:
+        section.add("refuse", f"not checked: no answer within {seconds:g} s (eu-west-1 or "
+                    "SES unreachable?); not waited for")
+    return [section]

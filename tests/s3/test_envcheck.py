@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -310,6 +312,7 @@ def test_rollback_of_prod_works_while_eu_west_1_and_ses_are_unreachable(
                          capsys)
         assert code == 0, out
     real = credentials.client_for
+    endpoint = {"url": "http://127.0.0.1:9"}  # nothing listens: connection refused
 
     def outage(env: EnvConfig, service: str = "s3", region: str | None = None) -> Any:
         if service == "sesv2" or region == REPLICA_REGION:
@@ -318,7 +321,7 @@ def test_rollback_of_prod_works_while_eu_west_1_and_ses_are_unreachable(
             from bbws_mail.publish.client import client_config
 
             return boto3.client(service, region_name=region or env.region,
-                                endpoint_url="http://127.0.0.1:9", config=client_config())
+                                endpoint_url=endpoint["url"], config=client_config())
         return real(env, service, region)
 
     monkeypatch.setattr(credentials, "client_for", outage)
@@ -334,6 +337,25 @@ def test_rollback_of_prod_works_while_eu_west_1_and_ses_are_unreachable(
     warnings = " | ".join(newest["preflight"]["warnings"])
     assert "cannot read it in af-south-1" in warnings or "cannot read" in warnings
     assert REPLICA_REGION in warnings
+    # a region that takes connections and never answers is not waited for either
+    from bbws_mail.publish import publisher
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        monkeypatch.setattr(publisher, "INCIDENT_WAIT_SECONDS", 1.0)
+        endpoint["url"] = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        code, out = _run(["rollback", "--env", "prod", "--confirm-prod", *args], capsys)
+        waited = time.monotonic() - started
+        assert code == 0, out
+    code, out = _run(["history", "--env", "prod", "--json", *args], capsys)
+    newest = json.loads(out)[0]
+    assert newest["action"] == "rollback"
+    assert ("replica and SES: not checked: no answer within 1 s (eu-west-1 or SES "
+            "unreachable?); not waited for") in newest["preflight"]["warnings"]
+    assert waited < 60  # botocore alone would wait 4 x 30 s per unanswered request
 
 
 def test_a_bucket_created_in_the_wrong_account_is_caught(aws_env: str) -> None:
