@@ -26,7 +26,7 @@ from typing import Any
 
 from bbws_mail import layout
 from bbws_mail.config import Config, EnvConfig
-from bbws_mail.publish import preflight
+from bbws_mail.publish import preflight, provenance
 from bbws_mail.publish.client import error_code
 from bbws_mail.publish.preflight import ARCHIVE_CLASSES, BucketReport, Section
 
@@ -326,6 +326,8 @@ def read_side(client: Any, bucket: str, region: str) -> dict[str, Any]:
         side["error"] = str(exc)
         return side
     side["publishedAt"] = doc.get("publishedAt")
+    side["gitCommit"] = doc.get("gitCommit")
+    side["provenance"] = doc.get("provenance")
     return side
 
 
@@ -396,8 +398,11 @@ def _side_text(side: dict[str, Any]) -> str:
     if not side["buildVersion"]:
         return f"{side['bucket']} ({side['region']}): nothing published"
     age = side.get("ageSeconds")
-    text = (f"{side['bucket']} ({side['region']}): build {side['buildVersion']} published "
-            f"{side['publishedAt']}" + (f" ({_duration(age)} ago)" if age is not None else ""))
+    origin = (f" (commit {str(side['gitCommit'])[:12]}, "
+              f"{provenance.describe(side.get('provenance'))})" if side.get("gitCommit") else "")
+    text = (f"{side['bucket']} ({side['region']}): build {side['buildVersion']}{origin} "
+            f"published {side['publishedAt']}"
+            + (f" ({_duration(age)} ago)" if age is not None else ""))
     if side["complete"] is False:
         text += ", objects still arriving"
     return text

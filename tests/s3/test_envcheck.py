@@ -292,6 +292,11 @@ def test_a_build_from_uncommitted_sources_is_marked_and_stopped_before_prod(
     assert entry["provenance"]["matchesCommit"] is False
     assert entry["provenance"]["acceptedUnmatched"]["reason"] == "hotfix, committed in #12"
     assert entry["gitCommit"] == head
+    code, out = _run(["status", "--env", "prod", *args], capsys)
+    assert out.splitlines()[0].startswith(
+        f"prod  primary {estate.bucket('prod')} ({REGION}): build {entry['buildVersion']} "
+        f"(commit {head[:12]}, sources differ from the commit (mini); accepted: hotfix, "
+        "committed in #12) published ")
 
 
 def test_rollback_of_prod_works_while_eu_west_1_and_ses_are_unreachable(
