@@ -97,10 +97,12 @@ def add_subcommands(sub: Any) -> None:
 
     p = sub.add_parser("bucket", help="bucket administration")
     bucket_sub = p.add_subparsers(dest="bucket_command", required=True)
-    q = bucket_sub.add_parser("check", help="versioning, public access, encryption, lifecycle "
-                                            "by effect, access logging, Object Lock, policy "
-                                            "writers; with a replica: replication rules, the "
-                                            "replica bucket, SES in both regions")
+    q = bucket_sub.add_parser("check", help="the environment's preflight, as every write "
+                                            "obeys it: versioning, public access, encryption, "
+                                            "lifecycle by effect, access logging, Object Lock, "
+                                            "policy writers, tags; with a replica: replication "
+                                            "rules and the replica bucket; with ses_identity: "
+                                            "SES readiness in each sending region")
     q.add_argument("--env", required=True, choices=ENVIRONMENTS)
     common(q)
     q.set_defaults(func=run_bucket_check)
