@@ -329,7 +329,10 @@ def test_rollback_of_prod_works_while_eu_west_1_and_ses_are_unreachable(
                                 endpoint_url=endpoint["url"], config=client_config())
         return real(env, service, region)
 
+    from bbws_mail.publish import publisher
+
     monkeypatch.setattr(credentials, "client_for", outage)
+    monkeypatch.setattr(publisher, "client_for", outage)  # the name the publisher calls
     code, out = _run(["promote", "--from", "sit", "--to", "prod", "--confirm-prod", *args],
                      capsys)
     assert code == 1 and "nothing was written" in out  # a deploy waits for the replica
@@ -343,8 +346,6 @@ def test_rollback_of_prod_works_while_eu_west_1_and_ses_are_unreachable(
     assert "cannot read it in af-south-1" in warnings or "cannot read" in warnings
     assert REPLICA_REGION in warnings
     # a region that takes connections and never answers is not waited for either
-    from bbws_mail.publish import publisher
-
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
