@@ -173,7 +173,8 @@ class Estate:
                             region=REPLICA_REGION)
         toml += (f'replica_bucket = "{self.replica}"\nreplica_region = "{REPLICA_REGION}"\n'
                  f'ses_identity = "{IDENTITY}"\nses_configuration_set = "{CONFIG_SET}"\n')
-        (root / "bbws-mail.toml").write_text(toml + '[templates]\nmini = "notifications"\n')
+        fixture = (root / "bbws-mail.toml").read_text()  # its [company] and [templates]
+        (root / "bbws-mail.toml").write_text(toml + fixture[fixture.index("[company]"):])
         self.args = ["--root", str(root)]
 
     def bucket(self, env: str) -> str:
