@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,18 @@ APPROVAL_REQUIRED = ("prod",)
 # Which EnvConfig fields a reader (a Lambda) may see, and which only the tools may: deploy
 # settings name who may write, so they never travel inside a package.
 READER_KEYS = ("bucket", "region", "replica_bucket", "replica_region", "asset_base_url")
-DEPLOY_KEYS = ("profile", "role_arn", "external_id")
+DEPLOY_KEYS = ("profile", "role_arn", "external_id", "ses_role_arn")
+# The tags the design puts on every resource (BackupPolicy is for tables only). Environment
+# is each environment's name; the others come from [tags], with these defaults.
+REQUIRED_TAGS = ("Environment", "Project", "Owner", "CostCenter", "ManagedBy", "Component")
+DEFAULT_TAGS = {"Project": "bbws", "Owner": "bbws-platform", "CostCenter": "bbws-platform",
+                "ManagedBy": "bbws-mail", "Component": "email-templates"}
 
 _ROLE_ARN = re.compile(r"arn:aws:iam::([0-9]{12}):role/[A-Za-z0-9+=,.@_/-]{1,512}\Z")
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}\Z")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]\Z")
+_CONFIG_SET = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
+_TAG_VALUE = re.compile(r"[\w .:/=+@-]{1,256}\Z")
 _BUCKET = re.compile(r"(?!xn--)(?!.*-s3alias\Z)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 
 
@@ -53,6 +60,10 @@ class EnvConfig:
     role_arn: str = ""
     external_id: str = ""
     ses_identity: str = ""
+    # The SES configuration set `send` names (bounce and complaint events), and the role
+    # that reads SES in the account the Lambdas send from (default: role_arn's account).
+    ses_configuration_set: str = ""
+    ses_role_arn: str = ""
 
     @property
     def account_id(self) -> str:
@@ -63,6 +74,13 @@ class EnvConfig:
     @property
     def has_replica(self) -> bool:
         return bool(self.replica_bucket)
+
+    def ses_access(self) -> EnvConfig:
+        """This environment as the tools reach SES: through ``ses_role_arn`` when the
+        Lambdas send from another account than the bucket's."""
+        if not self.ses_role_arn or self.ses_role_arn == self.role_arn:
+            return self
+        return replace(self, role_arn=self.ses_role_arn, external_id="")
 
     def reader_settings(self) -> dict[str, str]:
         """What a reader may know about this environment: never profiles, roles or ids."""
@@ -125,6 +143,12 @@ class Config:
     templates: dict[str, str] = field(default_factory=dict)  # the [templates] table
     check: CheckSettings = field(default_factory=CheckSettings)  # the [check] table
     company: Company = field(default_factory=Company)  # the [company] table
+    tags: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TAGS))  # [tags]
+
+    def tags_for(self, env: str) -> dict[str, str]:
+        """The tags every resource of ``env`` must carry, in REQUIRED_TAGS order."""
+        values = {**DEFAULT_TAGS, **self.tags, "Environment": self.env(env).name}
+        return {key: values[key] for key in REQUIRED_TAGS}
 
     @property
     def templates_dir(self) -> Path:
@@ -238,7 +262,8 @@ def load(root: Path | None = None) -> Config:
                               f"category must be one of {', '.join(CATEGORIES)} (got a "
                               f"{type(category).__name__} of {len(str(category))} characters)")
     return Config(root, envs, dict(templates), _checked_check(data.get("check", {}), path, text),
-                  _company(data.get("company", {}), path, text))
+                  _company(data.get("company", {}), path, text),
+                  _checked_tags(data.get("tags", {}), path, text))
 
 
 def _company(table: dict[str, Any], path: Path, text: str) -> Company:
@@ -274,6 +299,24 @@ def _company(table: dict[str, Any], path: Path, text: str) -> Company:
                    f"YYYY/NNNNNN/NN (found {len(registration)} characters)")
     lines = {key: f"{path.name}:{key_line(text, 'company', key)}" for key in table}
     return Company(dict(table), lines)
+
+
+def _checked_tags(table: dict[str, Any], path: Path, text: str) -> dict[str, str]:
+    """The [tags] table: values for the required tags other than Environment."""
+    for key, value in table.items():
+        at = _at(path, text, "tags", key)
+        if key == "Environment":
+            raise ConfigError(f"{at}: [tags] Environment is set from the environment's name; "
+                              "remove this line")
+        if key not in REQUIRED_TAGS:
+            raise ConfigError(f"{at}: [tags]: unknown tag ({len(key)} characters); the "
+                              f"design's tags are {', '.join(REQUIRED_TAGS[1:])}")
+        if not isinstance(value, str):
+            raise ConfigError(f"{at}: [tags] {key}: expected a string, found {_kind(value)}")
+        if not _TAG_VALUE.match(value):
+            raise ConfigError(f"{at}: [tags] {key}: must be 1-256 characters of letters, "
+                              f"digits, spaces and _ . : / = + - @ (found {len(value)})")
+    return {**DEFAULT_TAGS, **table}
 
 
 _KINDS = {str: "a string", bool: "true or false"}
@@ -312,7 +355,7 @@ def _at(path: Path, text: str, section: str, key: str = "") -> str:
 
 
 # the tables of bbws-mail.toml; anything else is a typo or a setting that does nothing
-TABLES = ("defaults", "env", "templates", "check", "company")
+TABLES = ("defaults", "env", "templates", "check", "company", "tags")
 
 
 def _check_tables(data: dict[str, Any], path: Path, text: str) -> None:
@@ -401,6 +444,15 @@ def _checked_env(merged: dict[str, Any], path: Path, text: str,
     if env.role_arn and not env.account_id:
         raise fail("role_arn", "not an IAM role ARN: write "
                    "arn:aws:iam::<12-digit account id>:role/<role name>")
+    if env.ses_role_arn and not _ROLE_ARN.match(env.ses_role_arn):
+        raise fail("ses_role_arn", "not an IAM role ARN: write "
+                   "arn:aws:iam::<12-digit account id>:role/<role name>")
+    if env.ses_configuration_set and not env.ses_identity:
+        raise fail("ses_configuration_set", "a configuration set is checked with the "
+                   "identity that sends through it: set ses_identity too, or remove it")
+    if env.ses_configuration_set and not _CONFIG_SET.match(env.ses_configuration_set):
+        raise fail("ses_configuration_set", "must be 1-64 letters, digits, _ and - (found "
+                   f"{len(env.ses_configuration_set)} characters)")
     if env.external_id and not env.role_arn:
         raise fail("external_id", "an external id only applies when assuming a role: "
                    "set role_arn too, or remove it")

@@ -155,6 +155,15 @@ def check_pointer(doc: Any, where: str = POINTER_KEY) -> dict[str, Any]:
              "allowBreaking must list template names")
     _require(isinstance(doc.get("promotedFrom"), dict | None), where,
              "promotedFrom must be an object or null")
+    prov = doc.get("provenance")
+    _require(prov is None or (isinstance(prov, dict) and isinstance(prov.get("commit"), str)
+                              and prov.get("matchesCommit") in (True, False, None)
+                              and isinstance(prov.get("differs", []), list)), where,
+             "provenance must be an object with commit, matchesCommit and differs")
+    checks = doc.get("preflight")
+    _require(checks is None or (isinstance(checks, dict) and isinstance(
+        checks.get("warnings", []), list)), where,
+        "preflight must be an object listing warnings")
     return doc
 
 

@@ -137,3 +137,44 @@ def test_a_bad_company_fact_is_a_config_error_at_its_line(
     message = str(err.value)
     assert message.startswith(f"{tmp_path / 'bbws-mail.toml'}:{line}: "), message
     assert says in message, message
+
+
+def test_ses_readiness_and_tag_settings_are_read(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, f'[tags]\nOwner = "platform"\nCostCenter = "cc-42"\n[env.prod]\n'
+                'ses_identity = "bbws.co.za"\nses_configuration_set = "bbws-transactional"\n'
+                f'ses_role_arn = "{GOOD_ROLE}"\n')
+    prod = cfg.env("prod")
+    assert (prod.ses_configuration_set, prod.ses_role_arn) == ("bbws-transactional", GOOD_ROLE)
+    tags = cfg.tags_for("prod")
+    assert tags == {"Environment": "prod", "Project": "bbws", "Owner": "platform",
+                    "CostCenter": "cc-42", "ManagedBy": "bbws-mail",
+                    "Component": "email-templates"}
+    assert "ses_role_arn" in config.DEPLOY_KEYS and "ses_role_arn" not in prod.reader_settings()
+
+
+@pytest.mark.parametrize(("toml", "line", "says"), [
+    ('[env.prod]\nses_configuration_set = "bbws-transactional"\n', 2, "set ses_identity"),
+    ('[env.prod]\nses_identity = "bbws.co.za"\nses_configuration_set = "no spaces"\n', 3,
+     "1-64 letters, digits, _ and -"),
+    ('[env.prod]\nses_role_arn = "arn:aws:iam::1:role/x"\n', 2,
+     "arn:aws:iam::<12-digit account id>:role/<role name>"),
+])
+def test_bad_ses_settings_name_file_line_and_fix(tmp_path: Path, toml: str, line: int,
+                                                 says: str) -> None:
+    with pytest.raises(config.ConfigError) as err:
+        _load(tmp_path, toml)
+    assert str(err.value).startswith(f"{tmp_path / 'bbws-mail.toml'}:{line}: [env.prod] ses_")
+    assert says in str(err.value) and "no spaces" not in str(err.value)
+
+
+@pytest.mark.parametrize(("toml", "says"), [
+    ('[tags]\nColour = "blue"\n', "unknown tag"),
+    ('[tags]\nOwner = 3\n', "expected a string"),
+    ('[tags]\nEnvironment = "prod"\n', "set from the environment's name"),
+    ('[tags]\nOwner = ""\n', "1-256 characters"),
+])
+def test_bad_tags_are_refused_at_their_line(tmp_path: Path, toml: str, says: str) -> None:
+    with pytest.raises(config.ConfigError, match="tags") as err:
+        _load(tmp_path, toml)
+    assert str(err.value).startswith(f"{tmp_path / 'bbws-mail.toml'}:2: [tags]")
+    assert says in str(err.value)

@@ -1,20 +1,25 @@
 """Every ``$ bbws-mail ...`` command the runbooks in docs/runbooks/ show, run for real.
 
-The runbooks are read in their order (deploy, promote, troubleshoot, rollback) as one
-story in one sandbox: a temporary copy of the project, the three environments' buckets
-in their own local "accounts" on a moto server (tests/s3/accounts.py), prod's replica in
-eu-west-1 with its replication rule and SES identities, the base keys as the
-default AWS profile and a profile per account (``bbws-<env>``, assuming that account's
-role). Before the story starts the
-current build/ is live in all three environments and one template has been edited: the
-change the deploy runbook ships, the promote runbook takes to prod and the rollback
-runbook takes back.
+The runbooks are read in their order (setup, deploy, promote, troubleshoot, rollback) as
+one story in one sandbox: a temporary copy of the project in a git repository, the
+environments in their own local "accounts" on a moto server (tests/s3/accounts.py) with
+cross-account access off, the base keys as the default AWS profile and a profile per
+account (``bbws-<env>``, assuming that account's role). dev's and sit's buckets exist;
+prod's account is empty until setup.md sets it up (bucket, replica, SES), so a command
+run there with the wrong profile leaves prod's bucket missing and the preflight fails.
+Once setup is done, the current build/ goes live in all three environments and one
+template is edited: the change the deploy runbook ships, the promote runbook takes to
+prod and the rollback runbook takes back.
 
 Each command is a test: it must exit as the runbook says (0, or ``# exits N``) and print
 every output line the runbook shows below it. In output, ``<anything>`` matches any text
 and a line of ``...`` stands for lines left out. In commands, ``<previous-build>`` is the
-build that was live before the change. Lines of other programs (``$ aws ...``) are
-documentation only.
+build that was live before the change. ``$ aws ...`` commands that name a ``--profile``
+(an account of the sandbox) run too (tests/s3/awscli.py) and must succeed; their output,
+other ``aws`` commands and lines of other programs are documentation only. ``$ git ...``
+commands run in the sandbox. The one step no command can do, publishing the SES
+identity's DKIM records in DNS, is done by the sandbox (moto_accounts.py's stand-in)
+before setup.md's ``bucket check``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,19 +40,20 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.s3 import awscli
 from tests.s3.accounts import (
     ACCOUNTS,
     accounts_server,
     base_environment,
-    make_replica_bucket,
     role_arn,
     role_client,
     verified_ses_identity,
 )
-from tests.s3.conftest import make_bucket
+from tests.s3.conftest import REGION, make_bucket
 
 RUNBOOKS = ROOT / "docs" / "runbooks"
-ORDER = ("deploy.md", "promote.md", "troubleshoot.md", "rollback.md")
+ORDER = ("setup.md", "deploy.md", "promote.md", "troubleshoot.md", "rollback.md")
+SET_UP_BY_RUNBOOK = ("prod",)  # environments whose account setup.md fills
 PROJECT_PARTS = ("templates_src", "schemas", "build", "assets", "bbws-mail.toml", "brand.toml",
                  "check-allow.toml")
 # The change the story ships: one sentence of one template.
@@ -62,6 +69,7 @@ PENDING: dict[str, str] = {}
 
 @dataclass
 class Step:
+    program: str  # bbws-mail, aws or git
     runbook: str
     line: int
     command: str
@@ -75,7 +83,7 @@ class Step:
         return f"{self.runbook}:{self.line}:{' '.join(self.argv[:3])}"
 
 
-_PROMPT = re.compile(r"\$ ((?:[A-Z_][A-Z0-9_]*=\S+ )*)bbws-mail(\s.*)?\Z")
+_PROMPT = re.compile(r"\$ ((?:[A-Z_][A-Z0-9_]*=\S+ )*)(bbws-mail|aws|git)(\s.*)?\Z")
 
 
 def parse(path: Path) -> list[Step]:
@@ -100,7 +108,7 @@ def parse(path: Path) -> list[Step]:
             words = shlex.split(command)
             env = dict(w.split("=", 1) for w in words if re.match(r"[A-Z_][A-Z0-9_]*=", w))
             argv = words[len(env) + 1:]
-            current = Step(path.name, number, command.strip(), env, argv,
+            current = Step(match.group(2), path.name, number, command.strip(), env, argv,
                            int(exits.group(1)) if exits else 0, [])
             steps.append(current)
         elif current is not None and raw.strip():
@@ -112,6 +120,8 @@ def _all_steps() -> list[Any]:
     params = []
     for name in ORDER:
         for step in parse(RUNBOOKS / name):
+            if step.program == "aws" and "--profile" not in step.argv:
+                continue  # documentation only: acts on nothing the sandbox has
             marks = [pytest.mark.xfail(strict=False, reason=reason)
                      for pattern, reason in PENDING.items() if re.search(pattern, step.command)]
             params.append(pytest.param(step, id=step.id, marks=marks[:1]))
@@ -136,6 +146,35 @@ class Sandbox:
     def __init__(self, root: Path, endpoint: str) -> None:
         self.root, self.endpoint = root, endpoint
         self.placeholders: dict[str, str] = {}
+
+    def run_other(self, program: str, argv: list[str]) -> tuple[int, str]:
+        """An ``aws`` command with the profile it names (tests/s3/awscli.py), or ``git``."""
+        if program == "git":
+            done = subprocess.run(["git", *argv], cwd=self.root, capture_output=True,
+                                  text=True, env={**os.environ, **GIT_IDENTITY})
+            return done.returncode, done.stdout + done.stderr
+        import boto3
+
+        args = list(argv)
+        profile = None
+        if "--profile" in args:
+            at = args.index("--profile")
+            profile = args[at + 1]
+            del args[at:at + 2]
+        session = boto3.session.Session(profile_name=profile)
+        awscli.run_one(["aws", *args], lambda service, region: session.client(
+            service, region_name=region or REGION))
+        return 0, ""
+
+    def publish_dns(self) -> None:
+        """The DKIM records of every SES identity in prod's account are published: SES
+        (moto_accounts.py's stand-in) now counts them verified."""
+        for region in (REGION, "eu-west-1"):
+            ses = role_client(self.endpoint, "prod", "sesv2", region)
+            for identity in ses.list_email_identities()["EmailIdentities"]:
+                name = identity["IdentityName"]
+                ses.delete_email_identity(EmailIdentity=name)
+                verified_ses_identity(self.endpoint, "prod", name, [region])
 
     def run(self, argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
         from bbws_mail.cli import main
@@ -165,10 +204,14 @@ class Sandbox:
                 dst.put_object(Bucket=prod.replica_bucket, Key=obj["Key"], Body=body)
 
 
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "runbook", "GIT_AUTHOR_EMAIL": "runbook@example.com",
+                "GIT_COMMITTER_NAME": "runbook", "GIT_COMMITTER_EMAIL": "runbook@example.com"}
+
+
 def _setup(root: Path, endpoint: str) -> Sandbox:
     from bbws_mail import config
-    from bbws_mail.publish.replication import suggested_configuration
 
+    root.mkdir(parents=True)
     for part in PROJECT_PARTS:
         source = ROOT / part
         if source.is_dir():
@@ -177,30 +220,28 @@ def _setup(root: Path, endpoint: str) -> Sandbox:
             shutil.copy2(source, root / part)
     cfg = config.load(root)
     for name, env in cfg.envs.items():
-        make_bucket(role_client(endpoint, name), name=env.bucket)
-        if env.has_replica:
-            s3 = role_client(endpoint, name)
-            make_replica_bucket(role_client(endpoint, name, region=env.replica_region),
-                                env.replica_bucket, region=env.replica_region)
-            s3.put_bucket_replication(Bucket=env.bucket, ReplicationConfiguration=(
-                suggested_configuration(env, f"arn:aws:iam::{env.account_id}:role/"
-                                        "bbws-templates-replication")))
-        if env.ses_identity:
-            verified_ses_identity(endpoint, name, env.ses_identity,
-                                  [env.region] + [env.replica_region] * env.has_replica)
+        if name not in SET_UP_BY_RUNBOOK:
+            make_bucket(role_client(endpoint, name), name=env.bucket)
     box = Sandbox(root, endpoint)
+    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "the project as it is"]):
+        code, out = box.run_other("git", argv)
+        assert code == 0, out
     box.placeholders["<previous-build>"] = json.loads(
         (root / "build" / "manifest.json").read_text())["buildVersion"]
+    return box
+
+
+def _start_story(box: Sandbox) -> None:
+    """Once every environment is set up: build/ live everywhere, then the story's edit."""
     for argv in (["publish", "--env", "dev"], ["promote", "--from", "dev", "--to", "sit"],
                  ["promote", "--from", "sit", "--to", "prod", "--confirm-prod"]):
         code, out = box.run(argv)
         assert code == 0, f"sandbox set-up: bbws-mail {' '.join(argv)} failed:\n{out}"
     box.replicate()
     path, old, new = CHANGE
-    text = (root / path).read_text(encoding="utf-8")
+    text = (box.root / path).read_text(encoding="utf-8")
     assert old in text, f"{path} no longer holds the sentence the runbook story changes"
-    (root / path).write_text(text.replace(old, new), encoding="utf-8")
-    return box
+    (box.root / path).write_text(text.replace(old, new), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -235,10 +276,19 @@ _done: set[str] = set()
 @pytest.mark.slow
 @pytest.mark.parametrize("step", _all_steps())
 def test_runbook_command(sandbox: Sandbox, step: Step) -> None:
+    if step.runbook != "setup.md" and "story" not in _done:
+        _done.add("story")
+        _start_story(sandbox)
     if step.runbook == "rollback.md" and "rollback.md" not in _done:
         sandbox.replicate()  # the replica has caught up by the time anyone rolls back
+    if step.runbook == "setup.md" and step.argv[:2] == ["bucket", "check"]:
+        sandbox.publish_dns()  # the one manual step: DKIM records in DNS
     _done.add(step.runbook)
     argv = [sandbox.placeholders.get(a, a) for a in step.argv]
+    if step.program != "bbws-mail":
+        code, out = sandbox.run_other(step.program, argv)
+        assert code == 0, f"{step.runbook}:{step.line}: `{step.command}` failed:\n{out}"
+        return
     code, out = sandbox.run(argv, step.env)
     assert code == step.exit_code, (
         f"{step.runbook}:{step.line}: `{step.command}` exited {code}, the runbook says "

@@ -68,12 +68,16 @@ class Bucket:
         self.client = client
         self.approved = approved
         self.log = log
+        self.repairing = False  # set while publish --repair runs: hints speak of it
 
     def url(self, key: str = "") -> str:
         return f"s3://{self.name}/{key}"
 
-    def repair_hint(self) -> str:
-        return f"`bbws-mail publish --env {self.env.name} --repair`"
+    def repair_hint(self, what: str = "re-point it to the newest complete build") -> str:
+        """What to do about a damaged pointer; while ``--repair`` runs, what it does next."""
+        if self.repairing:
+            return f"this repair will {what}"
+        return f"run `bbws-mail publish --env {self.env.name} --repair` to {what}"
 
     # -- the guard ---------------------------------------------------------------------------
     def _may_write(self) -> None:
@@ -95,7 +99,7 @@ class Bucket:
     def get_verified(self, key: str, sha256: str) -> bytes:
         data = self.get(key)
         if layout.sha256_hex(data) != sha256:
-            raise PublishError(f"{self.url(key)} does not match its SHA-256; run "
+            raise PublishError(f"{self.url(key)} does not match its SHA-256; "
                                f"{self.repair_hint()}")
         return data
 
@@ -141,8 +145,7 @@ class Bucket:
             body = bytes(response["Body"].read())
         except Exception as exc:
             raise PublishError(f"the download of {where} broke off ({_describe(exc)}); retry; "
-                               f"if it keeps failing, {self.repair_hint()} re-points it to the "
-                               "newest complete build") from None
+                               f"if it keeps failing, {self.repair_hint()}") from None
         try:
             doc = layout.parse_json_object(body, where)
             fmt = layout.pointer_format(doc)
@@ -154,8 +157,8 @@ class Bucket:
             elif fmt != layout.LEGACY_FORMAT:
                 raise layout.LayoutError(f"{where}: not a bbws-mail pointer")
         except layout.LayoutError as exc:
-            raise PublishError(f"{exc}; readers cannot use it: run {self.repair_hint()} to "
-                               "re-point it to the newest complete build") from None
+            raise PublishError(f"{exc}; readers cannot use it: {self.repair_hint()}"
+                               ) from None
         return Pointer(doc, body, str(response.get("ETag", "")),
                        str(response.get("VersionId") or "null"))
 

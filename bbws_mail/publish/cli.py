@@ -33,6 +33,11 @@ def add_subcommands(sub: Any) -> None:
                        help="approve a change to an environment that requires approval (prod)")
         p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
 
+    def override(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--override-preflight", metavar="REASON",
+                       type=_reason, help="write although the replica or SES checks refuse "
+                       "(never the bucket's own); REASON is recorded in history")
+
     def breaking(p: argparse.ArgumentParser) -> None:
         p.add_argument("--allow-breaking", action="append", default=[], metavar="TEMPLATE",
                        help="accept a schema change of TEMPLATE that rejects data the live "
@@ -46,14 +51,19 @@ def add_subcommands(sub: Any) -> None:
                         "build in the bucket's history (uploads nothing)")
     writes(p)
     breaking(p)
+    override(p)
     common(p)
     p.set_defaults(func=run_publish)
 
     p = sub.add_parser("promote", help="copy the live bytes of one environment to the next")
     p.add_argument("--from", dest="source", required=True, choices=ENVIRONMENTS)
     p.add_argument("--to", dest="target", required=True, choices=ENVIRONMENTS)
+    p.add_argument("--accept-unmatched-source", metavar="REASON", type=_reason,
+                   help="promote to an environment that requires approval a build whose "
+                        "sources differ from its commit; REASON is recorded in history")
     writes(p)
     breaking(p)
+    override(p)
     common(p)
     p.set_defaults(func=run_promote)
 
@@ -87,13 +97,23 @@ def add_subcommands(sub: Any) -> None:
 
     p = sub.add_parser("bucket", help="bucket administration")
     bucket_sub = p.add_subparsers(dest="bucket_command", required=True)
-    q = bucket_sub.add_parser("check", help="versioning, public access, encryption, lifecycle "
-                                            "by effect, access logging, Object Lock, policy "
-                                            "writers; with a replica: replication rules, the "
-                                            "replica bucket, SES in both regions")
+    q = bucket_sub.add_parser("check", help="the environment's preflight, as every write "
+                                            "obeys it: versioning, public access, encryption, "
+                                            "lifecycle by effect, access logging, Object Lock, "
+                                            "policy writers, tags; with a replica: replication "
+                                            "rules and the replica bucket; with ses_identity: "
+                                            "SES readiness in each sending region")
     q.add_argument("--env", required=True, choices=ENVIRONMENTS)
     common(q)
     q.set_defaults(func=run_bucket_check)
+
+
+def _reason(text: str) -> str:
+    """An operator's reason, as history records it: one short printable line."""
+    text = text.strip()
+    if not text or len(text) > 200 or not text.isprintable():
+        raise argparse.ArgumentTypeError("a reason is 1-200 printable characters on one line")
+    return text
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -144,7 +164,7 @@ def run_publish(args: argparse.Namespace) -> int:
         return 1
     pub = Publisher(cfg, args.env, approved=True)
     if args.repair:
-        pub.preflight()
+        pub.preflight(incident=True)
         pub.repair(dry_run=args.dry_run)
         return 0
     build_dir = Path(args.build_dir) if args.build_dir else cfg.build_dir
@@ -156,7 +176,8 @@ def run_publish(args: argparse.Namespace) -> int:
             _eprint(f"error: {problem}")
         _eprint("refusing to publish a build that does not match its sources")
         return 1
-    pub.publish(build_dir, dry_run=args.dry_run, allow_breaking=args.allow_breaking)
+    pub.publish(build_dir, dry_run=args.dry_run, allow_breaking=args.allow_breaking,
+                override=args.override_preflight or "")
     return 0
 
 
@@ -172,7 +193,8 @@ def run_promote(args: argparse.Namespace) -> int:
     if not _approval(args, args.target, cfg):
         return 1
     promote(cfg, args.source, args.target, approved=True, dry_run=args.dry_run,
-            allow_breaking=args.allow_breaking)
+            allow_breaking=args.allow_breaking, override=args.override_preflight or "",
+            accept_unmatched=args.accept_unmatched_source or "")
     return 0
 
 
@@ -196,7 +218,7 @@ def run_gc(args: argparse.Namespace) -> int:
     if not _approval(args, args.env, cfg):
         return 1
     pub = Publisher(cfg, args.env, approved=True)
-    pub.preflight()
+    pub.preflight(incident=True)
     doomed = pub.collect(dry_run=args.dry_run)
     if not doomed:
         print(f"{args.env}: nothing to collect")
@@ -205,6 +227,7 @@ def run_gc(args: argparse.Namespace) -> int:
 
 @_guard
 def run_history(args: argparse.Namespace) -> int:
+    from bbws_mail.publish.provenance import describe
     from bbws_mail.publish.publisher import Publisher
 
     entries = Publisher(_config(args), args.env).history(args.limit)
@@ -213,13 +236,21 @@ def run_history(args: argparse.Namespace) -> int:
         return 0
     for e in entries:
         mark = "*" if e["isLive"] else " "
-        extra = f" (promoted from {e['promotedFrom']})" if e.get("promotedFrom") else ""
+        checks = e.get("preflight") or {}
+        extra = ""
+        if checks.get("override"):
+            extra += f" (preflight overridden: {checks['override'].get('reason', '')})"
+        if checks.get("warnings"):
+            extra += f" ({len(checks['warnings'])} preflight warning(s); --json lists them)"
+        if e.get("promotedFrom"):
+            extra += f" (promoted from {e['promotedFrom']})"
         if e.get("allowBreaking"):
             extra += f" (breaking change allowed: {', '.join(e['allowBreaking'])})"
         if e.get("legacy"):
             extra += " (format 1, not offered by rollback)"
         print(f"{mark} {e['publishedAt']}  {e['action']:<8} build {e['buildVersion']}  commit "
-              f"{(e['gitCommit'] or '')[:12]}  by {e['publishedBy']}{extra}")
+              f"{(e['gitCommit'] or '')[:12]} ({describe(e.get('provenance'))})  by "
+              f"{e['publishedBy']}{extra}")
     if not entries:
         print("nothing published yet")
     return 0
@@ -229,6 +260,7 @@ def run_history(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     from bbws_mail.publish import replication
     from bbws_mail.publish.credentials import client_for
+    from bbws_mail.publish.provenance import describe
     from bbws_mail.publish.publisher import Publisher
 
     cfg = _config(args)
@@ -259,7 +291,7 @@ def run_status(args: argparse.Namespace) -> int:
             print(f"{row['env']:<5} {row['bucket']}: build {row['buildVersion']} "
                   f"({row['templates']} templates, {row['action']}) published "
                   f"{row['publishedAt']} by {row['publishedBy']}, commit "
-                  f"{(row['gitCommit'] or '')[:12]}")
+                  f"{(row['gitCommit'] or '')[:12]} ({describe(row.get('provenance'))})")
     return 1 if failed else 0
 
 
@@ -271,9 +303,9 @@ def _failed(row: dict[str, Any]) -> bool:
 
 @_guard
 def run_bucket_check(args: argparse.Namespace) -> int:
-    from bbws_mail.publish import replication
+    from bbws_mail.publish import envcheck
     from bbws_mail.publish.credentials import client_for
 
-    reports = replication.bucket_check(_config(args), client_for, args.env)
-    print("\n".join(line for report in reports for line in report.lines()))
-    return 1 if any(report.errors for report in reports) else 0
+    report = envcheck.check_environment(_config(args), client_for, args.env)
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1

@@ -37,6 +37,8 @@ class LocalBuild:
     bundles: dict[str, Blob] = field(default_factory=dict)  # template -> bundle
     assets: dict[str, Blob] = field(default_factory=dict)  # asset name -> object
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # per template, the source files it was built from and their hash (provenance.py)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def build_version(self) -> str:
@@ -110,5 +112,9 @@ def _load(directory: str) -> LocalBuild:
     manifest = build_manifest_doc(source, entries, {n: b.key for n, b in assets.items()})
     layout.check_build_manifest(manifest, where)
     body = layout.canonical_json(manifest)
+    sources = {name: {"sources": [str(p) for p in entry.get("sources") or []
+                                  if isinstance(p, str)],
+                      "sourceHash": str(entry.get("sourceHash", ""))}
+               for name, entry in source["templates"].items() if isinstance(entry, dict)}
     return LocalBuild(manifest, Blob(layout.build_key(layout.sha256_hex(body)), body),
-                      bundles, assets, schemas)
+                      bundles, assets, schemas, sources)

@@ -26,6 +26,7 @@ PAB_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "Restri
 ARCHIVE_CLASSES = ("GLACIER", "DEEP_ARCHIVE")
 ARCHIVE_TIERS = ("ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS")
 COLLECT_RULE_ID = "bbws-expire-collected-versions"
+UNREADABLE = ("the bucket does not exist", "cannot read versioning")  # nothing else was read
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,30 @@ class BucketReport:
     def add(self, verdict: str, message: str, fix: str = "") -> None:
         self.findings.append(Finding(verdict, message, fix))
 
-    def lines(self) -> list[str]:
+    def lines(self, shown: set[str] | None = None) -> list[str]:
+        """The report for people: refusals first, then warnings, then what is fine. Each
+        fix is printed once (``shown`` carries the fixes already printed above, across
+        the sections of one environment's preflight)."""
+        shown = set() if shown is None else shown
         out = [f"bucket {self.bucket}:"]
-        out += [f"  ok       {m}" for m in self.ok]
-        out += [f"  warning  {m}" for m in self.warnings]
-        out += [f"  REFUSE   {m}" for m in self.errors]
+        for verdict, label in (("refuse", "REFUSE  "), ("warn", "warning "), ("ok", "ok      ")):
+            for f in self.findings:
+                if f.verdict != verdict:
+                    continue
+                out.append(f"  {label} {f.message}")
+                if f.fix:
+                    out.append(f"           fix: {f.fix}" if f.fix not in shown
+                               else "           fix: the command printed above")
+                    shown.add(f.fix)
         return out
+
+
+class Section(BucketReport):
+    """A report section about something other than one bucket (replication rules, SES):
+    the same ok/warning/REFUSE lines under its own title."""
+
+    def lines(self, shown: set[str] | None = None) -> list[str]:
+        return [f"{self.bucket}:", *super().lines(shown)[1:]]
 
 
 @dataclass(frozen=True)
@@ -142,7 +161,7 @@ def check_bucket(client: Any, bucket: str, config: Config | None = None) -> Buck
     try:
         status = client.get_bucket_versioning(Bucket=bucket).get("Status", "")
     except Exception as exc:  # every failure here is reported, not raised
-        report.add("refuse", f"cannot read versioning ({error_code(exc) or type(exc).__name__})")
+        _unreadable(client, bucket, exc, report)
         return report
     if status == "Enabled":
         report.add("ok", "versioning enabled")
@@ -150,7 +169,7 @@ def check_bucket(client: Any, bucket: str, config: Config | None = None) -> Buck
         report.add("refuse", f"versioning is {(status or 'off').lower()}: without it a "
                    "collected object cannot be undone and an overwrite is final",
                    _cmd("put-bucket-versioning", "--bucket", bucket,
-                        "--versioning-configuration", "Status=Enabled"))
+                        "--versioning-configuration", '{"Status":"Enabled"}'))
     _public_access(client, bucket, report)
     _encryption(client, bucket, report)
     _lifecycle(client, bucket, config, report)
@@ -159,10 +178,59 @@ def check_bucket(client: Any, bucket: str, config: Config | None = None) -> Buck
     return report
 
 
+def _unreadable(client: Any, bucket: str, exc: BaseException, report: BucketReport) -> None:
+    """The bucket cannot be read at all: say why in words an operator can act on."""
+    code = error_code(exc) or type(exc).__name__
+    region = str(getattr(getattr(client, "meta", None), "region_name", "") or "")
+    if code == "NoSuchBucket":
+        report.add("refuse", f"the bucket does not exist (NoSuchBucket) in this account and "
+                   f"region ({region or '?'}): create and configure it as "
+                   "docs/runbooks/setup.md says, acting in this environment's account",
+                   _cmd("create-bucket", "--bucket", bucket, "--create-bucket-configuration",
+                        json.dumps({"LocationConstraint": region}, separators=(",", ":"))))
+    elif code in ("AccessDenied", "403", "AllAccessDisabled"):
+        report.add("refuse", f"cannot read versioning ({code}): the bucket belongs to another "
+                   "account than this environment's role_arn, or the role may not read its "
+                   "settings (the IAM reads are listed in docs/runbooks/setup.md)")
+    else:
+        report.add("refuse", f"cannot read versioning ({code}); retrying may help if S3 or "
+                   "the network failed")
+
+
+def check_tags(client: Any, bucket: str, expected: dict[str, str],
+               report: BucketReport) -> None:
+    """Warn when the bucket lacks one of the design's tags (or names another environment);
+    the fix keeps every tag the bucket has and adds the missing ones."""
+    try:
+        have = {t["Key"]: t["Value"] for t in client.get_bucket_tagging(Bucket=bucket)
+                .get("TagSet", [])}
+    except Exception as exc:
+        if error_code(exc) not in ("NoSuchTagSet", "NoSuchTagSetError"):
+            code = error_code(exc) or type(exc).__name__
+            report.add("warn", f"cannot read the bucket's tags ({code})")
+            return
+        have = {}
+    missing = [k for k in expected if k not in have]
+    wrong = [k for k in ("Environment",) if k in have and have[k] != expected[k]]
+    if not missing and not wrong:
+        report.add("ok", "tagged " + ", ".join(expected))
+        return
+    tags = {**have, **{k: expected[k] for k in missing + wrong}}
+    problems = [f"missing tag(s) {', '.join(missing)}"] if missing else []
+    if wrong:
+        problems.append(f"tag Environment is not {expected['Environment']}")
+    problem = "; ".join(problems)
+    report.add("warn", f"{problem}: cost reports and access policies by tag miss this bucket "
+               "(values from [tags] in bbws-mail.toml)",
+               _cmd("put-bucket-tagging", "--bucket", bucket, "--tagging", json.dumps(
+                   {"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]},
+                   separators=(",", ":"))))
+
+
 def _public_access(client: Any, bucket: str, report: BucketReport) -> None:
     fix = _cmd("put-public-access-block", "--bucket", bucket,
                "--public-access-block-configuration",
-               ",".join(f"{f}=true" for f in PAB_FLAGS))
+               json.dumps(dict.fromkeys(PAB_FLAGS, True), separators=(",", ":")))
     try:
         pab = client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     except Exception as exc:
@@ -354,13 +422,27 @@ def _logging(client: Any, bucket: str, report: BucketReport) -> None:
         return
     if enabled:
         report.add("ok", "access logging on")
-    else:
-        status = {"LoggingEnabled": {"TargetBucket": f"{bucket}-logs",
-                                     "TargetPrefix": f"{bucket}/"}}
-        report.add("warn", "access logging is off (the design requires it; the log bucket "
-                   "in the command is a suggestion: any bucket of the same account and region)",
-                   _cmd("put-bucket-logging", "--bucket", bucket, "--bucket-logging-status",
-                        json.dumps(status, separators=(",", ":"))))
+        return
+    logs = f"{bucket}-logs"
+    status = {"LoggingEnabled": {"TargetBucket": logs, "TargetPrefix": f"{bucket}/"}}
+    steps = []
+    try:
+        client.head_bucket(Bucket=logs)
+    except Exception:
+        region = str(getattr(getattr(client, "meta", None), "region_name", "") or "")
+        steps.append(_cmd("create-bucket", "--bucket", logs, "--create-bucket-configuration",
+                          json.dumps({"LocationConstraint": region}, separators=(",", ":"))))
+    # S3 delivers logs as the logging service principal: the log bucket's policy admits it
+    steps.append(_cmd("put-bucket-policy", "--bucket", logs, "--policy", json.dumps(
+        {"Version": "2012-10-17", "Statement": [{
+            "Sid": "S3ServerAccessLogs", "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{logs}/*"}]}, separators=(",", ":"))))
+    steps.append(_cmd("put-bucket-logging", "--bucket", bucket, "--bucket-logging-status",
+                      json.dumps(status, separators=(",", ":"))))
+    report.add("warn", f"access logging is off (the design requires it; the fix logs to "
+               f"{logs} in the same account and region, any such bucket will do)",
+               " && ".join(steps))
 
 
 def _object_lock(client: Any, bucket: str, report: BucketReport) -> None:

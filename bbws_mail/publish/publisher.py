@@ -25,14 +25,22 @@ from typing import Any
 
 from bbws_mail import layout
 from bbws_mail.config import Config
-from bbws_mail.errors import BreakingChangeError, PreflightError, PublishError
-from bbws_mail.publish import compat, gc
+from bbws_mail.errors import ApprovalError, BreakingChangeError, PreflightError, PublishError
+from bbws_mail.publish import compat, envcheck, gc, provenance
 from bbws_mail.publish.bucket import Bucket, Pointer
 from bbws_mail.publish.credentials import client_for
 from bbws_mail.publish.localbuild import Blob, LocalBuild, load_build
-from bbws_mail.publish.preflight import check_bucket
 
 Clock = Callable[[], datetime]
+# How long a rollback, repair or gc waits for the replica's and SES's checks: an unreachable
+# region answers only after botocore's timeouts and retries (minutes), and incident
+# response must not wait on it. What is not checked by then is recorded as a warning.
+INCIDENT_WAIT_SECONDS = 20.0
+
+
+def _default_client_for(env: Any, service: str = "s3", region: str | None = None) -> Any:
+    """client.client_for, looked up when called (the module's name is what tests replace)."""
+    return client_for(env, service, region)
 
 
 def _stderr(message: str) -> None:
@@ -98,8 +106,9 @@ class Plan:
                         f"{len(self.uploads)} of its objects are missing: restoring them")
             return f"{self.env}: build {self.build_version} is already live in {self.bucket}; " \
                    "nothing to do"
-        was = self.live.build_version if self.live else "nothing"
-        return (f"{self.env}: {self.action} build {was} -> {self.build_version}: "
+        change = (f"build {self.live.build_version} -> {self.build_version}" if self.live
+                  else f"build {self.build_version} (the first in {self.bucket})")
+        return (f"{self.env}: {self.action} {change}: "
                 f"{len(self.uploads)} object(s) to upload, {len(self.changed)} template(s) "
                 "changed")
 
@@ -112,14 +121,18 @@ class Publisher:
     """Everything that reads or writes one environment's bucket (named in bbws-mail.toml)."""
 
     def __init__(self, config: Config, env: str, *, client: Any = None, approved: bool = False,
-                 log: Callable[[str], None] = _stderr, clock: Clock = _utcnow) -> None:
+                 log: Callable[[str], None] = _stderr, clock: Clock = _utcnow,
+                 client_for: envcheck.ClientFor | None = None) -> None:
         self.config = config
         self.env = env
         env_config = config.env(env)
+        self.client_for = client_for or _default_client_for
         self.bucket = Bucket(env_config, client if client is not None else
-                             client_for(env_config), approved=approved, log=log)
+                             self.client_for(env_config), approved=approved, log=log)
         self.log = log
         self.clock = clock
+        self.checks: dict[str, Any] = {}  # the preflight's record, written into history
+        self.provenance: dict[str, Any] | None = None  # of the build being published
 
     @property
     def client(self) -> Any:
@@ -129,13 +142,41 @@ class Publisher:
     def read_live(self) -> Pointer | None:
         return self.bucket.read_pointer()
 
-    def preflight(self) -> None:
-        report = check_bucket(self.client, self.bucket.name, self.config)
-        for line in report.warnings:
-            self.log(f"warning: {self.bucket.url()}: {line}")
-        if report.errors:
-            raise PreflightError(f"refusing to write to {self.bucket.url()}: "
-                                 + "; ".join(report.errors))
+    def preflight(self, *, incident: bool = False, override: str = "") -> envcheck.EnvReport:
+        """The environment's one preflight (publish/envcheck.py), the bucket's own part
+        first. A refusal there always refuses. Beyond it (replica, SES): publish and
+        promote refuse unless ``override`` says why (recorded in history); an
+        ``incident`` (rollback, repair, gc) records them as warnings and goes on."""
+        report = envcheck.check_environment(self.config, self.client_for, self.env,
+                                            client=self.client, bucket_only=True)
+        hard = report.refusals(bucket_only=True)
+        if hard:
+            raise PreflightError(self._refusal(hard, "fix the bucket (`bbws-mail bucket check "
+                                                     f"--env {self.env}` prints each fix)"))
+        report.others = envcheck.check_others_within(
+            self.config, self.client_for, self.env,
+            INCIDENT_WAIT_SECONDS if incident else None)
+        soft = [r for r in report.refusals() if r not in hard]
+        warnings = report.warnings(bucket_only=incident)
+        self.checks = {"warnings": warnings} if warnings else {}
+        if soft and not incident:
+            if not override:
+                raise PreflightError(self._refusal(soft, "fix them (`bbws-mail bucket check "
+                                                         f"--env {self.env}` prints each fix), "
+                                                         "or pass --override-preflight REASON "
+                                                         "to write anyway (recorded in "
+                                                         "history)"))
+            self.checks["override"] = {"reason": override, "refusals": soft,
+                                       "by": published_by()}
+            self.log(f"warning: {self.env}: preflight refusals overridden ({override}): "
+                     + "; ".join(soft))
+        for line in warnings:
+            self.log(f"warning: {line}")
+        return report
+
+    def _refusal(self, refusals: list[str], then: str) -> str:
+        return (f"refusing to write to {self.bucket.url()} ({self.env}); nothing was "
+                "written:\n" + "\n".join(f"  {r}" for r in refusals) + f"\n{then}")
 
     def live_bundles(self, live: Pointer | None, names: Iterable[str]) -> dict[str, Any]:
         """The live build's bundle parts of ``names`` (html, text, subject, schema).
@@ -248,6 +289,11 @@ class Publisher:
         return self._plan_local(local, allow_breaking)
 
     def _plan_local(self, local: LocalBuild, allow_breaking: Iterable[str]) -> Plan:
+        self.provenance = provenance.of_build(self.config.root, local.sources,
+                                              str(local.manifest.get("sourceHash", "")))
+        self.log(f"{self.env}: build {local.build_version} from commit "
+                 f"{(self.provenance['commit'] or 'unknown')[:12]}: "
+                 f"{provenance.describe(self.provenance)}")
         def texts(names: list[str]) -> dict[str, str]:
             return {n: str(layout.decode_bundle(local.bundles[n].data, key=local.bundles[n].key,
                                                 sha256=local.bundles[n].sha256,
@@ -301,7 +347,9 @@ class Publisher:
             "manifest": plan.manifest,
             "publishedAt": rfc3339(self.clock()),
             "publishedBy": published_by(),
-            "gitCommit": git_commit(self.config.root),
+            "gitCommit": (self.provenance or {}).get("commit") or git_commit(self.config.root),
+            "provenance": self.provenance,
+            "preflight": self.checks or None,
             "action": plan.action,
             "parent": live.build_key or live.build_version if live else None,
             "recent": recent[:gc.KEEP_BUILDS],
@@ -378,9 +426,9 @@ class Publisher:
                      "the same build again to check and restore them")
 
     def publish(self, build_dir: Path, *, dry_run: bool = False,
-                allow_breaking: Iterable[str] = ()) -> Plan:
+                allow_breaking: Iterable[str] = (), override: str = "") -> Plan:
         """Preflight, plan, gate and (unless dry_run) execute; prints the plan either way."""
-        self.preflight()
+        self.preflight(override=override)
         plan = self.plan(build_dir, allow_breaking=allow_breaking)
         for line in self.describe(plan):
             self.log(line)
@@ -424,6 +472,8 @@ class Publisher:
             "gitCommit": doc.get("gitCommit"),
             "allowBreaking": doc.get("allowBreaking", []),
             "promotedFrom": (doc.get("promotedFrom") or {}).get("env"),
+            "provenance": doc.get("provenance"),
+            "preflight": doc.get("preflight"),
             "legacy": fmt == layout.LEGACY_FORMAT,
             "isLive": bool(live and live.doc == doc),
         }
@@ -471,8 +521,11 @@ class Publisher:
 
     def rollback(self, to: str | None = None, *, dry_run: bool = False,
                  allow_breaking: Iterable[str] = ()) -> Plan:
-        """Re-point at an earlier build named by the history (default: the previous one)."""
-        self.preflight()
+        """Re-point at an earlier build named by the history (default: the previous one).
+
+        Incident response: only the bucket's own preflight can refuse it; what the replica
+        or SES lack is recorded in history as warnings."""
+        self.preflight(incident=True)
         live = self.bucket.read_pointer()
         if live is None:
             raise PublishError(f"nothing published in {self.bucket.url()}: nothing to roll back")
@@ -495,11 +548,13 @@ class Publisher:
             matches = [d for d in candidates if d["build"]["key"] == parent] or candidates[:1]
         if not matches:
             offered = ", ".join(d["manifest"]["buildVersion"] for d in candidates) or "none"
-            raise PublishError(f"no earlier build {to or ''} to roll back to in "
+            which = f"no earlier build {to}" if to else "no earlier build"
+            raise PublishError(f"{which} to roll back to in "
                                f"{self.bucket.url()} (live: {live.build_version}; offered: "
                                f"{offered}); see `bbws-mail history --env {self.env}`")
         manifest = dict(matches[0]["manifest"])
         layout.check_build_manifest(manifest, "history record")
+        self.provenance = matches[0].get("provenance")
         missing = self._complete(manifest)
         if missing:
             raise PublishError(f"cannot roll back to {manifest['buildVersion']}: "
@@ -526,6 +581,7 @@ class Publisher:
         The write is conditional on the pointer judged here (its ETag taken before it is
         read), so a publish that lands while the history is searched wins, not the repair.
         """
+        self.bucket.repairing = True
         etag = self.bucket.pointer_etag()
         try:
             live = self.bucket.read_pointer()
@@ -565,6 +621,7 @@ class Publisher:
             raise PublishError(f"no complete build found in the history of {self.bucket.url()}: "
                                f"publish one (`bbws-mail publish --env {self.env}`)")
         manifest = chosen["manifest"]
+        self.provenance = chosen.get("provenance")
         plan = Plan(self.env, self.bucket.name, "repair", manifest["buildVersion"],
                     chosen["build"]["key"], manifest, None,
                     allow_breaking=list(chosen.get("allowBreaking", [])))
@@ -595,24 +652,29 @@ class Publisher:
         return {**row, "buildVersion": live.build_version, "build": live.build_key,
                 "format": live.format, "action": doc.get("action", "publish"),
                 "allowBreaking": doc.get("allowBreaking", []),
-                **{k: doc.get(k) for k in ("publishedAt", "gitCommit", "publishedBy")},
+                **{k: doc.get(k) for k in ("publishedAt", "gitCommit", "publishedBy",
+                                           "provenance")},
                 "templates": len(templates)}
 
 
 def promote(config: Config, source_env: str, target_env: str, *,
             clients: dict[str, Any] | None = None, approved: bool = False, dry_run: bool = False,
             allow_breaking: Iterable[str] = (), log: Callable[[str], None] = _stderr,
-            clock: Clock = _utcnow) -> Plan:
+            clock: Clock = _utcnow, override: str = "", accept_unmatched: str = "",
+            client_for: envcheck.ClientFor | None = None) -> Plan:
     """Copy the live build of ``source_env`` to ``target_env``, byte for byte.
 
     Read with the source environment's client and written with the target's (each
     environment is its own account): GET, verify SHA-256, PUT with ChecksumSHA256.
-    The target is gated against its own live build.
+    The target is gated against its own live build and its whole preflight. The build's
+    provenance travels with it; an environment that requires approval refuses a build
+    recorded as not matching its commit unless ``accept_unmatched`` says why.
     """
     clients = clients or {}
-    src = Publisher(config, source_env, client=clients.get(source_env), log=log, clock=clock)
+    src = Publisher(config, source_env, client=clients.get(source_env), log=log, clock=clock,
+                    client_for=client_for)
     dst = Publisher(config, target_env, client=clients.get(target_env), approved=approved,
-                    log=log, clock=clock)
+                    log=log, clock=clock, client_for=client_for)
     live_src = src.bucket.read_pointer()
     if live_src is None:
         raise PublishError(f"nothing published in {source_env} ({src.bucket.url()}) to promote")
@@ -621,7 +683,8 @@ def promote(config: Config, source_env: str, target_env: str, *,
                            f"publish to {source_env} once (it moves to the new layout), then "
                            "promote")
     manifest = live_src.doc["manifest"]
-    dst.preflight()
+    dst.provenance = _promoted_provenance(live_src, source_env, dst, accept_unmatched)
+    dst.preflight(override=override)
     src_parts: dict[str, Any] = {}
 
     def parts(names: list[str]) -> dict[str, Any]:
@@ -676,3 +739,32 @@ def promote(config: Config, source_env: str, target_env: str, *,
         log(f"warning: could not verify {target_env}'s objects ({exc}); promote again to "
             "check and restore them")
     return plan
+
+
+def _promoted_provenance(live_src: Pointer, source_env: str, dst: Publisher,
+                         accept_unmatched: str) -> dict[str, Any] | None:
+    """The provenance the promoted build carries; refuses (before anything is read or
+    written in the target) a build recorded as not matching its commit when the target
+    requires approval and no reason was given."""
+    record = live_src.doc.get("provenance")
+    record = dict(record) if isinstance(record, dict) else None
+    if not dst.bucket.env.requires_approval:
+        return record
+    version = live_src.build_version
+    if record is None or record.get("matchesCommit") is None:
+        dst.log(f"warning: build {version} in {source_env}: {provenance.describe(record)}; "
+                "it cannot be traced to a commit")
+        return record
+    if record.get("matchesCommit") is False:
+        if not accept_unmatched:
+            raise ApprovalError(
+                f"build {version} in {source_env} was published from sources that differ from "
+                f"commit {str(record.get('commit'))[:12]} ({provenance.describe(record)}): "
+                f"{dst.env} takes only builds traced to a commit: commit the change, publish "
+                f"to dev and promote again, or pass --accept-unmatched-source REASON "
+                "(recorded in history); nothing was written")
+        record["acceptedUnmatched"] = {"reason": accept_unmatched, "by": published_by(),
+                                       "env": dst.env}
+        dst.log(f"warning: {dst.env}: build {version} does not match its commit; accepted "
+                f"({accept_unmatched})")
+    return record

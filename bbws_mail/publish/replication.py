@@ -26,9 +26,9 @@ from typing import Any
 
 from bbws_mail import layout
 from bbws_mail.config import Config, EnvConfig
-from bbws_mail.publish import preflight
+from bbws_mail.publish import preflight, provenance
 from bbws_mail.publish.client import error_code
-from bbws_mail.publish.preflight import ARCHIVE_CLASSES, BucketReport
+from bbws_mail.publish.preflight import ARCHIVE_CLASSES, BucketReport, Section
 
 ClientFor = Callable[..., Any]  # (env, service="s3", region=None) -> boto3 client
 BucketCheck = Callable[[Any, str], BucketReport]
@@ -39,14 +39,6 @@ def _preflight(config: Config, check_bucket: BucketCheck | None) -> BucketCheck:
     if check_bucket is not None:
         return check_bucket
     return lambda client, bucket: preflight.check_bucket(client, bucket, config)
-
-
-class Section(BucketReport):
-    """A report section about something other than one bucket (rules, an SES identity):
-    the same ok/warning/REFUSE lines under its own title."""
-
-    def lines(self) -> list[str]:
-        return [f"{self.bucket}:", *super().lines()[1:]]
 
 
 WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion")
@@ -178,38 +170,6 @@ def _source_uses_kms(client: Any, bucket: str) -> bool:
                .startswith("aws:kms") for r in rules)
 
 
-def check_ses_identity(env: EnvConfig, client_for: ClientFor) -> BucketReport:
-    """The SES sending identity, verified in the primary region and the replica's."""
-    regions = [env.region] + ([env.replica_region] if env.replica_region else [])
-    report = Section(f"SES identity {env.ses_identity or '(none)'} ({', '.join(regions)})")
-    if not env.ses_identity:
-        report.add("warn", f"no ses_identity in [env.{env.name}] of bbws-mail.toml: the "
-                               "sending identity is not checked")
-        return report
-    for region in regions:
-        try:
-            got = client_for(env, "sesv2", region).get_email_identity(
-                EmailIdentity=env.ses_identity)
-        except Exception as exc:
-            code = error_code(exc)
-            if code == "NotFoundException":
-                report.add(
-                    "refuse", f"not set up in {region}: emails cannot be sent from there: "
-                    f"aws sesv2 create-email-identity --email-identity {env.ses_identity} "
-                    f"--region {region} (then publish its DKIM records)")
-            else:
-                report.add("refuse", f"cannot read it in {region} ({code or type(exc).__name__})")
-            continue
-        if got.get("VerifiedForSendingStatus"):
-            report.add("ok", f"verified for sending in {region}")
-        else:
-            report.add(
-                "refuse", f"not verified for sending in {region}: finish DNS/DKIM "
-                f"verification: aws sesv2 get-email-identity --email-identity {env.ses_identity} "
-                f"--region {region} shows the records")
-    return report
-
-
 def _principals(statement: dict[str, Any]) -> list[str]:
     principal = statement.get("Principal")
     if principal == "*" or principal is None:
@@ -288,8 +248,8 @@ def check_bucket_policy(client: Any, env: EnvConfig,
 
 def check_replication(config: Config, client_for: ClientFor, env_name: str = "prod",
                       check_bucket: BucketCheck | None = None) -> list[BucketReport]:
-    """Everything a region failover of ``env_name`` depends on, as report sections:
-    the replication rules, the destination bucket's own preflight, the SES identity.
+    """What a region failover of ``env_name`` reads, as report sections: the replication
+    rules and the destination bucket's own preflight (SES readiness is publish/ses.py's).
 
     ``check_bucket`` is the preflight a primary bucket passes (default
     bbws_mail.publish.preflight.check_bucket with ``config``); the replica must pass it
@@ -302,19 +262,7 @@ def check_replication(config: Config, client_for: ClientFor, env_name: str = "pr
     check_rules(config, env, client_for(env), rules)
     destination = check_bucket(client_for(env, "s3", env.replica_region), env.replica_bucket)
     destination.bucket = f"{env.replica_bucket} (replica, {env.replica_region})"
-    return [rules, destination, check_ses_identity(env, client_for)]
-
-
-def bucket_check(config: Config, client_for: ClientFor, env_name: str,
-                 check_bucket: BucketCheck | None = None) -> list[BucketReport]:
-    """Everything ``bbws-mail bucket check --env E`` reports: the bucket's preflight with
-    its policy's writers, then (for an environment with a replica) check_replication's
-    sections. The command fails when any section has an error."""
-    check_bucket = _preflight(config, check_bucket)
-    env = config.env(env_name)
-    client = client_for(env)
-    primary = check_bucket_policy(client, env, check_bucket(client, env.bucket))
-    return [primary, *check_replication(config, client_for, env_name, check_bucket)]
+    return [rules, destination]
 
 
 def suggested_configuration(env: EnvConfig, role_arn: str,
@@ -378,6 +326,8 @@ def read_side(client: Any, bucket: str, region: str) -> dict[str, Any]:
         side["error"] = str(exc)
         return side
     side["publishedAt"] = doc.get("publishedAt")
+    side["gitCommit"] = doc.get("gitCommit")
+    side["provenance"] = doc.get("provenance")
     return side
 
 
@@ -406,7 +356,11 @@ def replica_status(config: Config, client_for: ClientFor, env_name: str = "prod"
         at = _parse_time(side["publishedAt"])
         side["ageSeconds"] = int((now - at).total_seconds()) if at else None
     row: dict[str, Any] = {"env": env.name, "primary": primary, "replica": replica,
-                           "inSync": None, "lagSeconds": None}
+                           "inSync": None, "lagSeconds": None,
+                           "pointerReplication": (pointer_replication(client_for(env),
+                                                                      env.bucket)
+                                                  if replica and primary["buildVersion"]
+                                                  else None)}
     if replica and primary["buildVersion"] and replica["buildVersion"]:
         row["inSync"] = (primary["buildVersion"] == replica["buildVersion"]
                          and bool(replica["complete"] in (True, None)))
@@ -418,14 +372,37 @@ def replica_status(config: Config, client_for: ClientFor, env_name: str = "prod"
     return row
 
 
+def pointer_replication(client: Any, bucket: str) -> str | None:
+    """S3's own word on the pointer's replication: the ``ReplicationStatus`` of
+    ``manifest.json`` (PENDING, COMPLETED, FAILED; None when S3 reports none)."""
+    try:
+        status = client.head_object(Bucket=bucket, Key=layout.POINTER_KEY).get(
+            "ReplicationStatus")
+    except Exception:  # the primary's own line already says it cannot be read
+        return None
+    return str(status) if status else None
+
+
+POINTER_REPLICATION = {
+    "COMPLETED": "manifest.json replicated (S3 says COMPLETED)",
+    "PENDING": "manifest.json replication PENDING (S3): the replica has not received the "
+               "newest pointer yet",
+    "FAILED": "manifest.json replication FAILED (S3): see the OperationsFailedReplication "
+              "metric; publish or promote again to retry",
+}
+
+
 def _side_text(side: dict[str, Any]) -> str:
     if side["error"]:
         return f"{side['bucket']} ({side['region']}): {side['error']}"
     if not side["buildVersion"]:
         return f"{side['bucket']} ({side['region']}): nothing published"
     age = side.get("ageSeconds")
-    text = (f"{side['bucket']} ({side['region']}): build {side['buildVersion']} published "
-            f"{side['publishedAt']}" + (f" ({_duration(age)} ago)" if age is not None else ""))
+    origin = (f" (commit {str(side['gitCommit'])[:12]}, "
+              f"{provenance.describe(side.get('provenance'))})" if side.get("gitCommit") else "")
+    text = (f"{side['bucket']} ({side['region']}): build {side['buildVersion']}{origin} "
+            f"published {side['publishedAt']}"
+            + (f" ({_duration(age)} ago)" if age is not None else ""))
     if side["complete"] is False:
         text += ", objects still arriving"
     return text
@@ -453,4 +430,9 @@ def status_lines(row: dict[str, Any]) -> list[str]:
                      "the primary")
     elif row["primary"]["buildVersion"] and row["replica"]["buildVersion"]:
         lines.append(f"{'':<5} replica not in sync yet")
+    if row["primary"]["buildVersion"] and not row["primary"]["error"]:
+        status = row.get("pointerReplication")
+        lines.append(f"{'':<5} " + POINTER_REPLICATION.get(
+            str(status), "manifest.json has no replication status: no replication rule "
+            "applies to it (`bbws-mail bucket check --env " + str(row["env"]) + "`)"))
     return lines

@@ -113,3 +113,25 @@ def verified_ses_identity(endpoint: str, env: str, identity: str, regions: list[
     for region in regions:
         role_client(endpoint, env, "sesv2", region).create_email_identity(
             EmailIdentity=identity, Tags=[{"Key": "moto-verified", "Value": "true"}])
+
+
+def ready_ses(endpoint: str, env: str, regions: list[str], identity: str = "bbws.co.za",
+              config_set: str = "bbws-transactional") -> None:
+    """SES as the design asks, in ``env``'s account: identity and DKIM verified, out of
+    the sandbox, suppression of bounces and complaints, the configuration set with a
+    bounce and complaint event destination."""
+    for region in regions:
+        client = role_client(endpoint, env, "sesv2", region)
+        with contextlib.suppress(client.exceptions.NotFoundException):  # start afresh
+            client.delete_email_identity(EmailIdentity=identity)
+        if config_set in client.list_configuration_sets()["ConfigurationSets"]:
+            client.delete_configuration_set(ConfigurationSetName=config_set)
+        client.put_account_details(ProductionAccessEnabled=True, MailType="TRANSACTIONAL",
+                                   WebsiteURL=f"https://{identity}", UseCaseDescription="t")
+        client.put_account_suppression_attributes(SuppressedReasons=["BOUNCE", "COMPLAINT"])
+        client.create_configuration_set(ConfigurationSetName=config_set)
+        client.create_configuration_set_event_destination(
+            ConfigurationSetName=config_set, EventDestinationName="events", EventDestination={
+                "Enabled": True, "MatchingEventTypes": ["BOUNCE", "COMPLAINT", "DELIVERY"],
+                "SnsDestination": {"TopicArn": f"arn:aws:sns:{region}:{ACCOUNTS[env]}:t"}})
+    verified_ses_identity(endpoint, env, identity, regions)

@@ -127,8 +127,9 @@ def test_each_environment_is_reached_through_its_own_client(
 
     made: dict[str, list[str]] = {}
 
-    def recording(env: Any) -> Any:  # a fresh client (endpoint from AWS_ENDPOINT_URL)
-        client = boto3.client("s3", region_name=env.region, config=client_config())
+    def recording(env: Any, service: str = "s3", region: str | None = None) -> Any:
+        client = boto3.client(service, region_name=region or env.region,
+                              config=client_config())  # endpoint from AWS_ENDPOINT_URL
         calls = made.setdefault(env.name, [])
         client.meta.events.register("before-call.s3.*",
                                     lambda model, **_: calls.append(model.name))

@@ -204,7 +204,7 @@ def test_versioning_off_or_suspended_is_refused(moto_endpoint: str, project: Pro
                                      VersioningConfiguration={"Status": "Suspended"})
     message = _only(check_bucket(client, bucket, project.config), "errors", "versioning")
     assert f"versioning is {status.lower()}" in message
-    assert _fix_args(message, "--versioning-configuration") == "Status=Enabled"
+    assert json.loads(_fix_args(message, "--versioning-configuration")) == {"Status": "Enabled"}
 
 
 def test_public_access_not_fully_blocked_is_refused(moto_endpoint: str, project: Project) -> None:

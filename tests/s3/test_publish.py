@@ -286,3 +286,18 @@ def test_rollback_goes_to_the_build_live_before_whatever_the_clocks_said(
     plan = pub.rollback()
     assert plan.build_version == versions[0]
     assert "Variant B" in render_cold(client, bucket, "mini", EXAMPLE).html
+
+
+def test_a_first_publish_and_a_rollback_with_nothing_before_say_so_plainly(
+        moto_endpoint: str, project: Project) -> None:
+    client = make_test_client(moto_endpoint)
+    bucket = make_bucket(client)
+    lines: list[str] = []
+    pub = _publisher(project, client, bucket, log=lines.append)
+    pub.publish(project.build("b1"))
+    [summary] = [line for line in lines if line.startswith("dev: publish build")]
+    assert "build nothing" not in summary
+    assert f"(the first in {bucket})" in summary
+    with pytest.raises(PublishError) as err:
+        pub.rollback()
+    assert f"no earlier build to roll back to in s3://{bucket}/" in str(err.value)

@@ -86,6 +86,9 @@ def test_a_bad_pointer_gives_one_error_line_and_repair_re_points(
 
     code, _out, err = cli("publish", "--env", "dev", "--repair")
     assert code == 0, err
+    if case in ("not JSON", "truncated", "foreign", "another env"):
+        assert "this repair will re-point it to the newest complete build" in err, err
+    assert "run `bbws-mail publish --env dev --repair`" not in err  # it is running
     assert "Open your order" in render_cold(client, bucket, "mini", EXAMPLE).html
     code, out, _err = cli("history", "--env", "dev")
     assert code == 0 and out.splitlines()[0].startswith("* ") and " repair " in out
@@ -110,8 +113,8 @@ def test_an_interrupted_download_gives_one_error_line_and_a_retry_works(
     real = credentials.client_for
     broken = {"on": True}
 
-    def faulty(env: Any) -> Any:
-        c = real(env)
+    def faulty(env: Any, service: str = "s3", region: str | None = None) -> Any:
+        c = real(env, service, region)
 
         def cut(request: Any, **_: Any) -> AWSResponse | None:
             if broken["on"] and request.method == "GET" \
@@ -284,6 +287,9 @@ def test_a_pointer_field_of_the_wrong_shape_is_refused_and_repaired(
     assert keys == {o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
     code, _out, err = cli("publish", "--env", "dev", "--repair")
     assert code == 0, err
+    if case in ("not JSON", "truncated", "foreign", "another env"):
+        assert "this repair will re-point it to the newest complete build" in err, err
+    assert "run `bbws-mail publish --env dev --repair`" not in err  # it is running
     assert "Open your order" in render_cold(client, bucket, "mini", EXAMPLE).html
     assert cli("publish", "--env", "dev")[0] == 0
     assert "See it" in render_cold(client, bucket, "mini", EXAMPLE).html

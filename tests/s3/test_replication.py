@@ -18,16 +18,16 @@ import pytest
 
 from bbws_mail import layout
 from bbws_mail.config import Config, EnvConfig
-from bbws_mail.publish import credentials, replication
+from bbws_mail.publish import credentials, envcheck, replication, ses
 from bbws_mail.publish.preflight import BucketReport, check_bucket
 from tests.s3.accounts import (
     ACCOUNTS,
     accounts_endpoint,
     aws_env,
     make_replica_bucket,
+    ready_ses,
     role_arn,
     role_client,
-    verified_ses_identity,
 )
 from tests.s3.conftest import REGION, make_bucket
 
@@ -52,15 +52,18 @@ class Prod:
         self.env = EnvConfig(name="prod", bucket=self.bucket, region=REGION,
                              role_arn=role_arn("prod"), replica_bucket=self.replica,
                              replica_region=REPLICA_REGION, ses_identity="bbws.co.za",
+                             ses_configuration_set="bbws-transactional",
                              requires_approval=True)
         self.config = Config(root=Path("."), envs={"prod": self.env})
-        verified_ses_identity(endpoint, "prod", "bbws.co.za", [REGION, REPLICA_REGION])
+        ready_ses(endpoint, "prod", [REGION, REPLICA_REGION])
 
     def replicate(self, conf: dict[str, Any]) -> None:
         self.s3.put_bucket_replication(Bucket=self.bucket, ReplicationConfiguration=conf)
 
     def check(self) -> list[BucketReport]:
-        return replication.check_replication(self.config, credentials.client_for, "prod")
+        """The replica's sections and SES's, as the environment's preflight has them."""
+        return [*replication.check_replication(self.config, credentials.client_for, "prod"),
+                ses.check_ses(self.env, credentials.client_for)]
 
 
 def _errors(reports: list[BucketReport]) -> list[str]:
@@ -95,7 +98,8 @@ def test_passes_with_the_suggested_configuration(aws_env: str) -> None:
     assert any("versioning enabled" in m for m in reports[1].ok)
     assert reports[1].bucket.startswith(prod.replica)
     assert [m for m in reports[2].ok if "verified for sending" in m] == [
-        f"verified for sending in {REGION}", f"verified for sending in {REPLICA_REGION}"]
+        f"verified for sending in {REGION}, DKIM verified",
+        f"verified for sending in {REPLICA_REGION}, DKIM verified"]
 
 
 def test_fails_when_a_rule_set_misses_one_template_prefix(aws_env: str) -> None:
@@ -216,7 +220,7 @@ def test_bucket_check_sections_for_prod_and_for_an_environment_without_replica(
     prod.s3.put_bucket_policy(Bucket=prod.bucket, Policy=_policy(
         {"Effect": "Allow", "Principal": {"AWS": role_arn("sit")}, "Action": "s3:PutObject",
          "Resource": f"arn:aws:s3:::{prod.bucket}/*"}))
-    reports = replication.bucket_check(prod.config, credentials.client_for, "prod")
+    reports = envcheck.check_environment(prod.config, credentials.client_for, "prod").sections
     assert [r.lines()[0] for r in reports] == [
         f"bucket {prod.bucket}:", f"replication {prod.bucket} -> {prod.replica} (eu-west-1):",
         f"bucket {prod.replica} (replica, eu-west-1):",
@@ -225,8 +229,8 @@ def test_bucket_check_sections_for_prod_and_for_an_environment_without_replica(
     assert any("a role in another account s3:PutObject" in w for w in reports[0].warnings)
     assert _errors(reports) == []
     dev = EnvConfig(name="dev", bucket=prod.bucket, role_arn=role_arn("prod"))
-    [only] = replication.bucket_check(Config(root=Path("."), envs={"dev": dev}),
-                                      credentials.client_for, "dev")
+    [only] = envcheck.check_environment(Config(root=Path("."), envs={"dev": dev}),
+                                        credentials.client_for, "dev").sections
     assert only.lines()[0] == f"bucket {prod.bucket}:"
 
 
@@ -325,6 +329,28 @@ def test_status_shows_primary_and_replica_with_the_lag(aws_env: str) -> None:
     assert replication.status_lines(row)[2].strip() == "replica in sync"
 
 
+def test_status_reads_the_pointers_replication_status_from_s3(aws_env: str) -> None:
+    """Progress is what S3 reports for manifest.json (x-amz-replication-status), not a
+    guess from the two sides (the accounts server reports it as S3 does)."""
+    prod = Prod(aws_env)
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    _publish_pointer(prod.s3, prod.bucket, "bbbb2222", now)
+    row = replication.replica_status(prod.config, credentials.client_for, "prod", now=now)
+    assert row["pointerReplication"] is None
+    assert replication.status_lines(row)[-1].strip().startswith(
+        "manifest.json has no replication status: no replication rule applies to it")
+    prod.replicate(_correct(prod))
+    _publish_pointer(prod.s3, prod.bucket, "bbbb2222", now)
+    row = replication.replica_status(prod.config, credentials.client_for, "prod", now=now)
+    assert row["pointerReplication"] == "PENDING"
+    assert "replication PENDING" in replication.status_lines(row)[-1]
+    _publish_pointer(prod.s3_eu, prod.replica, "bbbb2222", now)
+    row = replication.replica_status(prod.config, credentials.client_for, "prod", now=now)
+    assert row["pointerReplication"] == "COMPLETED"
+    assert replication.status_lines(row)[-1].strip() == (
+        "manifest.json replicated (S3 says COMPLETED)")
+
+
 def _side(build: str, complete: bool = True) -> dict[str, Any]:
     return {"bucket": "b", "region": "r", "error": "", "buildVersion": build,
             "publishedAt": "2026-12-02T10:00:00Z", "ageSeconds": 60, "complete": complete}
@@ -405,7 +431,7 @@ def _project(root: Path, prod: Prod) -> list[str]:
     (root / "bbws-mail.toml").write_text(
         f'[env.prod]\nbucket = "{prod.bucket}"\nrole_arn = "{role_arn("prod")}"\n'
         f'replica_bucket = "{prod.replica}"\nreplica_region = "{REPLICA_REGION}"\n'
-        'ses_identity = "bbws.co.za"\n')
+        'ses_identity = "bbws.co.za"\nses_configuration_set = "bbws-transactional"\n')
     return ["--root", str(root)]
 
 
@@ -450,7 +476,9 @@ def test_cli_status_shows_primary_and_replica_side_by_side(
     assert lines[0].startswith(f"prod  primary {prod.bucket} ({REGION}): build bbbb2222 ")
     assert lines[1].startswith(f"      replica {prod.replica} ({REPLICA_REGION}): build "
                                "aaaa1111 ")
-    assert lines[2:] == ["      replica lags: 2 h behind the primary"]
+    assert lines[2:] == ["      replica lags: 2 h behind the primary",
+                         "      manifest.json has no replication status: no replication rule "
+                         "applies to it (`bbws-mail bucket check --env prod`)"]
     assert main(["status", "--env", "prod", "--json", *root]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert (row["buildVersion"], row["replica"]["buildVersion"]) == ("bbbb2222", "aaaa1111")
