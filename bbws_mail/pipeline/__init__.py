@@ -9,6 +9,7 @@ file:line, before anything is written.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -70,6 +71,7 @@ class _Run:
         self.findings: list[Finding] = []
         self.mrml_html = ""
         self.errors: list[TemplateError] = []
+        self.schema_files: list[str] = []  # relative to the root: sources of the output
 
     def fail(self, errors: list[TemplateError]) -> TemplateBuildFailed:
         refusing = [f for f in self.findings if refuses_build(f)]
@@ -149,8 +151,9 @@ class _Run:
         from bbws_mail.pipeline import contract
 
         assert self.spliced is not None
-        self.schema, errors = contract.check_template(
+        self.schema, errors, schema_files = contract.check_template(
             self.spliced, self.tags, self.subject, self.config.schemas_dir, self.spliced.name)
+        self.schema_files = [os.path.relpath(f, self.config.root) for f in schema_files]
         if errors:
             raise self.fail(errors)
 
@@ -174,7 +177,7 @@ class _Run:
             text=self.plain,
             subject=self.subject.text,
             schema=self.schema,
-            sources=[*spliced.files, *brand_files(config, spliced)],
+            sources=[*spliced.files, *self.schema_files, *brand_files(config, spliced)],
             assets=spliced.assets,
             preheader=self.subject.preheader,
             spliced=spliced,

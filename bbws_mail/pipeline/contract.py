@@ -64,6 +64,11 @@ class SchemaBundle:
         self.schema: dict[str, Any] = self._deref(root, self.path, (), ())
         self.schema.pop("$defs", None)
 
+    @property
+    def files(self) -> list[Path]:
+        """Every schema file the bundle read (the template's own and its $ref targets)."""
+        return list(self._texts)
+
     def _load(self, path: Path) -> Any:
         if path not in self._docs:
             shown = _display(path, self.schemas_dir)
@@ -306,10 +311,16 @@ class _Scope:
 
 
 def check_template(spliced: Spliced, tags: list[Placeholder], subject: Subject,
-                   schemas_dir: Path, name: str) -> tuple[dict[str, Any], list[TemplateError]]:
-    """Bundle ``name``'s schema and check every placeholder against it."""
+                   schemas_dir: Path, name: str
+                   ) -> tuple[dict[str, Any], list[TemplateError], list[Path]]:
+    """Bundle ``name``'s schema and check every placeholder against it.
+
+    Also returns the schema files the bundle was read from: they are sources of the
+    build (the bundled schema is one of its parts), so ``sourceHash`` covers them.
+    """
     bundle = SchemaBundle(schemas_dir, name)
     schema = bundle.schema
+    files = sorted(bundle.files)
     try:
         check_schema(schema)
     except ValueError as exc:
@@ -390,7 +401,7 @@ def check_template(spliced: Spliced, tags: list[Placeholder], subject: Subject,
                     "https URLs are accepted at render time")
     errors.extend(_unused_required(bundle, schema, used, spliced))
     del subject  # the subject's tags are part of ``tags`` (context "title")
-    return schema, errors
+    return schema, errors, files
 
 
 def _closed_objects(bundle: SchemaBundle, node: dict[str, Any], path: str

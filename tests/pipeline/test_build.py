@@ -68,6 +68,25 @@ def test_source_change_changes_source_hash_and_version(mini: Path) -> None:
     assert again["buildVersion"] != after["buildVersion"]
 
 
+def test_a_schema_edit_changes_source_hash(mini: Path) -> None:
+    """The bundled schema is part of the build: its files, shared defs included, are
+    sources, so the wheel hook and publish-time provenance see a schema-only change."""
+    cfg = config.load(mini)
+    out = build(cfg).out_dir
+    assert out is not None
+    before = json.loads((out / "manifest.json").read_text())["templates"]["mini"]
+    schema_files = sorted(p.relative_to(mini).as_posix() for p in (mini / "schemas").rglob(
+        "*.schema.json"))
+    assert set(schema_files) <= set(before["sources"])
+    defs = next(mini / f for f in schema_files if "/defs/" in f)
+    doc = json.loads(defs.read_text())
+    doc["description"] = "edited"
+    defs.write_text(json.dumps(doc))
+    build(cfg)
+    after = json.loads((out / "manifest.json").read_text())["templates"]["mini"]
+    assert after["sourceHash"] != before["sourceHash"]
+
+
 def test_inline_css_is_inlined_and_media_queries_kept(mini: Path) -> None:
     out = build(config.load(mini)).out_dir
     assert out is not None
