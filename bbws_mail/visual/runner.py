@@ -95,10 +95,12 @@ class _Judge:
 
 
 def run_visual(*, build_dir: Path, examples_dir: Path, assets_dir: Path, baselines: Path,
-               report_dir: Path, update: bool = False, force: bool = False,
+               report_dir: Path, address: str, update: bool = False, force: bool = False,
                only: list[str] | None = None, log: Callable[[str], None] = print,
                camera: Camera | None = None) -> VisualResult:
     """All shots of all templates (or ``only`` these); ``camera`` reuses a browser (tests).
+
+    ``address`` is the postal address every footer must show (``[company] address``).
 
     Raises ``VisualError`` for what the caller must change: an unknown template, unreadable
     baselines, or an update that would re-bless shots it was not asked to.
@@ -137,7 +139,8 @@ def run_visual(*, build_dir: Path, examples_dir: Path, assets_dir: Path, baselin
                 page = cam.pages[variant.name]
                 entries = content.snapshot(page)
                 result.shots += 1
-                result.layout += [f"{shot}: {p}" for p in layout_problems(page, dark=variant.dark)]
+                result.layout += [f"{shot}: {p}" for p in layout_problems(page, dark=variant.dark,
+                                                                    address=address)]
                 if variant is VARIANTS[0]:  # the same text in every variant: check once
                     unpinned = unpinned_families(sorted(fonts_used(page)))
                     if unpinned:
@@ -224,7 +227,8 @@ def run_cli(args: Any) -> int:
             result = run_visual(
                 build_dir=build_dir, examples_dir=cfg.schemas_dir / "examples",
                 assets_dir=root / "assets", baselines=root / "tests" / "visual" / "baselines",
-                report_dir=report_dir, update=args.update, force=args.force, only=args.only,
+                report_dir=report_dir, address=cfg.company.values.get("address", ""),
+                update=args.update, force=args.force, only=args.only,
                 log=lambda m: print(m, file=sys.stderr))
         except VisualError as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bbws_mail import config
 from bbws_mail.errors import VisualError
 from bbws_mail.mustache import Template
 from bbws_mail.pipeline import discover
@@ -28,7 +29,7 @@ from bbws_mail.visual.layout import describe_region, fonts_used, layout_problems
 from bbws_mail.visual.report import Failure, write_report
 from bbws_mail.visual.runner import run_visual
 from bbws_mail.visual.shoot import VARIANTS, Camera, rendered_examples
-from tests.conftest import ROOT
+from tests.conftest import FIXTURES, ROOT
 
 pytestmark = [
     pytest.mark.visual,
@@ -39,6 +40,8 @@ BASELINES = ROOT / "tests/visual/baselines"
 EXAMPLES = ROOT / "schemas/examples"
 DESKTOP, MOBILE, DARK = VARIANTS
 NAME = "order_confirmation_customer"
+ADDRESS = config.load(ROOT).company.values["address"]  # what every footer must show
+MINI_ADDRESS = config.load(FIXTURES / "mini").company.values["address"]
 Box = tuple[float, float, float, float]
 
 
@@ -82,7 +85,7 @@ def _overlaps(a: Box, b: Box) -> bool:
 
 def test_all_templates_match_baselines_with_sound_layout(
         tmp_path: Path, cam: Camera, project_build: Path) -> None:
-    result = run_visual(build_dir=project_build, examples_dir=EXAMPLES,
+    result = run_visual(build_dir=project_build, examples_dir=EXAMPLES, address=ADDRESS,
                         assets_dir=ROOT / "assets", baselines=BASELINES,
                         report_dir=tmp_path / "report", log=lambda _m: None, camera=cam)
     assert result.shots == len(discover(ROOT / "templates_src")) * len(VARIANTS)
@@ -201,12 +204,12 @@ def test_columns_that_do_not_stack_overflow_on_mobile(playwright: Any, mini: Pat
     c = Camera(playwright, ROOT / "assets", base)
     try:
         c.load(MOBILE, html)
-        problems = layout_problems(c.pages[MOBILE.name], dark=False)
+        problems = layout_problems(c.pages[MOBILE.name], dark=False, address=MINI_ADDRESS)
         assert any(p.startswith("horizontal overflow: content is") and
                    p.endswith("wide in a 375px viewport") for p in problems), problems
         c.load(DESKTOP, html)  # side by side is fine where there is room
-        assert not any("overflow" in p for p in layout_problems(c.pages[DESKTOP.name],
-                                                                 dark=False))
+        problems = layout_problems(c.pages[DESKTOP.name], dark=False, address=MINI_ADDRESS)
+        assert not any("overflow" in p for p in problems)
     finally:
         c.close()
 
@@ -216,7 +219,7 @@ def test_stacking_columns_pass_the_overflow_assertion(playwright: Any, mini: Pat
     c = Camera(playwright, ROOT / "assets", base)
     try:
         c.load(MOBILE, html)
-        problems = layout_problems(c.pages[MOBILE.name], dark=False)
+        problems = layout_problems(c.pages[MOBILE.name], dark=False, address=MINI_ADDRESS)
         assert not any("overflow" in p for p in problems), problems
     finally:
         c.close()
@@ -228,23 +231,23 @@ def test_broken_image_hidden_footer_and_invisible_dark_text_are_caught(
     broken, count = re.subn(r"/logo\.[0-9a-f]{16}\.png", "/no-such-logo.png", html)
     assert count
     cam.load(MOBILE, broken)
-    problems = layout_problems(cam.pages[MOBILE.name], dark=False)
+    problems = layout_problems(cam.pages[MOBILE.name], dark=False, address=ADDRESS)
     assert any(p.startswith("image did not load:") and "no-such-logo.png" in p
                for p in problems), problems
     hidden = html.replace("</head>", "<style>.bb-footer{display:none!important}</style></head>")
     cam.load(MOBILE, hidden)
-    problems = layout_problems(cam.pages[MOBILE.name], dark=False)
+    problems = layout_problems(cam.pages[MOBILE.name], dark=False, address=ADDRESS)
     assert "footer: unsubscribe link is not visible" in problems
     assert "footer: postal address is not visible" in problems
     unreadable = html.replace(
         "</head>", "<style>@media (prefers-color-scheme: dark){.bb-card div{color:#1f2937"
         " !important}}</style></head>", 1)
     cam.load(DARK, unreadable)
-    problems = layout_problems(cam.pages[DARK.name], dark=True)
+    problems = layout_problems(cam.pages[DARK.name], dark=True, address=ADDRESS)
     assert any("text colour equals its background" in p and "Your order is confirmed" in p
                for p in problems), problems
     cam.load(MOBILE, unreadable)  # the same page in light mode is fine
-    assert layout_problems(cam.pages[MOBILE.name], dark=False) == []
+    assert layout_problems(cam.pages[MOBILE.name], dark=False, address=ADDRESS) == []
 
 
 def test_outside_requests_are_blocked_and_logo_served_locally(
@@ -260,12 +263,8 @@ def test_outside_requests_are_blocked_and_logo_served_locally(
 
 
 def _mini_project(mini: Path) -> Path:
-    """The mini project made complete for a visual run: a logo, and a postal address (which
-    the footer shows from ``[company]``) that names the country."""
+    """The mini project made complete for a visual run: the logo."""
     shutil.copytree(ROOT / "assets", mini / "assets")
-    toml = mini / "bbws-mail.toml"
-    toml.write_text(toml.read_text().replace('address = "1 Long Street, Cape Town"',
-                                             'address = "1 Long Street, Cape Town, South Africa"'))
     return mini
 
 
@@ -304,6 +303,7 @@ def test_update_in_another_environment_retakes_only_what_it_names(
     build(config.load(project), project / "build")
     baselines = tmp_path / "baselines"
     kwargs: dict[str, Any] = dict(build_dir=project / "build", assets_dir=project / "assets",
+                                  address=config.load(project).company.values["address"],
                                   examples_dir=project / "schemas/examples", baselines=baselines,
                                   report_dir=tmp_path / "r", log=lambda _m: None, camera=cam)
     first = run_visual(update=True, **kwargs)  # no baselines yet: take them all
@@ -381,7 +381,7 @@ def test_one_digit_of_a_price_fails_in_every_environment(
     name, price, changed = _price_change(examples)
     path = examples / f"{name}.json"
     path.write_text(path.read_text().replace(price, changed, 1))
-    result = run_visual(build_dir=project_build, examples_dir=examples,
+    result = run_visual(build_dir=project_build, examples_dir=examples, address=ADDRESS,
                         assets_dir=ROOT / "assets", baselines=baselines, only=[name],
                         report_dir=tmp_path / "r", log=lambda _m: None, camera=cam)
     assert result.shots == len(VARIANTS)
