@@ -52,6 +52,8 @@ class SchemaBundle:
         self._docs: dict[Path, Any] = {}
         self._texts: dict[Path, str] = {}
         self._targets: dict[tuple[Path, str], Path] = {}
+        self._problems: dict[Path, tuple[str, ...]] = {}
+        self._real_root: str | None = None
         if not self.path.is_file():
             raise TemplateError(Location(self.display), "schema file is missing",
                                 f"create {self.display} describing the template's variables")
@@ -112,22 +114,33 @@ class SchemaBundle:
     def _ref_target(self, file: Path, pointer: jsonpos.Pointer, ref: Any) -> Path:
         """The file a ``$ref`` names: a regular file of ``schemas/``, else TemplateError
         at the ``$ref`` (a file elsewhere would be bundled into ``build/`` and published)."""
-        where = self._at(file, pointer, "$ref")
         if not isinstance(ref, str):
-            raise TemplateError(where, f"$ref must be a string (found {describe(ref)})",
+            raise TemplateError(self._at(file, pointer, "$ref"),
+                                f"$ref must be a string (found {describe(ref)})",
                                 'write "$ref": "defs/common.schema.json#/$defs/name"')
         part = ref.partition("#")[0]
         if not part:
             return file
         target = self._target(file, part)
-        real_root = os.path.realpath(self.schemas_dir)
-        if os.path.commonpath([real_root, os.path.realpath(target)]) != real_root:
-            raise TemplateError(where, "$ref leads outside schemas/",
-                                "shared schemas live in schemas/defs/")
-        if target.exists() and not target.is_file():
-            raise TemplateError(where, f"$ref names {_display(target, self.schemas_dir)}, "
-                                "which is not a file", "name a .schema.json file")
+        problem = self._problems.get(target)
+        if problem is None:
+            problem = self._problems[target] = self._target_problem(target)
+        if problem:
+            raise TemplateError(self._at(file, pointer, "$ref"), *problem)
         return target
+
+    def _target_problem(self, target: Path) -> tuple[str, ...]:
+        """Why ``target`` cannot be a $ref's file (message, hint), or () when it can; asked
+        once per file, as hundreds of $refs name a handful of files."""
+        if self._real_root is None:
+            self._real_root = os.path.realpath(self.schemas_dir)
+        real_root = self._real_root
+        if os.path.commonpath([real_root, os.path.realpath(target)]) != real_root:
+            return ("$ref leads outside schemas/", "shared schemas live in schemas/defs/")
+        if target.exists() and not target.is_file():
+            return (f"$ref names {_display(target, self.schemas_dir)}, which is not a file",
+                    "name a .schema.json file")
+        return ()
 
     def _deref(self, node: Any, file: Path, seen: tuple[str, ...],
                pointer: jsonpos.Pointer) -> Any:
