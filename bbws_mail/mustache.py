@@ -51,7 +51,7 @@ def lookup(scopes: list[Any], path: tuple[str, ...]) -> Any:
         return scopes[-1]
     first = path[0]
     for scope in reversed(scopes):
-        if isinstance(scope, Mapping):
+        if scope.__class__ is dict or isinstance(scope, Mapping):  # dict: no ABC check
             value = scope.get(first, MISSING)
             if value is not MISSING:
                 break

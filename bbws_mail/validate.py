@@ -213,6 +213,18 @@ def check_email(value: str) -> str:
     return ""
 
 
+_URL_PATTERNS: list[Callable[[str], Any]] = []
+
+
+def _url_patterns() -> list[Callable[[str], Any]]:
+    """The matchers every URL check applies, compiled on first use (not at import: a
+    cold start that renders no URL pays nothing) and then one lookup per URL."""
+    if not _URL_PATTERNS:
+        _URL_PATTERNS[:] = [_re(_URI_CHARS).fullmatch, _re(_PCT).search,
+                            _re(_SCHEME).fullmatch, _re(_HOST).fullmatch]
+    return _URL_PATTERNS
+
+
 def check_url(value: str, schemes: tuple[str, ...] = ("https",)) -> str:
     """'' when ``value`` is an RFC 3986 URI of an allowed scheme (https: with a host), else why.
 
@@ -220,13 +232,14 @@ def check_url(value: str, schemes: tuple[str, ...] = ("https",)) -> str:
     non-ASCII characters, quotes and angle brackets must be percent-encoded, so
     a URL can never carry text that displays as something else.
     """
-    if not _re(_URI_CHARS).fullmatch(value):
+    uri_chars, pct, scheme_name, host_name = _url_patterns()
+    if not uri_chars(value):
         return ("URL holds characters RFC 3986 does not allow (spaces, controls, quotes, "
                 "angle brackets or non-ASCII must be percent-encoded)")
-    if _re(_PCT).search(value):
+    if "%" in value and pct(value):
         return "URL has a % not followed by two hex digits"
     scheme, sep, rest = value.partition(":")
-    if not sep or not _re(_SCHEME).fullmatch(scheme) or scheme.lower() not in schemes:
+    if not sep or not scheme_name(scheme) or scheme.lower() not in schemes:
         return "URL must start with " + " or ".join(f"{s}:" for s in schemes)
     rest, _, fragment = rest.partition("#")
     if "#" in fragment:
@@ -240,7 +253,7 @@ def check_url(value: str, schemes: tuple[str, ...] = ("https",)) -> str:
         host, colon, port = authority.partition(":")
         if "@" in authority:
             return "URL must not carry a user name or password"
-        if not host or len(host) > 253 or not _re(_HOST).fullmatch(host) or host.isdigit():
+        if not host or len(host) > 253 or not host_name(host) or host.isdigit():
             return "URL has an invalid host name"
         if colon and not (_re(_PORT).fullmatch(port) and 1 <= int(port) <= 65535):
             return "URL has an invalid port (1 to 65535)"
