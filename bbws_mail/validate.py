@@ -547,11 +547,12 @@ class _Gen:
             depth += 1
             mark = len(self.lines)
         self._enum_const(schema, v, path, depth)
+        # a single type already tested above needs no second isinstance() below
         if types is None or "string" in names:
-            self._string(schema, v, path, depth, where)
+            self._string(schema, v, path, depth, where, typed=names == ["string"])
         self._number(schema, v, path, depth, where)
         if any(k in schema for k in ("properties", "required", "additionalProperties")):
-            self._object(schema, v, path, depth, where)
+            self._object(schema, v, path, depth, where, typed=names == ["object"])
         if any(k in schema for k in ("items", "minItems", "maxItems")):
             self._array(schema, v, path, depth, where)
         if len(self.lines) == mark:
@@ -589,10 +590,12 @@ class _Gen:
             self.problem(depth + 1, path, f"must be {_show(schema['const'])}", v)
 
     def _string(self, schema: dict[str, Any], v: str, path: str, depth: int,
-                where: str) -> None:
+                where: str, *, typed: bool = False) -> None:
         lo, hi = schema.get("minLength"), schema.get("maxLength")
-        self.add(depth, f"if isinstance({v}, str):")
-        inner = depth + 1
+        inner = depth
+        if not typed:
+            self.add(depth, f"if isinstance({v}, str):")
+            inner = depth + 1
         if hi is not None:  # first: a huge string is refused without being scanned
             self.add(inner, f"if len({v}) > {int(hi)}:")
             self.problem(inner + 1, path, f"must be at most {int(hi)} characters long", v)
@@ -636,12 +639,14 @@ class _Gen:
             self.problem(depth + 2, path, f"must be {shown} {bound}")
 
     def _object(self, schema: dict[str, Any], v: str, path: str, depth: int,
-                where: str) -> None:
+                where: str, *, typed: bool = False) -> None:
         props: dict[str, Any] = schema.get("properties", {})
         extra = schema.get("additionalProperties", True)
-        self.add(depth, f"if isinstance({v}, dict):")
-        inner = depth + 1
-        self.add(inner, "pass")
+        inner = depth
+        if not typed:
+            self.add(depth, f"if isinstance({v}, dict):")
+            inner = depth + 1
+            self.add(inner, "pass")
         for name in schema.get("required", []):
             self.add(inner, f"if {self.const(name)} not in {v}:")
             self.problem(inner + 1, _join(self, path, name), "is required")
