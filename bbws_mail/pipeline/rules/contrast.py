@@ -28,6 +28,8 @@ DEFAULT_BG = (1.0, 1.0, 1.0)
 _SKIP = {"head", "title", "style", "script", "meta", "link"}
 _DARK_RE = re.compile(r"@media[^{]*prefers-color-scheme\s*:\s*dark[^{]*\{", re.I)
 
+_STYLE_RE = re.compile(r"<style\b[^>]*>(.*?)</style>", re.S | re.I)
+_BRACE_RE = re.compile(r"[{}]")
 _HEX_RE = re.compile(r"#([0-9a-f]{3,8})")
 _COLOR_TOKEN_RE = re.compile(r"#[0-9a-fA-F]{3,8}|rgba?\([^)]*\)|[a-zA-Z]+")
 _FONT_SIZE_RE = re.compile(r"([\d.]+)\s*(px|pt|em|rem|%)?")
@@ -231,13 +233,16 @@ def check_html(html: str, where: SourceMap, template: str, mode: str = "light",
 def dark_css(html: str) -> str:
     """The bodies of every ``@media (prefers-color-scheme: dark)`` rule in the HTML."""
     parts: list[str] = []
-    for block in re.findall(r"<style\b[^>]*>(.*?)</style>", html, re.S | re.I):
+    for block in _STYLE_RE.findall(html):
         for m in _DARK_RE.finditer(block):
-            depth, i = 1, m.end()
-            while i < len(block) and depth:
-                depth += {"{": 1, "}": -1}.get(block[i], 0)
-                i += 1
-            parts.append(block[m.end(): i - 1])
+            # the rule's body: up to the brace that closes the one _DARK_RE opened
+            depth, end = 1, len(block)  # unclosed: to the end, as far as it goes
+            for brace in _BRACE_RE.finditer(block, m.end()):
+                depth += 1 if brace.group() == "{" else -1
+                if not depth:
+                    end = brace.end()
+                    break
+            parts.append(block[m.end(): end - 1])
     return "\n".join(parts)
 
 
