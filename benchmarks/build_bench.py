@@ -64,7 +64,7 @@ def run(root: Path, *, node: bool = True) -> None:
     sources = discover(cfg.templates_dir)
     print(f"\n== build: {len(sources)} templates from {cfg.templates_dir} "
           f"(CPU time, median of {RUNS} interleaved runs)")
-    first = cpu_seconds(lambda: build_all(cfg))  # imports made, caches cold: a CLI's build
+    first = cpu_seconds(lambda: build_all(cfg))  # lazy imports and caches cold: a CLI's build
     spliced = [splice.splice(p, cfg.templates_dir, cfg.company.facts()) for p in sources]
     mrml_srcs = [lift_inline_styles(s.text)[0] for s in spliced]
     stage_runs: list[dict[str, float]] = []
