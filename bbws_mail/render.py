@@ -274,7 +274,12 @@ def render(name: str, data: Mapping[str, Any], *, source: Source | str | None = 
     else:
         src = source
     snapshot = src.snapshot()
-    tpl = compiled(snapshot, name)
+    templates = snapshot.templates
+    # the common case, a template this snapshot has compiled already, in one lookup
+    tpl = (templates.ready(name) if name.__class__ is str and isinstance(templates, LazyTemplates)
+           else None)
+    if tpl is None:
+        tpl = compiled(snapshot, name)
     problems = tpl.validator.problems(data)
     if problems:
         raise TemplateDataError(name, problems, problems.more)

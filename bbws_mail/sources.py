@@ -91,6 +91,10 @@ class LazyTemplates(Mapping[str, TemplateFiles]):
         """Names whose files have been read so far."""
         return sorted(self._files)
 
+    def ready(self, name: str) -> Any:
+        """What :meth:`compiled` made for ``name`` so far, or None."""
+        return self._compiled.get(name)
+
     def compiled(self, name: str, make: Callable[[TemplateFiles], Any]) -> Any:
         """``make(files)`` for ``name``, computed once per snapshot (thread-safe)."""
         found = self._compiled.get(name)
