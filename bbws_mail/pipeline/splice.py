@@ -80,8 +80,9 @@ class Reads:
     """What splicing reads from disk, read once for all the templates of one build.
 
     Every template includes the same partials and brand tokens; a build reads each
-    file, parses ``brand.toml`` and resolves each include's real path once. Only
-    what succeeded is kept: a problem is found, and reported at its own include, again.
+    file and writes its tokens, parses ``brand.toml`` and resolves each include's real
+    path once. Only what succeeded is kept: a problem is found, and reported at its
+    own include, again.
     """
 
     def __init__(self, root: Path, company: dict[str, str] | None = None) -> None:
@@ -93,7 +94,10 @@ class Reads:
             company = config.load(root.parent).company.facts()
         self.root = root
         self.brand = brand_mod.load(root.parent, company)
-        self.texts: dict[Path, str] = {}
+        # each file's text with its tokens written, where brand values sit, assets used
+        self.expanded: dict[Path, tuple[str, list[tuple[int, int]], dict[str, str]]] = {}
+        self.shown: dict[Path, str] = {}  # a file's path as errors name it
+        self.targets: dict[str, Path] = {}  # an include's path attribute -> the file
         self.inside: dict[Path, bool] = {}
 
     def fresh_brand(self) -> Brand:
@@ -151,13 +155,21 @@ def _splice_into(
     brand: Brand,
     reads: Reads,
 ) -> None:
-    shown = _display(path, root)
-    text = reads.texts.get(path)
-    if text is None:
-        text = reads.texts[path] = _read(path, shown, included_from)
+    shown = reads.shown.get(path)
+    if shown is None:
+        shown = reads.shown[path] = _display(path, root)
     files.append(shown)
-    spans: list[tuple[int, int]] = []
-    text = brand.expand(text, shown, spans)
+    expanded = reads.expanded.get(path)
+    if expanded is None:
+        # read and expanded once per build; the assets it names are recorded with it
+        raw = _read(path, shown, included_from)
+        file_brand = brand.for_template()
+        file_spans: list[tuple[int, int]] = []
+        expanded = reads.expanded[path] = (file_brand.expand(raw, shown, file_spans),
+                                           file_spans, file_brand.used_assets)
+    text, spans, used = expanded
+    brand.used_assets.update(used)
+    path_abs = _absolute(path)
     pos = 0
     line = 1
 
@@ -175,7 +187,10 @@ def _splice_into(
         attr = PATH_ATTR_RE.search(match.group("attrs"))
         if not attr:
             raise TemplateError(here, "<mj-include> without a path attribute")
-        target = _absolute(root / (attr.group(1) or attr.group(2) or ""))
+        named = attr.group(1) or attr.group(2) or ""
+        target = reads.targets.get(named)
+        if target is None:
+            target = reads.targets[named] = _absolute(root / named)
         inside = reads.inside.get(target)
         if inside is None:
             inside = reads.inside[target] = _inside(target, root)
@@ -183,9 +198,9 @@ def _splice_into(
             raise TemplateError(here, "<mj-include> path leads outside templates_src/",
                                 'include partials by their path in templates_src/, e.g. '
                                 'path="partials/footer.mjml"')
-        if target in stack or target == _absolute(path):
+        if target in stack or target == path_abs:
             raise TemplateError(here, f"include cycle through {_display(target, root)}")
-        _splice_into(builder, target, root, [*stack, _absolute(path)], files, here, brand,
+        _splice_into(builder, target, root, [*stack, path_abs], files, here, brand,
                      reads)
         line += match.group(0).count("\n")
         pos = match.end()
