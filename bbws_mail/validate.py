@@ -391,14 +391,19 @@ def generate(schema: dict[str, Any], where: str = "#") -> str:
     return _Gen().program(schema, where)
 
 
-def check_schema(schema: dict[str, Any]) -> None:
+def check_schema(schema: dict[str, Any], known_good: set[str] | None = None) -> None:
     """Raise ValueError if ``schema`` uses anything the validator does not support.
 
     Generates the code without compiling it: the build checks every schema this
-    way, and the runtime compiles each one once, on first use.
+    way, and the runtime compiles each one once, on first use. ``known_good``: the
+    sub-schemas (as canonical JSON) that generated without an error in earlier calls,
+    which are not generated again (whether one can be depends on its content alone);
+    the build shares one set between the templates, whose schemas share ``defs/``.
     """
     _check_shape(schema, "#")
-    _Gen().program(schema, "#")
+    gen = _Gen()
+    gen.known_good = known_good
+    gen.program(schema, "#")
 
 
 MAX_COUNT = 2**31 - 1  # the largest length or item count a schema may state
@@ -496,6 +501,7 @@ class _Gen:
         self.functions: list[str] = []
         self.consts: dict[str, Any] = {}
         self.counter = 0
+        self.known_good: set[str] | None = None  # check_schema's: the program is not kept
 
     def program(self, schema: dict[str, Any], where: str) -> str:
         self.emit(schema, "v", "path", 1, where)
@@ -524,6 +530,18 @@ class _Gen:
             self.add(depth, f"R(problems, {path}, {msg} + ' (got ' + D({value}) + ')')")
 
     def emit(self, schema: dict[str, Any], v: str, path: str, depth: int, where: str) -> None:
+        if self.known_good is not None and isinstance(schema, dict):
+            import json  # only when checking a schema at build time, never on a render
+
+            key = json.dumps(schema, sort_keys=True)
+            if key not in self.known_good:
+                self._emit(schema, v, path, depth, where)
+                self.known_good.add(key)
+            return
+        self._emit(schema, v, path, depth, where)
+
+    def _emit(self, schema: dict[str, Any], v: str, path: str, depth: int, where: str
+              ) -> None:
         if "$ref" in schema:
             raise ValueError(f"{where}: $ref must be resolved before compiling")
         unknown = set(schema) - SUPPORTED

@@ -56,6 +56,8 @@ class SchemaFiles:
         self.targets: dict[tuple[Path, str], Path] = {}
         self.problems: dict[Path, tuple[str, ...]] = {}
         self.real_root = os.path.realpath(schemas_dir)
+        # sub-schemas the validator's generator took without an error (validate.check_schema)
+        self.known_good: set[str] = set()
 
 
 class SchemaBundle:
@@ -77,6 +79,7 @@ class SchemaBundle:
         self._targets = files.targets
         self._problems = files.problems
         self._read: dict[Path, None] = {}  # the files this bundle read, in order
+        self.known_good = files.known_good
         if not self.path.is_file():
             raise TemplateError(Location(self.display), "schema file is missing",
                                 f"create {self.display} describing the template's variables")
@@ -358,7 +361,7 @@ def check_template(spliced: Spliced, tags: list[Placeholder], subject: Subject,
     schema = bundle.schema
     read = sorted(bundle.files)
     try:
-        check_schema(schema)
+        check_schema(schema, bundle.known_good)
     except ValueError as exc:
         where, detail = _unsupported_at(bundle, schema, str(exc))
         raise TemplateError(where, f"schema not supported: {detail}",
