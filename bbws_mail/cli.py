@@ -41,7 +41,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             f"in {elapsed:.0f} ms ({changed})")
     if args.timings:
         for stage, seconds in report.timings.items():
-            _eprint(f"  {stage:<13} {seconds * 1000:8.2f} ms")
+            _eprint(f"  {stage:<13} {seconds * 1000:8.2f} ms CPU")
     return 0
 
 
@@ -119,7 +119,7 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="compile templates_src/ into build/")
     p.add_argument("--root", help="project root (default: found from the current folder)")
     p.add_argument("--out", help="output folder (default: build/)")
-    p.add_argument("--timings", action="store_true", help="print time per stage")
+    p.add_argument("--timings", action="store_true", help="print CPU time per stage")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_build)
 

@@ -51,7 +51,7 @@ def lookup(scopes: list[Any], path: tuple[str, ...]) -> Any:
         return scopes[-1]
     first = path[0]
     for scope in reversed(scopes):
-        if isinstance(scope, Mapping):
+        if scope.__class__ is dict or isinstance(scope, Mapping):  # dict: no ABC check
             value = scope.get(first, MISSING)
             if value is not MISSING:
                 break
@@ -100,6 +100,9 @@ class _Codegen:
         self.consts: dict[str, Any] = {}
         self.n = 0
         self.loops = 0  # sections open in the function being generated
+        # True while the code being generated runs with the render's data innermost
+        # (no section has pushed a scope): names are looked up in ``top`` directly
+        self.top = True
 
     def name(self, prefix: str) -> str:
         self.n += 1
@@ -121,8 +124,11 @@ class _Codegen:
         # Template text never enters the generated source: names are constants.
         path = tuple(key.split("."))
         first = self.const(path[0])
-        self.emit(depth, "s = scopes[-1]")
-        self.emit(depth, f"{var} = s.get({first}, M) if s.__class__ is dict else M")
+        if self.top:
+            self.emit(depth, f"{var} = top.get({first}, M) if top_dict else M")
+        else:
+            self.emit(depth, "s = scopes[-1]")
+            self.emit(depth, f"{var} = s.get({first}, M) if s.__class__ is dict else M")
         self.emit(depth, f"if {var} is M:")
         self.emit(depth + 1, f"{var} = lookup(scopes, {self.const(path[:1])})")
         for i, part in enumerate(path[1:], start=1):
@@ -156,7 +162,9 @@ class _Codegen:
                 self.emit(depth + 1, f"for item in ({v} if {v}.__class__ in (list, tuple) "
                           f"else ({v},)):")
                 self.emit(depth + 2, "scopes.append(item)")
+                saved_top, self.top = self.top, False
                 i = self.nested(tokens, i, key, depth + 2)
+                self.top = saved_top
                 self.emit(depth + 2, "scopes.pop()")
             elif kind == "inverted section":
                 v = self.name("v")
@@ -190,16 +198,17 @@ class _Codegen:
     def function(self, tokens: list[tuple[str, str]], i: int, until: str, depth: int) -> int:
         """A section body as a function of its own, called at ``depth``."""
         name = self.name("f")
-        saved, saved_loops = self.lines, self.loops
-        self.lines, self.loops = [], 0
+        saved, saved_loops, saved_top = self.lines, self.loops, self.top
+        self.lines, self.loops, self.top = [], 0, False
         i = self.block(tokens, i, until, 1)
         self.functions.append(f"def {name}(scopes, out, w):\n" + "\n".join(self.lines) + "\n")
-        self.lines, self.loops = saved, saved_loops
+        self.lines, self.loops, self.top = saved, saved_loops, saved_top
         self.emit(depth, f"{name}(scopes, out, w)")
         return i
 
     def program(self) -> str:
         return "\n".join([*self.functions, "def render(scopes, out):\n    w = out.append\n"
+                           "    top = scopes[-1]\n    top_dict = top.__class__ is dict\n"
                            + "\n".join(self.lines) + "\n"])
 
 

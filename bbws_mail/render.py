@@ -35,9 +35,8 @@ if TYPE_CHECKING:
     from bbws_mail.headers import Recipients
 
 
-def subject_escape(value: str) -> str:
-    """Values in a subject: never HTML-escaped, never able to start a line or hide text."""
-    return neutralise(value)
+# Values in a subject: never HTML-escaped, never able to start a line or hide text.
+subject_escape = neutralise
 
 
 def subject_text(rendered: str) -> str:
@@ -50,14 +49,22 @@ def subject_text(rendered: str) -> str:
     return " ".join(rendered.split()).replace("=?", "= ?")
 
 
-def text_escape(value: str) -> str:
-    """Values in the text part: not HTML-escaped, hiding characters neutralised."""
-    return neutralise(value)
+# Values in the text part: not HTML-escaped, hiding characters neutralised. The escape
+# functions are the neutraliser itself (no wrapper): one call per value rendered.
+text_escape = neutralise
 
 
 def html_text_escape(value: str) -> str:
-    """Values in the HTML part: hiding characters neutralised, then HTML-escaped."""
-    return html_escape(neutralise(value))
+    """Values in the HTML part: hiding characters neutralised, then HTML-escaped.
+
+    The common value (printable, nothing to escape) is returned after two scans
+    without a further call: this runs for every value of every HTML part.
+    """
+    if not value.isprintable():
+        value = neutralise(value)
+    if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
+        return html_escape(value)
+    return value
 
 
 class RenderedEmail(NamedTuple):
@@ -267,7 +274,12 @@ def render(name: str, data: Mapping[str, Any], *, source: Source | str | None = 
     else:
         src = source
     snapshot = src.snapshot()
-    tpl = compiled(snapshot, name)
+    templates = snapshot.templates
+    # the common case, a template this snapshot has compiled already, in one lookup
+    tpl = (templates.ready(name) if name.__class__ is str and isinstance(templates, LazyTemplates)
+           else None)
+    if tpl is None:
+        tpl = compiled(snapshot, name)
     problems = tpl.validator.problems(data)
     if problems:
         raise TemplateDataError(name, problems, problems.more)

@@ -91,6 +91,10 @@ class LazyTemplates(Mapping[str, TemplateFiles]):
         """Names whose files have been read so far."""
         return sorted(self._files)
 
+    def ready(self, name: str) -> Any:
+        """What :meth:`compiled` made for ``name`` so far, or None."""
+        return self._compiled.get(name)
+
     def compiled(self, name: str, make: Callable[[TemplateFiles], Any]) -> Any:
         """``make(files)`` for ``name``, computed once per snapshot (thread-safe)."""
         found = self._compiled.get(name)
@@ -227,13 +231,19 @@ class PackagedSource:
                  env: str | None = None) -> None:
         self.directory = os.fspath(directory) if directory else None
         self.env = env or os.environ.get("BBWS_ENV") or None
+        self._key: tuple[str, str] | None = None
 
     def snapshot(self) -> Snapshot:
-        directory = os.path.abspath(self.directory or _require_packaged_dir())
-        key = (directory, self.env or "")
+        # the folder is found and made absolute once: a render must not stat the package
+        # or ask for the working directory on every call
+        key = self._key
+        if key is None:
+            key = self._key = (os.path.abspath(self.directory or _require_packaged_dir()),
+                               self.env or "")
         found = _packaged.get(key)
         if found is not None:
             return found
+        directory = key[0]
         with _packaged_lock:
             found = _packaged.get(key)
             if found is None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
+from functools import partial  # re imports functools: nothing more on a cold start
 from types import CodeType, FunctionType
 
 from bbws_mail.errors import DataProblem
@@ -41,10 +42,15 @@ if TYPE_CHECKING:
 # value as a schema change.
 SEMANTICS_VERSION = 2
 MAX_PROBLEMS = 100  # kept per call; the rest are only counted
-# Generated code (this validator's and the Mustache compiler's) nests at most this many
-# blocks before the rest goes into a function of its own: CPython refuses more than 20
-# statically nested blocks ("too many statically nested blocks").
+# The Mustache compiler's generated code nests at most this many sections (loops) before
+# the rest goes into a function of its own: CPython refuses more than 20 statically
+# nested blocks ("too many statically nested blocks").
 NESTING = 8
+# This validator's generated code indented deeper than this goes into a function of its
+# own. CPython allows 100 levels of indentation and 20 nested loops; a schema level takes
+# about four levels and an array one loop, so 24 keeps well inside both while an order's
+# line items stay inline (a call per field of each item was a fifth of a validation).
+MAX_INDENT = 24
 
 SUPPORTED = {
     "type", "properties", "required", "additionalProperties", "items", "minItems",
@@ -208,6 +214,18 @@ def check_email(value: str) -> str:
     return ""
 
 
+_URL_PATTERNS: list[Callable[[str], Any]] = []
+
+
+def _url_patterns() -> list[Callable[[str], Any]]:
+    """The matchers every URL check applies, compiled on first use (not at import: a
+    cold start that renders no URL pays nothing) and then one lookup per URL."""
+    if not _URL_PATTERNS:
+        _URL_PATTERNS[:] = [_re(_URI_CHARS).fullmatch, _re(_PCT).search,
+                            _re(_SCHEME).fullmatch, _re(_HOST).fullmatch]
+    return _URL_PATTERNS
+
+
 def check_url(value: str, schemes: tuple[str, ...] = ("https",)) -> str:
     """'' when ``value`` is an RFC 3986 URI of an allowed scheme (https: with a host), else why.
 
@@ -215,13 +233,14 @@ def check_url(value: str, schemes: tuple[str, ...] = ("https",)) -> str:
     non-ASCII characters, quotes and angle brackets must be percent-encoded, so
     a URL can never carry text that displays as something else.
     """
-    if not _re(_URI_CHARS).fullmatch(value):
+    uri_chars, pct, scheme_name, host_name = _url_patterns()
+    if not uri_chars(value):
         return ("URL holds characters RFC 3986 does not allow (spaces, controls, quotes, "
                 "angle brackets or non-ASCII must be percent-encoded)")
-    if _re(_PCT).search(value):
+    if "%" in value and pct(value):
         return "URL has a % not followed by two hex digits"
     scheme, sep, rest = value.partition(":")
-    if not sep or not _re(_SCHEME).fullmatch(scheme) or scheme.lower() not in schemes:
+    if not sep or not scheme_name(scheme) or scheme.lower() not in schemes:
         return "URL must start with " + " or ".join(f"{s}:" for s in schemes)
     rest, _, fragment = rest.partition("#")
     if "#" in fragment:
@@ -230,11 +249,12 @@ def check_url(value: str, schemes: tuple[str, ...] = ("https",)) -> str:
     if scheme in ("https", "http"):
         if not rest.startswith("//"):
             return "URL must be absolute (https://host/...)"
-        authority = re.split(r"[/?]", rest[2:], maxsplit=1)[0]
+        # what comes before the first "/" or "?" (two partitions: no pattern to look up)
+        authority = rest[2:].partition("/")[0].partition("?")[0]
         host, colon, port = authority.partition(":")
         if "@" in authority:
             return "URL must not carry a user name or password"
-        if not host or len(host) > 253 or not _re(_HOST).fullmatch(host) or host.isdigit():
+        if not host or len(host) > 253 or not host_name(host) or host.isdigit():
             return "URL has an invalid host name"
         if colon and not (_re(_PORT).fullmatch(port) and 1 <= int(port) <= 65535):
             return "URL has an invalid port (1 to 65535)"
@@ -248,7 +268,7 @@ def check_url(value: str, schemes: tuple[str, ...] = ("https",)) -> str:
 def _format_check(fmt: str, schema: dict[str, Any]) -> Callable[[str], str]:
     if fmt == "uri":
         schemes = tuple(s.lower() for s in schema.get("x-schemes", ["https"]))
-        return lambda v: check_url(v, schemes)
+        return partial(check_url, schemes=schemes)  # no Python frame of its own
     checks = {"email": check_email, "uuid": check_uuid, "date": check_date,
               "date-time": check_date_time}
     if fmt not in checks:
@@ -372,14 +392,19 @@ def generate(schema: dict[str, Any], where: str = "#") -> str:
     return _Gen().program(schema, where)
 
 
-def check_schema(schema: dict[str, Any]) -> None:
+def check_schema(schema: dict[str, Any], known_good: set[str] | None = None) -> None:
     """Raise ValueError if ``schema`` uses anything the validator does not support.
 
     Generates the code without compiling it: the build checks every schema this
-    way, and the runtime compiles each one once, on first use.
+    way, and the runtime compiles each one once, on first use. ``known_good``: the
+    sub-schemas (as canonical JSON) that generated without an error in earlier calls,
+    which are not generated again (whether one can be depends on its content alone);
+    the build shares one set between the templates, whose schemas share ``defs/``.
     """
     _check_shape(schema, "#")
-    _Gen().program(schema, "#")
+    gen = _Gen()
+    gen.known_good = known_good
+    gen.program(schema, "#")
 
 
 MAX_COUNT = 2**31 - 1  # the largest length or item count a schema may state
@@ -477,6 +502,7 @@ class _Gen:
         self.functions: list[str] = []
         self.consts: dict[str, Any] = {}
         self.counter = 0
+        self.known_good: set[str] | None = None  # check_schema's: the program is not kept
 
     def program(self, schema: dict[str, Any], where: str) -> str:
         self.emit(schema, "v", "path", 1, where)
@@ -505,12 +531,24 @@ class _Gen:
             self.add(depth, f"R(problems, {path}, {msg} + ' (got ' + D({value}) + ')')")
 
     def emit(self, schema: dict[str, Any], v: str, path: str, depth: int, where: str) -> None:
+        if self.known_good is not None and isinstance(schema, dict):
+            import json  # only when checking a schema at build time, never on a render
+
+            key = json.dumps(schema, sort_keys=True)
+            if key not in self.known_good:
+                self._emit(schema, v, path, depth, where)
+                self.known_good.add(key)
+            return
+        self._emit(schema, v, path, depth, where)
+
+    def _emit(self, schema: dict[str, Any], v: str, path: str, depth: int, where: str
+              ) -> None:
         if "$ref" in schema:
             raise ValueError(f"{where}: $ref must be resolved before compiling")
         unknown = set(schema) - SUPPORTED
         if unknown:
             raise ValueError(f"{where}: unsupported keyword(s) {', '.join(sorted(unknown))}")
-        if depth > NESTING:
+        if depth > MAX_INDENT:
             self._function(schema, v, path, depth, where)
             return
         types = schema.get("type")
@@ -528,11 +566,12 @@ class _Gen:
             depth += 1
             mark = len(self.lines)
         self._enum_const(schema, v, path, depth)
+        # a single type already tested above needs no second isinstance() below
         if types is None or "string" in names:
-            self._string(schema, v, path, depth, where)
+            self._string(schema, v, path, depth, where, typed=names == ["string"])
         self._number(schema, v, path, depth, where)
         if any(k in schema for k in ("properties", "required", "additionalProperties")):
-            self._object(schema, v, path, depth, where)
+            self._object(schema, v, path, depth, where, typed=names == ["object"])
         if any(k in schema for k in ("items", "minItems", "maxItems")):
             self._array(schema, v, path, depth, where)
         if len(self.lines) == mark:
@@ -570,14 +609,17 @@ class _Gen:
             self.problem(depth + 1, path, f"must be {_show(schema['const'])}", v)
 
     def _string(self, schema: dict[str, Any], v: str, path: str, depth: int,
-                where: str) -> None:
+                where: str, *, typed: bool = False) -> None:
         lo, hi = schema.get("minLength"), schema.get("maxLength")
-        self.add(depth, f"if isinstance({v}, str):")
-        inner = depth + 1
+        inner = depth
+        if not typed:
+            self.add(depth, f"if isinstance({v}, str):")
+            inner = depth + 1
         if hi is not None:  # first: a huge string is refused without being scanned
             self.add(inner, f"if len({v}) > {int(hi)}:")
             self.problem(inner + 1, path, f"must be at most {int(hi)} characters long", v)
-        self.add(inner, f"{'elif' if hi is not None else 'if'} SG({v}):")
+        # SG's own first test, inlined: ASCII text (most of it) costs no call
+        self.add(inner, f"{'elif' if hi is not None else 'if'} not {v}.isascii() and SG({v}):")
         self.problem(inner + 1, path, "holds a lone surrogate (not valid Unicode text)", v)
         if lo is not None:
             self.add(inner, f"elif len({v}) < {int(lo)}:")
@@ -616,12 +658,14 @@ class _Gen:
             self.problem(depth + 2, path, f"must be {shown} {bound}")
 
     def _object(self, schema: dict[str, Any], v: str, path: str, depth: int,
-                where: str) -> None:
+                where: str, *, typed: bool = False) -> None:
         props: dict[str, Any] = schema.get("properties", {})
         extra = schema.get("additionalProperties", True)
-        self.add(depth, f"if isinstance({v}, dict):")
-        inner = depth + 1
-        self.add(inner, "pass")
+        inner = depth
+        if not typed:
+            self.add(depth, f"if isinstance({v}, dict):")
+            inner = depth + 1
+            self.add(inner, "pass")
         for name in schema.get("required", []):
             self.add(inner, f"if {self.const(name)} not in {v}:")
             self.problem(inner + 1, _join(self, path, name), "is required")
@@ -643,7 +687,9 @@ class _Gen:
                 self.add(inner, f"if len({v}) > {most}:")
                 self.problem(inner + 1, path, f"has far more fields than the {len(props)} "
                              "this template knows", v)
-                self.add(inner, "else:")
+                # all fields known (the rule): one set operation; the keys are walked
+                # only to name the unknown ones
+                self.add(inner, f"elif not {known}.issuperset({v}):")
                 loop = inner + 1
             self.add(loop, f"for {key}, {val} in {v}.items():")
             self.add(loop + 1, f"if {key} not in {known}:")

@@ -160,7 +160,7 @@ def run(config: Config, *, only: list[str] | None = None, spam: bool = True,
     from bbws_mail.check import metaschema
     from bbws_mail.check import spam as spam_mod
     from bbws_mail.check import tidy as tidy_mod
-    from bbws_mail.pipeline import build_one, discover
+    from bbws_mail.pipeline import Shared, build_one, discover
     from bbws_mail.pipeline.rules.locate import SourceMap
 
     report = Report()
@@ -171,11 +171,12 @@ def run(config: Config, *, only: list[str] | None = None, spam: bool = True,
     sources = [p for p in every if not only or p.stem in only]
     messages: dict[str, bytes] = {}
     pages: list[tidy_mod.Page] = []
+    shared = Shared(config)  # one read of the partials and schemas for every template
     for i, path in enumerate(sources, 1):
         name = path.stem
         report.templates.append(name)
         try:
-            built = build_one(path, config)
+            built = build_one(path, config, shared=shared)
         except TemplateBuildFailed as exc:
             report.findings += failed_findings(config, exc, name)
             if progress:

@@ -38,6 +38,12 @@ class Brand:
     tokens: dict[str, str] = field(default_factory=dict)
     company: dict[str, str] = field(default_factory=dict)  # config.Company.facts()
     used_assets: dict[str, str] = field(default_factory=dict)  # name -> hashed name
+    # every asset checked and hashed so far, shared by the templates of one build
+    hashed: dict[str, str] = field(default_factory=dict)
+
+    def for_template(self) -> Brand:
+        """These tokens and asset hashes, with no asset used yet: one per template."""
+        return Brand(self.root, self.tokens, self.company, {}, self.hashed)
 
     def expand(self, text: str, shown: str,
                spans: list[tuple[int, int]] | None = None) -> str:
@@ -71,6 +77,11 @@ class Brand:
                     return written
                 raise self._unknown(text, m, shown, name, list(COMPANY_KEYS),
                                     f"bbws-mail.toml [company] sets no {name!r}")
+            done = self.hashed.get(name)
+            if done is not None:
+                self.used_assets[name] = done
+                shift += len(done) - len(m.group(0))
+                return done
             path = self.root / ASSETS_DIR / name
             if not name or "/" in name or not path.is_file():
                 known = [p.name for p in (self.root / ASSETS_DIR).glob("*.*")
@@ -83,7 +94,7 @@ class Brand:
                              "any file of the machine that builds)",
                              "replace the link with the file itself")
             hashed = hashed_name(name, path.read_bytes())
-            self.used_assets[name] = hashed
+            self.used_assets[name] = self.hashed[name] = hashed
             shift += len(hashed) - len(m.group(0))
             return hashed
 

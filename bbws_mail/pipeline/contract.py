@@ -39,19 +39,47 @@ KEY, PROPERTY, REQUIRED = "key", "properties", "required"
 Origin = tuple[Path, jsonpos.Pointer]
 
 
+class SchemaFiles:
+    """The schema files one build has read, parsed, and judged as ``$ref`` targets.
+
+    Every template's schema refers to the same ``defs/`` files hundreds of times; the
+    bundles of one build share this, so each file is read, parsed and checked once.
+    Parsed documents are only read by :meth:`SchemaBundle._deref`, which builds new
+    dicts and lists, so bundles never share a node (``enum``/``const``/``examples``
+    values aside, which nothing changes).
+    """
+
+    def __init__(self, schemas_dir: Path) -> None:
+        self.schemas_dir = schemas_dir
+        self.docs: dict[Path, Any] = {}
+        self.texts: dict[Path, str] = {}
+        self.targets: dict[tuple[Path, str], Path] = {}
+        self.problems: dict[Path, tuple[str, ...]] = {}
+        self.real_root = os.path.realpath(schemas_dir)
+        # sub-schemas the validator's generator took without an error (validate.check_schema)
+        self.known_good: set[str] = set()
+
+
 class SchemaBundle:
     """A template schema with every ``$ref`` inlined, and where each part came from."""
 
-    def __init__(self, schemas_dir: Path, name: str) -> None:
+    def __init__(self, schemas_dir: Path, name: str, files: SchemaFiles | None = None
+                 ) -> None:
         self.schemas_dir = schemas_dir
         self.path = schemas_dir / f"{name}.schema.json"
         self.display = _display(self.path, schemas_dir)
         # id(node) -> where its keys were written (file, pointer): one place, or for a
         # $ref with sibling keywords the siblings' place first, then the target's
         self.origin: dict[int, list[Origin]] = {}
-        self._docs: dict[Path, Any] = {}
-        self._texts: dict[Path, str] = {}
-        self._targets: dict[tuple[Path, str], Path] = {}
+        if files is None or files.schemas_dir != schemas_dir:
+            files = SchemaFiles(schemas_dir)
+        self._files = files
+        self._docs = files.docs
+        self._texts = files.texts
+        self._targets = files.targets
+        self._problems = files.problems
+        self._read: dict[Path, None] = {}  # the files this bundle read, in order
+        self.known_good = files.known_good
         if not self.path.is_file():
             raise TemplateError(Location(self.display), "schema file is missing",
                                 f"create {self.display} describing the template's variables")
@@ -67,7 +95,7 @@ class SchemaBundle:
     @property
     def files(self) -> list[Path]:
         """Every schema file the bundle read (the template's own and its $ref targets)."""
-        return list(self._texts)
+        return list(self._read)
 
     def _load(self, path: Path) -> Any:
         if path not in self._docs:
@@ -97,6 +125,7 @@ class SchemaBundle:
             except ValueError as exc:  # a number too long for Python to read
                 raise TemplateError(Location(shown), f"invalid JSON: {exc}") from None
             self._texts[path] = text
+        self._read[path] = None
         return self._docs[path]
 
     def _at(self, file: Path, pointer: jsonpos.Pointer, key: str | None) -> Location:
@@ -112,22 +141,31 @@ class SchemaBundle:
     def _ref_target(self, file: Path, pointer: jsonpos.Pointer, ref: Any) -> Path:
         """The file a ``$ref`` names: a regular file of ``schemas/``, else TemplateError
         at the ``$ref`` (a file elsewhere would be bundled into ``build/`` and published)."""
-        where = self._at(file, pointer, "$ref")
         if not isinstance(ref, str):
-            raise TemplateError(where, f"$ref must be a string (found {describe(ref)})",
+            raise TemplateError(self._at(file, pointer, "$ref"),
+                                f"$ref must be a string (found {describe(ref)})",
                                 'write "$ref": "defs/common.schema.json#/$defs/name"')
         part = ref.partition("#")[0]
         if not part:
             return file
         target = self._target(file, part)
-        real_root = os.path.realpath(self.schemas_dir)
-        if os.path.commonpath([real_root, os.path.realpath(target)]) != real_root:
-            raise TemplateError(where, "$ref leads outside schemas/",
-                                "shared schemas live in schemas/defs/")
-        if target.exists() and not target.is_file():
-            raise TemplateError(where, f"$ref names {_display(target, self.schemas_dir)}, "
-                                "which is not a file", "name a .schema.json file")
+        problem = self._problems.get(target)
+        if problem is None:
+            problem = self._problems[target] = self._target_problem(target)
+        if problem:
+            raise TemplateError(self._at(file, pointer, "$ref"), *problem)
         return target
+
+    def _target_problem(self, target: Path) -> tuple[str, ...]:
+        """Why ``target`` cannot be a $ref's file (message, hint), or () when it can; asked
+        once per file, as hundreds of $refs name a handful of files."""
+        real_root = self._files.real_root
+        if os.path.commonpath([real_root, os.path.realpath(target)]) != real_root:
+            return ("$ref leads outside schemas/", "shared schemas live in schemas/defs/")
+        if target.exists() and not target.is_file():
+            return (f"$ref names {_display(target, self.schemas_dir)}, which is not a file",
+                    "name a .schema.json file")
+        return ()
 
     def _deref(self, node: Any, file: Path, seen: tuple[str, ...],
                pointer: jsonpos.Pointer) -> Any:
@@ -311,18 +349,19 @@ class _Scope:
 
 
 def check_template(spliced: Spliced, tags: list[Placeholder], subject: Subject,
-                   schemas_dir: Path, name: str
+                   schemas_dir: Path, name: str, files: SchemaFiles | None = None
                    ) -> tuple[dict[str, Any], list[TemplateError], list[Path]]:
-    """Bundle ``name``'s schema and check every placeholder against it.
+    """Bundle ``name``'s schema (``files``: the schema files this build has read) and
+    check every placeholder against it.
 
     Also returns the schema files the bundle was read from: they are sources of the
     build (the bundled schema is one of its parts), so ``sourceHash`` covers them.
     """
-    bundle = SchemaBundle(schemas_dir, name)
+    bundle = SchemaBundle(schemas_dir, name, files)
     schema = bundle.schema
-    files = sorted(bundle.files)
+    read = sorted(bundle.files)
     try:
-        check_schema(schema)
+        check_schema(schema, bundle.known_good)
     except ValueError as exc:
         where, detail = _unsupported_at(bundle, schema, str(exc))
         raise TemplateError(where, f"schema not supported: {detail}",
@@ -401,7 +440,7 @@ def check_template(spliced: Spliced, tags: list[Placeholder], subject: Subject,
                     "https URLs are accepted at render time")
     errors.extend(_unused_required(bundle, schema, used, spliced))
     del subject  # the subject's tags are part of ``tags`` (context "title")
-    return schema, errors, files
+    return schema, errors, read
 
 
 def _closed_objects(bundle: SchemaBundle, node: dict[str, Any], path: str

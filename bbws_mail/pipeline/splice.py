@@ -76,7 +76,37 @@ class _Builder:
         self.at_line_start = chunk.endswith("\n")
 
 
-def splice(path: Path, root: Path, company: dict[str, str] | None = None) -> Spliced:
+class Reads:
+    """What splicing reads from disk, read once for all the templates of one build.
+
+    Every template includes the same partials and brand tokens; a build reads each
+    file and writes its tokens, parses ``brand.toml`` and resolves each include's real
+    path once. Only what succeeded is kept: a problem is found, and reported at its
+    own include, again.
+    """
+
+    def __init__(self, root: Path, company: dict[str, str] | None = None) -> None:
+        from bbws_mail.pipeline import brand as brand_mod
+
+        if company is None:
+            from bbws_mail import config
+
+            company = config.load(root.parent).company.facts()
+        self.root = root
+        self.brand = brand_mod.load(root.parent, company)
+        # each file's text with its tokens written, where brand values sit, assets used
+        self.expanded: dict[Path, tuple[str, list[tuple[int, int]], dict[str, str]]] = {}
+        self.shown: dict[Path, str] = {}  # a file's path as errors name it
+        self.targets: dict[str, Path] = {}  # an include's path attribute -> the file
+        self.inside: dict[Path, bool] = {}
+
+    def fresh_brand(self) -> Brand:
+        """The project's tokens, with an empty record of the assets a template used."""
+        return self.brand.for_template()
+
+
+def splice(path: Path, root: Path, company: dict[str, str] | None = None,
+           reads: Reads | None = None) -> Spliced:
     """Return ``path``'s text with every ``<mj-include path=...>`` replaced, recursively.
 
     Include paths are relative to ``root`` (the ``templates_src`` folder), so a
@@ -84,20 +114,16 @@ def splice(path: Path, root: Path, company: dict[str, str] | None = None) -> Spl
     tokens (``${brand.primary}``) and asset names (``${asset.logo.png}``) are written
     in each file as it is read (``bbws_mail.pipeline.brand``), and so are the company's
     facts (``${company.address}``): ``company``, ``config.Company.facts()``, which the
-    build passes; read from the project's bbws-mail.toml when not given.
+    build passes; read from the project's bbws-mail.toml when not given. ``reads``
+    shares the files read between the templates of one build (its company facts then
+    apply; by default, nothing is shared).
     """
-    from bbws_mail.pipeline import brand as brand_mod
-
-    if company is None:
-        from bbws_mail import config
-
-        company = config.load(root.parent).company.facts()
-
+    reads = reads if reads is not None else Reads(root, company)
     builder = _Builder()
     files: list[str] = []
-    tokens = brand_mod.load(root.parent, company)
+    tokens = reads.fresh_brand()
     _splice_into(builder, path, root, stack=[], files=files, included_from=None,
-                 brand=tokens)
+                 brand=tokens, reads=reads)
     text = "".join(builder.parts)
     origins = builder.origins or [(_display(path, root), 1)]
     # one origin per line, even for a trailing line without newline
@@ -127,12 +153,23 @@ def _splice_into(
     files: list[str],
     included_from: Location | None,
     brand: Brand,
+    reads: Reads,
 ) -> None:
-    shown = _display(path, root)
-    text = _read(path, shown, included_from)
+    shown = reads.shown.get(path)
+    if shown is None:
+        shown = reads.shown[path] = _display(path, root)
     files.append(shown)
-    spans: list[tuple[int, int]] = []
-    text = brand.expand(text, shown, spans)
+    expanded = reads.expanded.get(path)
+    if expanded is None:
+        # read and expanded once per build; the assets it names are recorded with it
+        raw = _read(path, shown, included_from)
+        file_brand = brand.for_template()
+        file_spans: list[tuple[int, int]] = []
+        expanded = reads.expanded[path] = (file_brand.expand(raw, shown, file_spans),
+                                           file_spans, file_brand.used_assets)
+    text, spans, used = expanded
+    brand.used_assets.update(used)
+    path_abs = _absolute(path)
     pos = 0
     line = 1
 
@@ -150,14 +187,21 @@ def _splice_into(
         attr = PATH_ATTR_RE.search(match.group("attrs"))
         if not attr:
             raise TemplateError(here, "<mj-include> without a path attribute")
-        target = _absolute(root / (attr.group(1) or attr.group(2) or ""))
-        if not _inside(target, root):
+        named = attr.group(1) or attr.group(2) or ""
+        target = reads.targets.get(named)
+        if target is None:
+            target = reads.targets[named] = _absolute(root / named)
+        inside = reads.inside.get(target)
+        if inside is None:
+            inside = reads.inside[target] = _inside(target, root)
+        if not inside:
             raise TemplateError(here, "<mj-include> path leads outside templates_src/",
                                 'include partials by their path in templates_src/, e.g. '
                                 'path="partials/footer.mjml"')
-        if target in stack or target == _absolute(path):
+        if target in stack or target == path_abs:
             raise TemplateError(here, f"include cycle through {_display(target, root)}")
-        _splice_into(builder, target, root, [*stack, _absolute(path)], files, here, brand)
+        _splice_into(builder, target, root, [*stack, path_abs], files, here, brand,
+                     reads)
         line += match.group(0).count("\n")
         pos = match.end()
     add(len(text))

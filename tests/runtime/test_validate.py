@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bbws_mail.validate import Validator, check_url
+from bbws_mail.validate import Validator, check_schema, check_url
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -101,3 +101,19 @@ def test_an_int_past_pythons_int_to_str_limit_is_described_not_a_crash() -> None
     [problem] = Validator({"type": "object", "properties": {"name": {"type": "string"}}}
                           ).problems({"name": 10**5000})
     assert problem.path == "$.name" and "a number of more than 4300 digit(s)" in problem.message
+
+
+def test_a_shared_set_of_known_good_sub_schemas_still_refuses_what_is_new() -> None:
+    """The build shares the sub-schemas already found supported between templates;
+    a schema reusing them is still refused for its own unsupported parts, every time."""
+    known: set[str] = set()
+    money = {"type": "string", "maxLength": 20, "pattern": "^R [0-9]+$"}
+    check_schema({"type": "object", "properties": {"total": money}}, known)
+    assert known
+    bad = {"type": "object", "properties": {"total": money, "vat": {"type": "string",
+                                                                     "oneOf": []}}}
+    for _ in range(2):
+        with pytest.raises(ValueError, match="oneOf"):
+            check_schema(bad, known)
+    with pytest.raises(ValueError, match="oneOf"):
+        check_schema(bad)

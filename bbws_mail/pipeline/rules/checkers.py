@@ -37,7 +37,8 @@ class Target:
     """What a checker judges: a template's source and, past the source, one HTML text;
     and the project's settings it is judged by (``[check]`` and ``[company]``).
 
-    The HTML's parse is made once, on first use, and shared by the checkers of a point.
+    The HTML's parse (and its ElementTree) is made once, on first use, and shared by
+    the checkers of a point.
     """
 
     def __init__(self, spliced: Spliced, config: Config, html: str = "") -> None:
@@ -49,10 +50,18 @@ class Target:
         self.where = SourceMap(spliced)
 
     @cached_property
+    def parsed(self) -> Any:
+        """The HTML parsed by Lexbor: made once, shared by every checker of the point."""
+        from bbws_mail.pipeline.rules.html import lexbor
+
+        return lexbor(self.html)
+
+    @cached_property
     def doc(self) -> Any:
+        """:attr:`parsed` as an ElementTree, for the checkers that walk one."""
         from bbws_mail.pipeline.rules.html import tree
 
-        return tree(self.html)
+        return tree(self.html, self.parsed)
 
 
 class Checker(NamedTuple):
@@ -88,7 +97,7 @@ def _parse_errors(t: Target) -> list[Finding]:
 def _document(t: Target) -> list[Finding]:
     from bbws_mail.pipeline.rules import html
 
-    return html.check(t.html, t.where, t.name, t.doc)
+    return html.check(t.html, t.where, t.name, t.parsed)
 
 
 def _contrast(t: Target) -> list[Finding]:

@@ -11,7 +11,8 @@ Outlook.com show in dark mode is checked too, with the same cascade and
 from __future__ import annotations
 
 import re
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from bbws_mail.pipeline.rules import finding
 from bbws_mail.pipeline.rules.colors import named_colors
@@ -27,18 +28,26 @@ DEFAULT_BG = (1.0, 1.0, 1.0)
 _SKIP = {"head", "title", "style", "script", "meta", "link"}
 _DARK_RE = re.compile(r"@media[^{]*prefers-color-scheme\s*:\s*dark[^{]*\{", re.I)
 
+_STYLE_RE = re.compile(r"<style\b[^>]*>(.*?)</style>", re.S | re.I)
+_BRACE_RE = re.compile(r"[{}]")
+_HEX_RE = re.compile(r"#([0-9a-f]{3,8})")
+_COLOR_TOKEN_RE = re.compile(r"#[0-9a-fA-F]{3,8}|rgba?\([^)]*\)|[a-zA-Z]+")
+_FONT_SIZE_RE = re.compile(r"([\d.]+)\s*(px|pt|em|rem|%)?")
 _RGB_RE = re.compile(
     r"rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)(?:[\s,/]+([\d.]+%?))?\s*\)")
 RGBA = tuple[float, float, float, float]
 
 
+@lru_cache(maxsize=4096)
 def parse_color(value: str) -> RGBA | None:
-    """``#abc``, ``#aabbcc``, ``#aabbccdd``, ``rgb()``/``rgba()`` or a CSS colour name."""
+    """``#abc``, ``#aabbcc``, ``#aabbccdd``, ``rgb()``/``rgba()`` or a CSS colour name.
+
+    Memoised: a template writes a handful of colours on hundreds of elements."""
     v = value.strip().lower().replace("!important", "").strip()
     v = named_colors().get(v, v)
     if v in ("transparent", "none"):
         return (0.0, 0.0, 0.0, 0.0)
-    m = re.fullmatch(r"#([0-9a-f]{3,8})", v)
+    m = _HEX_RE.fullmatch(v)
     if m:
         h = m.group(1)
         if len(h) in (3, 4):
@@ -63,6 +72,7 @@ def luminance(rgb: tuple[float, float, float]) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
+@lru_cache(maxsize=4096)
 def ratio(fg: tuple[float, float, float], bg: tuple[float, float, float]) -> float:
     """The WCAG contrast ratio, 1.0 to 21.0."""
     a, b = luminance(fg), luminance(bg)
@@ -74,11 +84,15 @@ def hexify(rgb: tuple[float, float, float]) -> str:
     return "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
 
 
-def styles(element: Any) -> dict[str, str]:
-    """Declarations of a style attribute; an ``!important`` one beats a later normal one."""
+@lru_cache(maxsize=4096)
+def _declarations(style: str) -> dict[str, str]:
+    """Declarations of a style attribute; an ``!important`` one beats a later normal one.
+
+    Memoised (MRML repeats a few styles on hundreds of elements): the dict is shared,
+    read it, never change it."""
     out: dict[str, str] = {}
     important: set[str] = set()
-    for decl in (element.get("style") or "").split(";"):
+    for decl in style.split(";"):
         if ":" not in decl:
             continue
         prop, value = decl.split(":", 1)
@@ -92,18 +106,38 @@ def styles(element: Any) -> dict[str, str]:
     return out
 
 
-def _background(style: dict[str, str], element: Any) -> RGBA | None:
+def _background(style: dict[str, str], bgcolor: str | None) -> RGBA | None:
     # background-color wins over the shorthand only when it comes later; MRML writes both
     # with the same value, so either order gives the same colour here.
     for prop in ("background-color", "background"):
         if prop in style:
-            for token in re.findall(r"#[0-9a-fA-F]{3,8}|rgba?\([^)]*\)|[a-zA-Z]+", style[prop]):
+            for token in _COLOR_TOKEN_RE.findall(style[prop]):
                 color = parse_color(token)
                 if color:
                     return color
-    if element.get("bgcolor"):
-        return parse_color(element.get("bgcolor"))
+    if bgcolor:
+        return parse_color(bgcolor)
     return None
+
+
+class _Look(NamedTuple):
+    """What an element's own style and colour attributes say, once per distinct value."""
+
+    hidden: bool
+    layer: RGBA | None  # its background
+    color: RGBA | None  # its text colour (style, else <font color>)
+    font_size: str
+    weight: str
+
+
+@lru_cache(maxsize=4096)
+def _look(style_text: str, bgcolor: str | None, font_color: str | None) -> _Look:
+    style = _declarations(style_text)
+    color = parse_color(style["color"]) if "color" in style else None
+    if color is None and font_color:
+        color = parse_color(font_color)
+    return _Look(_hidden(style), _background(style, bgcolor), color,
+                 style.get("font-size", ""), style.get("font-weight", ""))
 
 
 def _blend(top: RGBA, under: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -112,8 +146,9 @@ def _blend(top: RGBA, under: tuple[float, float, float]) -> tuple[float, float, 
             top[2] * a + under[2] * (1 - a))
 
 
+@lru_cache(maxsize=1024)
 def _font_px(value: str, parent_px: float) -> float:
-    m = re.match(r"([\d.]+)\s*(px|pt|em|rem|%)?", value)
+    m = _FONT_SIZE_RE.match(value)
     if not m:
         return parent_px
     n, unit = float(m.group(1)), m.group(2) or "px"
@@ -149,22 +184,21 @@ def check_html(html: str, where: SourceMap, template: str, mode: str = "light",
         tag = el.tag
         if tag in _SKIP:
             return
-        style = styles(el)
-        if _hidden(style):
+        look = _look(el.get("style") or "", el.get("bgcolor"),
+                     el.get("color") if tag == "font" else None)
+        if look.hidden:
             return
-        layer = _background(style, el)
+        layer = look.layer
         if layer is not None and layer[3] > 0:
             bg = _blend(layer, bg)
-        color = parse_color(style["color"]) if "color" in style else None
-        if color is None and tag == "font" and el.get("color"):
-            color = parse_color(el.get("color"))
+        color = look.color
         if color is not None:
             fg = _blend(color, bg)
         elif tag == "a":
             fg = DEFAULT_LINK
-        if "font-size" in style:
-            px = _font_px(style["font-size"], px)
-        weight = style.get("font-weight", "")
+        if look.font_size:
+            px = _font_px(look.font_size, px)
+        weight = look.weight
         if weight:
             bold = weight in ("bold", "bolder") or (weight.isdigit() and int(weight) >= 700)
         elif tag in ("b", "strong", "th", "h1", "h2", "h3"):
@@ -199,13 +233,16 @@ def check_html(html: str, where: SourceMap, template: str, mode: str = "light",
 def dark_css(html: str) -> str:
     """The bodies of every ``@media (prefers-color-scheme: dark)`` rule in the HTML."""
     parts: list[str] = []
-    for block in re.findall(r"<style\b[^>]*>(.*?)</style>", html, re.S | re.I):
+    for block in _STYLE_RE.findall(html):
         for m in _DARK_RE.finditer(block):
-            depth, i = 1, m.end()
-            while i < len(block) and depth:
-                depth += {"{": 1, "}": -1}.get(block[i], 0)
-                i += 1
-            parts.append(block[m.end(): i - 1])
+            # the rule's body: up to the brace that closes the one _DARK_RE opened
+            depth, end = 1, len(block)  # unclosed: to the end, as far as it goes
+            for brace in _BRACE_RE.finditer(block, m.end()):
+                depth += 1 if brace.group() == "{" else -1
+                if not depth:
+                    end = brace.end()
+                    break
+            parts.append(block[m.end(): end - 1])
     return "\n".join(parts)
 
 

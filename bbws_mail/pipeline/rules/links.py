@@ -17,6 +17,7 @@ from bbws_mail.pipeline.rules import finding
 from bbws_mail.pipeline.rules.findings import Finding
 from bbws_mail.pipeline.rules.html import parse, text_of
 from bbws_mail.pipeline.rules.locate import SourceMap
+from bbws_mail.pipeline.rules.source import C0_AND_SPACE
 
 SAFE_SCHEMES = ("https://", "mailto:", "tel:")
 # The [company] facts every email must show when set (Companies Act s32: name and
@@ -28,7 +29,7 @@ _INVISIBLE_INSIDE = str.maketrans("", "", "\t\n\r")
 
 def _clean(url: str) -> str:
     """An already entity-decoded URL as a browser follows it (tabs, newlines, controls gone)."""
-    return url.translate(_INVISIBLE_INSIDE).strip("".join(chr(c) for c in range(0x21)))
+    return url.translate(_INVISIBLE_INSIDE).strip(C0_AND_SPACE)
 
 
 def check(html: str, where: SourceMap, template: str, *, rendered: bool = False,

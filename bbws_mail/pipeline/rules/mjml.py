@@ -58,8 +58,11 @@ def shown(text: str, what: str = "value") -> str:
     return f"(a {what} of {len(text)} characters)"
 
 
+@lru_cache(maxsize=4096)
 def check_value(kind: str, value: str) -> str | None:
-    """Why ``value`` is not a valid ``kind``, or None when it is."""
+    """Why ``value`` is not a valid ``kind``, or None when it is.
+
+    Memoised: every template repeats the partials' and the brand's attribute values."""
     if "{{" in value:
         if kind in PLACEHOLDER_TYPES:
             return None

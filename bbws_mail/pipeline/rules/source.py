@@ -40,12 +40,13 @@ _OPEN_HOST_RE = re.compile(r"^https://[A-Za-z0-9.-]+(?::\d+)?$", re.IGNORECASE)
 SAFE_LITERAL = {"href": ("https://", "mailto:", "tel:"), "src": ("https://",),
                 "background-url": ("https://",)}
 _INVISIBLE_INSIDE = str.maketrans("", "", "\t\n\r")
+C0_AND_SPACE = "".join(chr(c) for c in range(0x21))  # stripped from a URL's ends
 
 
 def decoded_url(raw: str) -> str:
     """The URL a browser follows for attribute text ``raw`` (WHATWG URL pre-processing)."""
     value = html.unescape(raw).translate(_INVISIBLE_INSIDE)
-    return value.strip("".join(chr(c) for c in range(0x21)))
+    return value.strip(C0_AND_SPACE)
 
 
 class _Open:
