@@ -22,8 +22,9 @@ by re-parsing with ``email.policy.strict`` in the tests on each CPython found.
   other controls (C0, DEL, C1, U+2028/U+2029), lone surrogates, or more than
   ``MAX_NAME`` characters (those are a MessageError naming the field); it is written
   as atoms when it is plain words, else as one quoted-string with backslash escapes
-  when it is printable ASCII without ``=?``, else as RFC 2047 encoded words (UTF-8,
-  base64; non-ASCII, bidi, ``=?``, or a word too long for a line). Every line holds
+  when it is printable ASCII without ``=?`` and fits one line (never folded inside),
+  else as RFC 2047 encoded words (UTF-8, base64; non-ASCII, bidi, ``=?``, a word or a
+  quoted-string too long for a line). Every line holds
   at most 998 octets and is folded near 78 where the syntax allows. A name longer
   than one encoded word is several, split between characters: RFC 2047 readers join
   them exactly, while CPython's display-name parser (3.11-3.13, measured) keeps the
@@ -252,18 +253,19 @@ def _name_pieces(name: str) -> list[str]:
     """The display name as pieces a fold may separate (each later one starts with a space).
 
     Atoms when the name is plain words; else one quoted-string (backslash escapes)
-    when it is printable ASCII without ``=?`` and every word fits a line; else RFC
-    2047 encoded words, never inside a quoted-string (some readers decode them
-    there), each split only between characters.
+    when it is printable ASCII without ``=?`` and fits a line; else RFC 2047 encoded
+    words, never inside a quoted-string (some readers decode them there), each split
+    only between characters. A quoted-string is never folded inside: a reader that
+    does not unfold first (CPython's compat32 parser, as moto's SES uses it) reads a
+    folded ``", , ,"`` as dozens of addresses.
     """
     if _ATOM_TEXT.fullmatch(name) and "=?" not in name and name == " ".join(name.split()):
         words = name.split(" ")
         if all(len(w) < _PIECE for w in words):
             return words[:1] + [" " + w for w in words[1:]]
-    if name.isascii() and name.isprintable() and "=?" not in name:
-        parts = re.findall(r'"? *[^ ]+| +"\Z', _quoted(name))  # a fold goes before a space
-        if all(len(p) < _PIECE for p in parts):
-            return parts
+    quoted = _quoted(name)
+    if name.isascii() and name.isprintable() and "=?" not in name and len(quoted) < _PIECE:
+        return [quoted]  # never folded inside: readers that do not unfold split it at commas
     words = _encoded_words(name)
     return words[:1] + [" " + w for w in words[1:]]
 
@@ -272,8 +274,8 @@ def addresses(name: str, values: Any, field: str | None = None) -> Folded:
     """An address header (From, To, Reply-To) from one mailbox or a list of them.
 
     Every line of it holds at most 998 octets and is folded near 78 where the syntax
-    allows (between words, inside a quoted-string before a space, between encoded
-    words); the ``str`` of the result is the unfolded value.
+    allows (between words, between a name and its address, between encoded words);
+    the ``str`` of the result is the unfolded value.
     """
     parsed = mailboxes(values, field or name)
     pieces = [f"{name}:"]

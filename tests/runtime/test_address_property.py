@@ -62,7 +62,8 @@ def always(test: Any) -> Any:
     the cap, a long name without spaces, and a customer-typed name naming an address."""
     for name, addr in ((LONG, "t@example.co.za"), (LONG + "x", "t@example.co.za"),
                        ("N" * 1200, "t@example.co.za"),
-                       ("spam@evil.example, Thandi", "t@example.co.za")):
+                       ("spam@evil.example, Thandi", "t@example.co.za"),
+                       (", " * 100, "t@example.co.za")):
         test = hypothesis.example(name, addr)(test)
     return test
 

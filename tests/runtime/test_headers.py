@@ -24,6 +24,7 @@ import pytest
 
 from bbws_mail import BBWSMailError, TemplateDataError, render
 from bbws_mail.errors import MessageError
+from bbws_mail.headers import Address
 from bbws_mail.pipeline import discover
 from bbws_mail.render import RenderedEmail
 from bbws_mail.sources import PackagedSource
@@ -271,3 +272,15 @@ def test_display_names_survive_exactly() -> None:
     assert [(a.display_name, a.addr_spec) for a in back["To"].addresses] == [
         ("Thandi Nkosi", "thandi@example.com"), ("Ñandi", "n@example.com")]
     assert back["From"].addresses[0].display_name == "BBWS Portal, Cape Town"
+
+
+@pytest.mark.parametrize("name", [", " * 100, "Nkosi, Thandi; " * 12, '"quoted", <angled>; ' * 9])
+def test_a_long_name_with_specials_is_never_folded_inside_a_quoted_string(name: str) -> None:
+    """A reader that does not unfold first (CPython's compat32 parser, as moto's SES and
+    many scripts use it) splits a folded quoted-string at its commas into many addresses."""
+    import email as email_pkg
+    from email.utils import getaddresses
+
+    msg = EMAIL.to_message(sender="noreply@bbws.co.za", to=Address(name, "t@example.co.za"))
+    naive = email_pkg.message_from_string(msg.as_bytes().decode("ascii"))
+    assert [a for _, a in getaddresses([naive["To"]]) if a] == ["t@example.co.za"]
