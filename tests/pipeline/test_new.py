@@ -86,7 +86,7 @@ def test_new_refuses_bad_names_categories_and_existing_templates(
     root = ["--root", str(mini)]
     before = {p: p.read_bytes() for p in mini.rglob("*") if p.is_file()}
     assert main(["new", "Password-Reset", "--category", "receipts", *root]) == 2
-    assert "not valid" in capsys.readouterr().err
+    assert "'Password-Reset' is not a valid template name" in capsys.readouterr().err
     assert main(["new", "mini", "--category", "receipts", *root]) == 2
     assert "already exists" in capsys.readouterr().err
     with pytest.raises(SystemExit):
