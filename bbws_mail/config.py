@@ -163,6 +163,12 @@ class Config:
     def build_dir(self) -> Path:
         return self.root / "build"
 
+    @property
+    def reports_dir(self) -> Path:
+        """What the tools write for people to look at (visual report, rendered HTML);
+        git-ignored, never published."""
+        return self.root / "reports"
+
     def env(self, name: str) -> EnvConfig:
         try:
             return self.envs[name]

@@ -95,8 +95,9 @@ def make_package(root: Path | None = None, out: Path | None = None) -> Path:
     config = config_module.load(root)
     problems = verify_fresh(config)
     if problems:
-        raise PackageError("build/ is not what the sources build to:\n  "
-                           + "\n  ".join(problems))
+        raise PackageError("\n".join(
+            [f"build/ is not what the sources build to; nothing was packaged "
+             f"({len(problems)} problem(s) follow)", *problems]))
     try:
         manifest = buildlayout.read_manifest(str(config.build_dir))
     except buildlayout.BuildLayoutError as exc:
@@ -116,10 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=None, help="project root (default: cwd)")
     parser.add_argument("--out", type=Path, default=None, help="zip path")
     args = parser.parse_args(argv)
+    from bbws_mail.errors import ConfigError
+
     try:
         out = make_package(args.root, args.out)
+    except ConfigError as exc:  # bbws-mail.toml cannot be used: nothing was tried
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except PackageError as exc:
-        print(f"package: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # one problem a line, as every command says it
+            print(f"error: {line}", file=sys.stderr)
         return 1
     print(f"package: {out} ({out.stat().st_size // 1024} KB)")
     return 0

@@ -274,3 +274,44 @@ def test_the_size_bar_measures_against_the_configured_budget(mini_copy: Path) ->
     toml.write_text(toml.read_text().replace("size_fail_kb = 1\n", ""))
     w.reload_config()
     assert w.preview("mini").budget == CheckSettings.size_fail_kb * 1024  # the default
+
+
+@pytest.mark.parametrize("severity", ["error", "warning"])
+def test_the_index_shows_the_check_result_when_every_finding_is_accepted(
+        ws: Workspace, monkeypatch: pytest.MonkeyPatch, severity: str) -> None:
+    from bbws_mail.pipeline.rules import finding
+    from bbws_mail.preview.pages import Links, index_page
+
+    def cell(page: str, name: str) -> str:
+        start = page.index(f">{name}</a>")
+        return page[start:page.index('<div class="cell', start)]
+
+    links = Links(index="/", page=lambda n: f"/t/{n}", email=lambda n: f"/e/{n}",
+                  text=lambda n: f"/x/{n}")
+    big = finding("size-budget", "x.mjml:3", "big", ONE, severity=severity)
+    accepted = big._replace(accepted="reviewed: the table is long on purpose")
+    monkeypatch.setattr(check, "check_built", lambda cfg, built: [accepted])
+    ws._checks.clear()
+    page = index_page([ws.preview(n) for n in ws.names()], links, live=False)
+    assert 'chip ok">checks ok (1 accepted)</span>' in cell(page, ONE)
+    monkeypatch.setattr(check, "check_built", lambda cfg, built: [big, accepted])
+    ws._checks.clear()
+    page = index_page([ws.preview(n) for n in ws.names()], links, live=False)
+    shown = cell(page, ONE)
+    assert "checks ok" not in shown
+    assert f"1 {'check error' if severity == 'error' else 'warning'}(s)" in shown
+
+
+def test_the_index_says_when_checks_could_not_run(ws: Workspace,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from bbws_mail.preview.pages import Links, index_page
+
+    def boom(cfg: Any, built: Any) -> list[Any]:
+        raise RuntimeError("lint bug")
+
+    monkeypatch.setattr(check, "check_built", boom)
+    ws._checks.clear()
+    links = Links(index="/", page=lambda n: f"/t/{n}", email=lambda n: f"/e/{n}",
+                  text=lambda n: f"/x/{n}")
+    page = index_page([ws.preview(ONE)], links, live=False)
+    assert 'chip warn">checks did not run</span>' in page and "checks ok" not in page
