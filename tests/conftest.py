@@ -14,6 +14,8 @@ from tests import smtp as smtp_server
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The templates as templates_src/ has them: tests pick from here, never by a name of their own.
+TEMPLATES = sorted(p.stem for p in (ROOT / "templates_src").glob("*.mjml") if p.is_file())
 # The brand tokens as brand.toml states them: tests take colours from here, never literals.
 BRAND = tomllib.loads((ROOT / "brand.toml").read_text(encoding="utf-8"))
 
