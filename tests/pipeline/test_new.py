@@ -39,7 +39,10 @@ def _tracked_copy(dest: Path) -> Path:
                            check=True).stdout.decode().split("\0")
     for rel in filter(None, files):
         src, out = ROOT / rel, dest / rel
-        if src.is_file():
+        if src.is_symlink():  # as git checks it out: a link (bbws_mail/datatypes.py -> build/)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.symlink_to(os.readlink(src))
+        elif src.is_file():
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(src.read_bytes())
     return dest
