@@ -45,6 +45,9 @@ def _tracked_copy(dest: Path) -> Path:
         elif src.is_file():
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(src.read_bytes())
+    # a repository, as a clone is: tests that ask git (ls-files, check-ignore) work there too
+    for git in (["git", "init", "-q"], ["git", "add", "-A"]):
+        subprocess.run(git, cwd=dest, capture_output=True, check=True)
     return dest
 
 

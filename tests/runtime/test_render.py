@@ -131,8 +131,13 @@ def test_cli_render_writes_its_html_under_the_git_ignored_reports_folder(
     assert "Hi Acme &amp; &lt;Sons&gt;," in out.read_text()
     assert f"HTML:    {out} " in capsys.readouterr().out
     assert set(mini.rglob("*")) - before == {mini / "reports", out.parent, out}
-    ignored = subprocess.run(["git", "check-ignore", "-q", "reports/render/receipt.html"],
-                             cwd=ROOT, check=False)
+    # the project's .gitignore, asked of git in a scratch repository (ROOT may be no clone)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / ".gitignore").write_bytes((ROOT / ".gitignore").read_bytes())
+    subprocess.run(["git", "init", "-q"], cwd=scratch, check=True)
+    ignored = subprocess.run(["git", "check-ignore", "-q", "reports/render/mini.html"],
+                             cwd=scratch, check=False)
     assert ignored.returncode == 0, "reports/ must stay git-ignored"
     assert main(["render", "../escape", str(data)]) == 1
     assert not list(mini.rglob("escape*")) and not (mini.parent / "escape.html").exists()
