@@ -158,6 +158,7 @@ def test_a_template_added_by_hand_passes_the_whole_suite(tmp_path: Path) -> None
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests",
+         "-n", "auto", "--dist", "loadfile",  # as `nox -s tests` runs it
          *(f"--deselect={t}" for t in left_out)],
         cwd=project, env=env, capture_output=True, text=True, timeout=3600, check=False)
     summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
