@@ -26,7 +26,7 @@ from importlib.metadata import distribution
 from pathlib import Path
 
 from bbws_mail import buildlayout
-from bbws_mail.errors import PackageError
+from bbws_mail.errors import ConfigError, PackageError
 from bbws_mail.layers import LAYERS
 
 LAMBDA_PYTHON = (3, 11)  # the runtime pinned in noxfile.py (python3.11 on Lambda)
@@ -117,8 +117,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=None, help="project root (default: cwd)")
     parser.add_argument("--out", type=Path, default=None, help="zip path")
     args = parser.parse_args(argv)
-    from bbws_mail.errors import ConfigError
-
     try:
         out = make_package(args.root, args.out)
     except ConfigError as exc:  # bbws-mail.toml cannot be used: nothing was tried
