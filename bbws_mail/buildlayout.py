@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 
+from bbws_mail import names
 from bbws_mail._jsonload import loads as json_loads
 from bbws_mail.errors import BuildLayoutError
 
@@ -131,6 +132,8 @@ def check_manifest(doc: Any, where: str) -> dict[str, Any]:
     if not isinstance(templates, dict):
         raise fail("templates", "missing or not an object")
     for name, entry in templates.items():
+        if not names.is_template_name(name):
+            raise fail("templates", names.problem(name))
         if not isinstance(entry, dict) or not isinstance(entry.get("category"), str):
             raise fail(f"templates.{name}", "not an object with a category")
         files = entry.get("files")

@@ -97,7 +97,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     except BBWSMailError as exc:
         _eprint(f"error: {exc}")
         return 1
-    out = Path(args.html_out or f"{args.name}.rendered.html")
+    if args.html_out:
+        out = Path(args.html_out)
+    else:  # beside the visual report, in the project's git-ignored reports/ folder
+        from bbws_mail.config import Config, find_root
+
+        # the name is a valid template name (render checked it): no path can come of it
+        out = Config(find_root()).reports_dir / "render" / f"{args.name}.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(email.html, encoding="utf-8")
     print(f"Subject: {email.subject}")
     print(f"Build:   {email.build_version}")
@@ -133,7 +140,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("render", help="render a template with data from a JSON file")
     p.add_argument("name")
     p.add_argument("data", help="JSON file with the template's data")
-    p.add_argument("--html-out", help="where to write the HTML (default NAME.rendered.html)")
+    p.add_argument("--html-out", help="where to write the HTML (default reports/render/NAME.html "
+                   "in the project, a git-ignored folder)")
     p.add_argument("--source", choices=["packaged", "s3"], default=None)
     p.add_argument("--open", action="store_true", help="open the HTML in a browser")
     p.set_defaults(func=cmd_render)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from bbws_mail import names
 from bbws_mail.buildlayout import DEFAULT_ASSET_BASE_URL
 from bbws_mail.errors import ConfigError, Location, TemplateError
 from bbws_mail.layout import CATEGORIES
@@ -162,6 +163,12 @@ class Config:
     def build_dir(self) -> Path:
         return self.root / "build"
 
+    @property
+    def reports_dir(self) -> Path:
+        """What the tools write for people to look at (visual report, rendered HTML);
+        git-ignored, never published."""
+        return self.root / "reports"
+
     def env(self, name: str) -> EnvConfig:
         try:
             return self.envs[name]
@@ -257,6 +264,10 @@ def load(root: Path | None = None) -> Config:
     _check_approval_boundary(envs, env_tables, path, text)
     templates = data.get("templates", {})
     for name, category in templates.items():
+        problem = names.problem(name)
+        if problem:
+            raise ConfigError(f"{_at(path, text, 'templates', name)}: [templates] {problem}; "
+                              "the key is the file name of templates_src/<name>.mjml")
         if category not in CATEGORIES:
             raise ConfigError(f"{_at(path, text, 'templates', name)}: [templates] {name}: "
                               f"category must be one of {', '.join(CATEGORIES)} (got a "
@@ -336,7 +347,8 @@ def key_line(text: str, section: str, key: str = "") -> int:
     """
     header = re.compile(r"\s*\[\s*" + re.escape(section).replace(r"\.", r"\s*\.\s*")
                         + r"\s*\]")
-    assign = re.compile(r"\s*" + re.escape(key) + r"\s*=")
+    quoted = re.escape(key)  # a key may be written bare or quoted ("refund-receipt" = ...)
+    assign = re.compile(rf"\s*(?:{quoted}|\"{quoted}\"|'{quoted}')\s*=")
     inside = section == ""
     for number, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith("["):

@@ -47,6 +47,7 @@ An AWS error (botocore's) is read here too, by ``error_code`` and ``status_code`
 from __future__ import annotations
 
 from bbws_mail._namedtuple import NamedTuple
+from bbws_mail.names import shown
 
 TYPE_CHECKING = False  # typing is not imported at run time: see bbws_mail._namedtuple
 if TYPE_CHECKING:
@@ -152,21 +153,11 @@ class UnknownTemplateError(BBWSMailError, KeyError):
     def __init__(self, name: Any, known: list[str]) -> None:
         self.name = name
         self.known = known
-        super().__init__(f"unknown template {_shown_name(name)}; known templates: "
+        super().__init__(f"unknown template {shown(name)}; known templates: "
                          f"{', '.join(sorted(known))}")
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
-
-
-def _shown_name(name: Any) -> str:
-    """``name`` quoted when it is a short plain name, else what it is (never its text)."""
-    if isinstance(name, str):
-        if len(name) <= 64 and name.isascii() and name.replace("_", "a").replace("-", "a"
-                                                                              ).isalnum():
-            return repr(name)
-        return f"(a string of {len(name)} character(s) that is no template name)"
-    return f"(a {type(name).__name__}, not a string)"
 
 
 class DataProblem(NamedTuple):

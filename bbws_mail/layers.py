@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runtime", ("bbws_mail", "bbws_mail._jsonload", "bbws_mail._namedtuple",
                  "bbws_mail.buildlayout", "bbws_mail.datatypes", "bbws_mail.display",
                  "bbws_mail.errors", "bbws_mail.formatting", "bbws_mail.headers",
-                 "bbws_mail.layers", "bbws_mail.layout", "bbws_mail.mustache",
+                 "bbws_mail.layers", "bbws_mail.layout", "bbws_mail.mustache", "bbws_mail.names",
                  "bbws_mail.precompiled", "bbws_mail.render", "bbws_mail.s3source",
                  "bbws_mail.send", "bbws_mail.sources", "bbws_mail.sqs",
                  "bbws_mail.validate")),

@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from bbws_mail import names
 from bbws_mail.buildlayout import PARTS, sha256_hex
 from bbws_mail.errors import LayoutError
 
@@ -32,7 +33,6 @@ POINTER_KIND = "bbws-mail/pointer"
 BUNDLE_PARTS = PARTS  # a bundle holds the four parts of a compiled template
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 
 
 def canonical_json(doc: Any) -> bytes:
@@ -118,8 +118,8 @@ def check_build_manifest(doc: Any, where: str) -> dict[str, Any]:
     templates = doc.get("templates")
     _require(isinstance(templates, dict) and bool(templates), where, "no templates")
     for name, entry in templates.items():
+        _require(names.is_template_name(name), f"{where}: templates", names.problem(name))
         at = f"{where}: templates.{name}"
-        _require(bool(_NAME.match(str(name))), where, "a template name is not a plain name")
         _require(isinstance(entry, dict), at, "not an object")
         category, digest, key = entry.get("category"), entry.get("sha256"), entry.get("key")
         _require(category in CATEGORIES, at, f"category must be one of {', '.join(CATEGORIES)}")
@@ -151,8 +151,8 @@ def check_pointer(doc: Any, where: str = POINTER_KEY) -> dict[str, Any]:
         isinstance(k, str) and key_class(k) == "build" for k in recent), where,
         "recent must list builds/<sha256>.json keys")
     allowed = doc.get("allowBreaking", [])
-    _require(isinstance(allowed, list) and all(isinstance(n, str) for n in allowed), where,
-             "allowBreaking must list template names")
+    _require(isinstance(allowed, list) and all(names.is_template_name(n) for n in allowed),
+             where, "allowBreaking must list template names")
     _require(isinstance(doc.get("promotedFrom"), dict | None), where,
              "promotedFrom must be an object or null")
     prov = doc.get("provenance")

@@ -24,6 +24,7 @@ from bbws_mail.errors import (
     UnknownTemplateError,
 )
 from bbws_mail.mustache import Template, html_escape
+from bbws_mail.names import is_template_name
 from bbws_mail.sources import LazyTemplates, PackagedSource, Snapshot, Source, TemplateFiles
 from bbws_mail.validate import Validator
 
@@ -219,7 +220,7 @@ def compiled(snapshot: Snapshot, name: str) -> CompiledTemplate:
     :func:`forget` trims.
     """
     templates = snapshot.templates
-    if not isinstance(name, str):
+    if not is_template_name(name):  # a name from a queue body may be anything
         raise UnknownTemplateError(name, list(templates))
     try:
         if isinstance(templates, LazyTemplates):

@@ -23,7 +23,7 @@ import os
 from _thread import allocate_lock
 from collections.abc import Callable, Iterator, Mapping
 
-from bbws_mail import buildlayout
+from bbws_mail import buildlayout, names
 from bbws_mail._namedtuple import NamedTuple
 from bbws_mail.errors import SourceError
 
@@ -189,6 +189,10 @@ def lazy_from_files(manifest: Mapping[str, Any], read: Callable[[str], bytes], *
     Each file is checked against its SHA-256 in the manifest when first read.
     """
     entries: dict[str, Any] = dict(manifest.get("templates", {}))
+    for name in entries:  # names from a file or a bucket: the rule before any use
+        problem = names.problem(name)
+        if problem:
+            raise SourceError(f"{origin}: templates: {problem}")
 
     def load(name: str) -> TemplateFiles:
         parts: dict[str, bytes] = {}

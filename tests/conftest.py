@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,19 @@ from tests import smtp as smtp_server
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The templates as templates_src/ has them: tests pick from here, never by a name of their own.
+TEMPLATES = sorted(p.stem for p in (ROOT / "templates_src").glob("*.mjml") if p.is_file())
+# The brand tokens as brand.toml states them: tests take colours from here, never literals.
+BRAND = tomllib.loads((ROOT / "brand.toml").read_text(encoding="utf-8"))
+
+
+def css_rgb(hex_colour: str) -> str:
+    """``#rrggbb`` (or ``#rgb``) as a browser's computed style writes it: ``rgb(r, g, b)``."""
+    digits = hex_colour.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    r, g, b = (int(digits[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgb({r}, {g}, {b})"
 
 
 

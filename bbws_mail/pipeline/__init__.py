@@ -263,7 +263,12 @@ def check_invariants(spliced: splice.Spliced, tags: list[placeholders.Placeholde
                 detail.append("lost " + ", ".join(sorted(lost)))
             if gained:
                 detail.append("gained " + ", ".join(sorted(gained)))
-            errors.append(TemplateError(where(spliced), f"placeholders changed in the {label}: "
+            # at the first use of a tag that went missing, where the designer can look
+            changed = set(lost) | set(gained)
+            used = [t.offset for t in tags if t.key in changed
+                    and (t.context == "title") == (label == "subject")]
+            at = spliced.locate(min(used)) if used else where(spliced)
+            errors.append(TemplateError(at, f"placeholders changed in the {label}: "
                                         + "; ".join(detail),
                                         "a stage mangled a Mustache tag; see the authoring guide"))
     return errors

@@ -134,11 +134,35 @@ def check_depth(spliced: Spliced) -> None:
                 pass
 
 
+# MJML's ending tags: their content is HTML, never MJML, so an <mj-*> tag opened inside
+# one means the ending tag was left open (MJML's "ending tags" in its documentation).
+ENDING_TAGS = frozenset({"mj-text", "mj-button", "mj-table", "mj-raw", "mj-navbar-link",
+                         "mj-accordion-title", "mj-accordion-text", "mj-social-element"})
+_TRAILING_GAP_RE = re.compile(r"(?:\s|<!--.*?-->)*\Z", re.S)
+
+
+def _close_at(text: str, start: int, stop: int) -> int:
+    """Where a closing tag belongs: after the element's content, before the whitespace and
+    the comment-wrapped section tags that come before ``stop`` (they belong outside)."""
+    gap = _TRAILING_GAP_RE.search(text, start, stop)
+    return gap.start() if gap else stop
+
+
+def _unclosed(spliced: Spliced, name: str, start: int, stop: int, before: str) -> TemplateError:
+    """<name> opened at ``start`` is never closed; the hint says exactly where to close it."""
+    at = spliced.locate(_close_at(spliced.text, start, stop))
+    return TemplateError(spliced.locate(start), f"MJML parse error: <{name}> is never closed",
+                         f"insert </{name}> at {at} (where its content ends, before {before} "
+                         f"at {spliced.locate(stop)})")
+
+
 def check_structure(spliced: Spliced) -> TemplateError | None:
     """Find the first unclosed or mismatched MJML element, with its location.
 
     MRML accepts ``</mj-sectio>`` silently and reports an unclosed element only as
-    "unexpected end of stream", so nesting of ``mj-*`` elements is checked here.
+    "unexpected end of stream", so nesting of ``mj-*`` elements is checked here. The
+    hint for an unclosed element names the line and column where its closing tag goes,
+    so that following it builds.
     """
     stack: list[tuple[str, int]] = []
     # One regex over MJML tags (comments skipped) instead of the full markup lexer:
@@ -148,6 +172,9 @@ def check_structure(spliced: Spliced) -> TemplateError | None:
             continue  # a comment
         tok = _Tag("end" if m.group(1) else "start", m.start(), m.group(2).lower(),
                    m.group(3).rstrip().endswith("/"))
+        if tok.kind == "start" and stack and stack[-1][0] in ENDING_TAGS:
+            name, start = stack[-1]
+            return _unclosed(spliced, name, start, tok.start, f"<{tok.name}>")
         if tok.kind == "start" and not tok.self_closing:
             stack.append((tok.name, tok.start))
         elif tok.kind == "end":
@@ -157,10 +184,7 @@ def check_structure(spliced: Spliced) -> TemplateError | None:
             if stack:
                 name, start = stack[-1]
                 if any(open_name == tok.name for open_name, _ in stack):
-                    return TemplateError(
-                        spliced.locate(start),
-                        f"MJML parse error: <{name}> is never closed",
-                        f"add </{name}> before </{tok.name}> at {spliced.locate(tok.start)}")
+                    return _unclosed(spliced, name, start, tok.start, f"</{tok.name}>")
                 return TemplateError(
                     spliced.locate(tok.start),
                     f"MJML parse error: </{tok.name}> closes <{name}>",
@@ -170,8 +194,7 @@ def check_structure(spliced: Spliced) -> TemplateError | None:
                                  f"MJML parse error: </{tok.name}> without an opening tag")
     if stack:
         name, start = stack[-1]
-        return TemplateError(spliced.locate(start), f"MJML parse error: <{name}> is never closed",
-                             f"add </{name}>")
+        return _unclosed(spliced, name, start, len(spliced.text), "the end of the file")
     return None
 
 

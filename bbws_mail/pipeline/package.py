@@ -26,7 +26,7 @@ from importlib.metadata import distribution
 from pathlib import Path
 
 from bbws_mail import buildlayout
-from bbws_mail.errors import PackageError
+from bbws_mail.errors import ConfigError, PackageError
 from bbws_mail.layers import LAYERS
 
 LAMBDA_PYTHON = (3, 11)  # the runtime pinned in noxfile.py (python3.11 on Lambda)
@@ -95,8 +95,9 @@ def make_package(root: Path | None = None, out: Path | None = None) -> Path:
     config = config_module.load(root)
     problems = verify_fresh(config)
     if problems:
-        raise PackageError("build/ is not what the sources build to:\n  "
-                           + "\n  ".join(problems))
+        raise PackageError("\n".join(
+            [f"build/ is not what the sources build to; nothing was packaged "
+             f"({len(problems)} problem(s) follow)", *problems]))
     try:
         manifest = buildlayout.read_manifest(str(config.build_dir))
     except buildlayout.BuildLayoutError as exc:
@@ -118,8 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         out = make_package(args.root, args.out)
+    except ConfigError as exc:  # bbws-mail.toml cannot be used: nothing was tried
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except PackageError as exc:
-        print(f"package: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # one problem a line, as every command says it
+            print(f"error: {line}", file=sys.stderr)
         return 1
     print(f"package: {out} ({out.stat().st_size // 1024} KB)")
     return 0

@@ -9,6 +9,7 @@ in are the tags that come out, in the HTML and in the text part.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -43,7 +44,9 @@ class Placeholder:
     sigil: str  # "" for a variable, else one of # ^ / ! & > = {
     name: str  # stripped name, e.g. "items"
     offset: int
-    context: str  # "text" | "comment" | "attr:<name>" | "style" | "title" | "preview"
+    # "text" | "comment" | "attr:<name>" | "attr-name" | "tag-name" | "style" | "title" |
+    # "preview"
+    context: str
     stack: tuple[str, ...]
     prefix: str = ""  # for attributes: the value's text before this tag
 
@@ -99,8 +102,15 @@ def scan(src: str) -> list[Placeholder]:
         elif tok.kind == "start" and src.find("{{", tok.start, tok.end) >= 0:
             inner_stack = (*stack, tok.name)
             for attr in tok.attrs:
+                if "{{" in attr.name:
+                    at = src.rfind(attr.name, tok.start, attr.start + 1)
+                    _collect(found, attr.name, at, "attr-name", inner_stack)
                 _collect(found, attr.value, attr.start, "attr:" + attr.name, inner_stack)
-    return found
+    # "<{{x}}>" is no element to the lexer, only text: a tag name made of a placeholder
+    return [dataclasses.replace(t, context="tag-name")
+            if t.context == "text" and (src.endswith("<", 0, t.offset)
+                                        or src.endswith("</", 0, t.offset)) else t
+            for t in found]
 
 
 def _collect(
@@ -126,6 +136,12 @@ def check(spliced: Spliced) -> tuple[list[Placeholder], list[TemplateError]]:
     comment_ok = _comment_wrapped_offsets(spliced.text)
     for tag in tags:
         raw = tag.raw
+        if tag.context in ("attr-name", "tag-name"):
+            what = "an attribute name" if tag.context == "attr-name" else "a tag name"
+            err(tag, f"placeholder {raw} used as {what}",
+                "tag and attribute names are fixed markup: placeholders fill text and the "
+                "values of href, src, alt or title")
+            continue
         if tag.sigil == "&" or tag.sigil == "{":
             err(tag, f"unescaped placeholder {raw} is not allowed",
                 f"write {{{{{tag.name}}}}}: every value is HTML-escaped")

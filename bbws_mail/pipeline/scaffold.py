@@ -14,11 +14,11 @@ import json
 import re
 from pathlib import Path
 
+from bbws_mail import names
 from bbws_mail.config import Config
 from bbws_mail.errors import ScaffoldError
 from bbws_mail.layout import CATEGORIES
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 TABLE = "templates"
 
 
@@ -114,9 +114,9 @@ def add_to_table(toml_text: str, name: str, category: str) -> str:
 
 def scaffold(config: Config, name: str, category: str) -> list[Path]:
     """Write the template, schema and example for ``name``; return the files written."""
-    if not NAME_RE.match(name):
-        raise ScaffoldError(f"template name {name!r} is not valid: use lower-case words "
-                            "joined by underscores, e.g. password_reset")
+    problem = names.problem(name)
+    if problem:
+        raise ScaffoldError(problem)
     if category not in CATEGORIES:
         raise ScaffoldError(f"unknown category {category!r}: use one of "
                             f"{', '.join(CATEGORIES)}")

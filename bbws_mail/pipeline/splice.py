@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bbws_mail import names
 from bbws_mail.errors import Location, TemplateError
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ def splice(path: Path, root: Path, company: dict[str, str] | None = None,
     shares the files read between the templates of one build (its company facts then
     apply; by default, nothing is shared).
     """
+    check_name(path, root)
     reads = reads if reads is not None else Reads(root, company)
     builder = _Builder()
     files: list[str] = []
@@ -131,6 +133,24 @@ def splice(path: Path, root: Path, company: dict[str, str] | None = None,
         origins.append(origins[-1])
     return Spliced(path.stem, text, origins, files, dict(tokens.used_assets),
                    builder.brand_spans, dict(tokens.tokens))
+
+
+def check_name(path: Path, root: Path) -> None:
+    """The file name is the template's name (S3 key, SES tag, identifier): one rule."""
+    problem = names.problem(path.stem)
+    if problem:
+        raise TemplateError(Location(_display(path, root)), f"the file name makes {problem}",
+                            f"rename the file (and its schema and [templates] line), e.g. to "
+                            f"{_suggest(path.stem)}.mjml")
+
+
+def _suggest(stem: str) -> str:
+    """A name that follows the rule, made from ``stem``."""
+    words = re.findall(r"[a-z0-9]+", stem.lower())
+    name = "_".join(words)[: names.MAX_LENGTH].strip("_")
+    if not name or not name[0].isalpha():
+        name = f"template_{name}".strip("_")[: names.MAX_LENGTH]
+    return name if names.is_template_name(name) else "password_reset"
 
 
 def _absolute(path: Path) -> Path:

@@ -220,13 +220,16 @@ def _index_cell(p: Preview | None, links: Links) -> str:
         level = "ok" if pct < 75 else "warn" if pct < 100 else "bad"
         chips.append(f'<span class="chip {level}">{p.size / 1024:.1f} KB</span>')
     c = p.checks
-    if c.findings:
-        if c.errors:
-            chips.append(f'<span class="chip bad">{c.errors} check error(s)</span>')
-        if c.warnings:
-            chips.append(f'<span class="chip warn">{c.warnings} warning(s)</span>')
-    elif p.email is not None and not (c.unavailable or c.crashed):
-        chips.append('<span class="chip ok">checks ok</span>')
+    if c.errors:
+        chips.append(f'<span class="chip bad">{c.errors} check error(s)</span>')
+    if c.warnings:
+        chips.append(f'<span class="chip warn">{c.warnings} warning(s)</span>')
+    if c.crashed:
+        chips.append('<span class="chip warn">checks did not run</span>')
+    elif p.email is not None and not (c.unavailable or c.errors or c.warnings):
+        # accepted findings are a passing result, said with how many were accepted
+        accepted = f" ({c.accepted} accepted)" if c.accepted else ""
+        chips.append(f'<span class="chip ok">checks ok{accepted}</span>')
     subject = escape(p.email.subject) if p.email else '<i class="muted">no subject</i>'
     return (f'<div class="cell {audience(p.name)}"><a class="tpl-link" href="'
             f'{escape(links.page(p.name))}">{escape(p.name)}</a>'

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from bbws_mail.config import Config
 from bbws_mail.errors import BBWSMailError, TemplateDataError
+from bbws_mail.names import shown
 from bbws_mail.preview import pages
 from bbws_mail.preview.send import SendSettings, send_email
 from bbws_mail.preview.watch import Watcher
@@ -262,7 +263,7 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         known = ", ".join(self.app.workspace.names())
         self._send(HTTPStatus.NOT_FOUND, pages.error_page(
-            "Unknown template", f"There is no template {name!r}. Known: {known}"))
+            "Unknown template", f"There is no template {shown(name)}. Known: {known}"))
         return False
 
     def _index(self) -> None:

@@ -26,12 +26,19 @@ from bbws_mail.visual import content
 
 FINGERPRINT = "fingerprint.json"
 FORMAT = 2
-SEPARATOR = "__"  # template names never contain it (the template-name rule forbids "__")
+SEPARATOR = "__"  # template names never contain it (bbws_mail.names forbids "__")
 
 
 def shot_name(template: str, variant: str) -> str:
     """The file stem of one shot."""
     return f"{template}{SEPARATOR}{variant}"
+
+
+def split_shot(shot: str) -> tuple[str, str]:
+    """``(template, variant)`` of a shot name (variant '' when it has none): the first
+    separator splits it, as no template name holds one."""
+    template, _, variant = shot.partition(SEPARATOR)
+    return template, variant
 
 
 def environment_id(environment: dict[str, Any]) -> str:

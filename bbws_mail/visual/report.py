@@ -13,6 +13,7 @@ import html
 from pathlib import Path
 from typing import NamedTuple
 
+from bbws_mail.visual.baselines import split_shot
 from bbws_mail.visual.compare import Comparison
 
 
@@ -55,15 +56,15 @@ def write_report(folder: Path, failures: list[Failure], notes: list[str],
         if f.result.size_changed and f.result.differing:
             what += (f"; padded to the larger size, {f.result.differing} pixel(s) differ in "
                      f"box {f.result.bbox}")
-        template, _, variant = f.shot.partition("__")
+        template, variant = split_shot(f.shot)
         rows.setdefault(template, []).append(
             f'<section id="{html.escape(f.shot)}"><h3>{html.escape(variant or f.shot)}</h3>'
             f'<p class=what>{html.escape(what)}</p>'
             f"<div class=row>{''.join(cells)}</div></section>")
     contents = "".join(
         f'<li><a href="#tpl-{html.escape(t)}">{html.escape(t)}</a>: '
-        + ", ".join(f'<a href="#{html.escape(f.shot)}">{html.escape(f.shot.partition("__")[2])}'
-                    "</a>" for f in failures if f.shot.partition("__")[0] == t) + "</li>"
+        + ", ".join(f'<a href="#{html.escape(f.shot)}">{html.escape(split_shot(f.shot)[1])}'
+                    "</a>" for f in failures if split_shot(f.shot)[0] == t) + "</li>"
         for t in rows)
     toc = f"<nav><h2>Contents</h2><ul>{contents}</ul></nav>" if rows else ""
     body = "".join(f'<section id="tpl-{html.escape(t)}"><h2>{html.escape(t)}</h2>'

@@ -214,7 +214,7 @@ def run_cli(args: Any) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     root = cfg.root
-    report_dir = Path(args.report_dir) if args.report_dir else root / "reports" / "visual"
+    report_dir = Path(args.report_dir) if args.report_dir else cfg.reports_dir / "visual"
     with tempfile.TemporaryDirectory(prefix="bbws-visual-") as tmp:
         build_dir = Path(args.build_dir) if args.build_dir else Path(tmp) / "build"
         if not args.build_dir:

@@ -403,3 +403,101 @@ def test_errors_describe_long_or_odd_source_values_instead_of_copying_them(
     assert code == 1 and len(errors) == 1, err[:2000]
     assert len(errors[0]) < 400 and errors[0].isprintable(), errors[0][:400]
     assert re.search(pattern, errors[0]), errors[0][:400]
+
+
+# -- hints that lead to a build, errors at the template's own line --------------------------
+HINT_RE = re.compile(
+    r"insert </(?P<tag>mj-[a-z-]+)> at (?P<file>[^\s:]+):(?P<line>\d+):(?P<col>\d+)")
+
+
+def _follow(project: Path, hint: str) -> None:
+    """Do what the hint says, literally: insert the closing tag at the file:line:column."""
+    m = HINT_RE.search(hint)
+    assert m, hint
+    path = project / m["file"]
+    lines = path.read_text().splitlines(keepends=True)
+    line, col = int(m["line"]) - 1, int(m["col"]) - 1
+    lines[line] = lines[line][:col] + f"</{m['tag']}>" + lines[line][col:]
+    path.write_text("".join(lines))
+
+
+def _unclosed_cases() -> list[tuple[str, int]]:
+    """(template, n): the n-th </mj-text> of a real template that another MJML element
+    follows, so that leaving it out puts that element inside the text."""
+    from tests.conftest import ROOT
+
+    cases = []
+    for path in sorted((ROOT / "templates_src").glob("*.mjml")):
+        closes = [m.end() for m in re.finditer(r"</mj-text>", path.read_text())]
+        followed = [i for i, end in enumerate(closes)
+                    if re.match(r"(?:\s|<!--.*?-->)*<mj-", path.read_text()[end:], re.S)]
+        cases += [(path.stem, i) for i in followed[:1] + followed[-1:]]
+    return sorted(set(cases))
+
+
+@pytest.mark.parametrize("case", _unclosed_cases(), ids=lambda c: f"{c[0]}-{c[1]}")
+def test_the_hint_for_an_unclosed_mj_text_leads_to_a_build(
+        tmp_path: Path, case: tuple[str, int], capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import ROOT
+    from tests.preview.conftest import copy_project
+
+    name, index = case
+    project = copy_project(ROOT, tmp_path / "p")
+    source = project / f"templates_src/{name}.mjml"
+    good = source.read_text()
+    where = [m.start() for m in re.finditer(r"</mj-text>", good)][index]
+    source.write_text(good[:where] + good[where + len("</mj-text>"):])
+    code, err = _build(project, capsys)
+    assert code == 1
+    errors = [e for e in err.splitlines() if e.startswith("error: ")]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"error: templates_src/{name}.mjml:"), errors
+    assert "<mj-text> is never closed" in errors[0]
+    _follow(project, errors[0])
+    code, err = _build(project, capsys)
+    assert code == 0, err
+
+
+def test_the_hint_for_an_unclosed_element_before_its_parent_closes_leads_to_a_build(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _replace(mini / TEMPLATE, "View order</mj-button>", "View order")
+    code, err = _build(mini, capsys)
+    assert code == 1 and "<mj-button> is never closed" in err, err
+    _follow(mini, err)
+    assert _build(mini, capsys)[0] == 0
+
+
+@pytest.mark.parametrize("old,new,needle,what", [
+    ('css-class="total"', '{{cls}}="total"', "{{cls}}", "attribute name"),
+    ("Total: {{total}}", "<{{tag}}>Total: {{total}}</{{tag}}>", "<{{tag}}>", "tag name"),
+    ("Total: {{total}}", "Total: <b {{attr}}>{{total}}</b>", "{{attr}}", "attribute name"),
+])
+def test_a_placeholder_as_an_attribute_or_tag_name_is_reported_at_its_own_line(
+        mini: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, needle: str,
+        what: str) -> None:
+    _replace(mini / TEMPLATE, old, new)
+    code, err = _build(mini, capsys)
+    errors = [e for e in err.splitlines() if e.startswith("error: ")]
+    assert code == 1 and errors, err
+    line = _line_of(mini / TEMPLATE, needle)
+    assert all(e.startswith(f"error: {TEMPLATE}:{line}:") for e in errors), errors
+    assert any(what in e or "has no attribute" in e for e in errors), errors
+
+
+def test_a_placeholder_lost_on_the_way_is_reported_where_the_source_has_it(
+        mini: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A tag the compiler drops (here inside MJML's own comment-less raw ending) is
+    named with the line of its first use, not the template's bare file name."""
+    from bbws_mail import config as config_mod
+    from bbws_mail.pipeline import check_invariants, placeholders, splice
+
+    cfg = config_mod.load(mini)
+    spliced = splice.splice(mini / TEMPLATE, cfg.templates_dir)
+    tags, _ = placeholders.check(spliced)
+    errors = check_invariants(spliced, tags, "<html></html>", "", "")
+    assert errors
+    for e in errors:
+        assert re.match(rf"{TEMPLATE}:\d+:\d+$", str(e.location)), str(e)
+    html_error = next(e for e in errors if "in the HTML" in e.message)
+    first = min((t for t in tags if t.context != "title"), key=lambda t: t.offset)
+    assert html_error.location == spliced.locate(first.offset)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from bbws_mail.cli import main
 from bbws_mail.pipeline.scaffold import add_to_table
-from bbws_mail.visual.baselines import FINGERPRINT
+from bbws_mail.preview.workspace import audience
+from bbws_mail.visual.baselines import FINGERPRINT, shot_name
 from bbws_mail.visual.browser import find_chromium
 from bbws_mail.visual.shoot import VARIANTS
 from tests.conftest import ROOT
@@ -36,9 +39,15 @@ def _tracked_copy(dest: Path) -> Path:
                            check=True).stdout.decode().split("\0")
     for rel in filter(None, files):
         src, out = ROOT / rel, dest / rel
-        if src.is_file():
+        if src.is_symlink():  # as git checks it out: a link (bbws_mail/datatypes.py -> build/)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.symlink_to(os.readlink(src))
+        elif src.is_file():
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(src.read_bytes())
+    # a repository, as a clone is: tests that ask git (ls-files, check-ignore) work there too
+    for git in (["git", "init", "-q"], ["git", "add", "-A"]):
+        subprocess.run(git, cwd=dest, capture_output=True, check=True)
     return dest
 
 
@@ -86,7 +95,7 @@ def test_new_refuses_bad_names_categories_and_existing_templates(
     root = ["--root", str(mini)]
     before = {p: p.read_bytes() for p in mini.rglob("*") if p.is_file()}
     assert main(["new", "Password-Reset", "--category", "receipts", *root]) == 2
-    assert "not valid" in capsys.readouterr().err
+    assert "'Password-Reset' is not a valid template name" in capsys.readouterr().err
     assert main(["new", "mini", "--category", "receipts", *root]) == 2
     assert "already exists" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -103,3 +112,56 @@ def test_the_templates_table_is_edited_in_place() -> None:
     fresh = add_to_table('[defaults]\nregion = "x"', "a", "invoices")
     assert fresh.endswith('[templates]\na = "invoices"\n')
     assert fresh.startswith('[defaults]\nregion = "x"\n')
+
+
+HAND_MADE = "refund_receipt"
+PROOF = "tests/pipeline/test_new.py::test_a_template_added_by_hand_passes_the_whole_suite"
+
+
+def _customer_receipt() -> str:
+    """A customer template filed under receipts, chosen from bbws-mail.toml's [templates]."""
+    stated = tomllib.loads((ROOT / "bbws-mail.toml").read_text())["templates"]
+    return next(name for name in sorted(stated)
+                if stated[name] == "receipts" and audience(name) == "customer"
+                and (ROOT / "templates_src" / f"{name}.mjml").is_file())
+
+
+@pytest.mark.slow
+def test_a_template_added_by_hand_passes_the_whole_suite(tmp_path: Path) -> None:
+    """Copy a customer receipt, its schema, its example and its [templates] line by hand,
+    build, and run the whole suite in that copy: nothing in tests/ may count or list
+    templates, categories or colours of its own.
+
+    The new template's visual baselines are taken the README's way first (`visual
+    --update --only NAME`), so the visual tests run too; without Chromium they skip
+    themselves, as everywhere.
+    """
+    project = _tracked_copy(tmp_path / "clone")
+    model = _customer_receipt()
+    for rel in ("templates_src/{}.mjml", "schemas/{}.schema.json", "schemas/examples/{}.json"):
+        text = (project / rel.format(model)).read_text(encoding="utf-8")
+        if rel.startswith("schemas/{}"):  # its own $id, as a designer would rename it
+            text = re.sub(rf'("\$id":\s*"[^"]*/){model}(\.schema\.json")',
+                          rf"\g<1>{HAND_MADE}\g<2>", text, count=1)
+        (project / rel.format(HAND_MADE)).write_text(text, encoding="utf-8")
+    toml = project / "bbws-mail.toml"
+    toml.write_text(toml.read_text().replace("[templates]\n",
+                                              f'[templates]\n{HAND_MADE} = "receipts"\n', 1))
+    root = ["--root", str(project)]
+    assert main(["build", "-q", *root]) == 0
+    assert (project / "build" / f"{HAND_MADE}.html").is_file()
+    left_out = [PROOF]  # itself: it would copy and run the suite again, forever
+    if find_chromium() is not None:  # the README's baseline step; only the new shots change
+        assert main(["visual", "--update", "--only", HAND_MADE, *root]) == 0
+        taken = {p.name for p in (project / "tests/visual/baselines").iterdir()}
+        assert {f"{shot_name(HAND_MADE, v.name)}.png" for v in VARIANTS} <= taken
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests",
+         "-n", "auto", "--dist", "loadfile",  # as `nox -s tests` runs it
+         *(f"--deselect={t}" for t in left_out)],
+        cwd=project, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
+    print(f"whole suite with {HAND_MADE} added (left out: {left_out}): {summary}")

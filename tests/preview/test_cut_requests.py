@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEMPLATES
 from tests.preview.conftest import ServerFactory
 
-JSON_POST = ("POST /api/preview/receipt HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+NAME = TEMPLATES[0]  # any template
+JSON_POST = (f"POST /api/preview/{NAME} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
              "Content-Type: application/json\r\n")
 # Each: the bytes a client sends before it closes the connection.
 REQUESTS = {
@@ -52,7 +54,7 @@ def test_cut_and_malformed_requests_print_no_traceback(
     for read in (False, True):  # gone before the reply, or after its first bytes
         for data in REQUESTS.values():
             _send_and_vanish(server.port, data, read=read)
-    for path in ("/api/send/receipt", "/api/preview/receipt"):  # cut mid-body, then gone
+    for path in (f"/api/send/{NAME}", f"/api/preview/{NAME}"):  # cut mid-body, then gone
         raw = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                "Content-Length: 100\r\n\r\n{").encode()
         _send_and_vanish(server.port, raw, read=False)

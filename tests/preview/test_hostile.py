@@ -8,6 +8,7 @@ the preview's origin.
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import threading
@@ -194,3 +195,23 @@ def test_another_site_cannot_frame_the_preview(
     assert len(framed) == 2
     for frame in framed:
         assert frame.evaluate("() => document.querySelector('#send-form, .tpl-link')") is None
+
+
+def test_an_unknown_template_in_the_url_is_described_not_echoed(
+        mini_copy: Path, serve: ServerFactory) -> None:
+    import urllib.error
+    import urllib.request
+    from urllib.parse import quote
+
+    server = serve(mini_copy)
+    for asked, shown in (("refund-receipt", "'refund-receipt'"),
+                         ("<b>x</b>\u202e", "(a string of 9 character(s))")):
+        try:
+            urllib.request.urlopen(f"{server.url}/t/{quote(asked)}", timeout=10)
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404
+            body = exc.read().decode()
+        else:
+            raise AssertionError("an unknown template was served")
+        assert f"There is no template {html.escape(shown)}" in body
+        assert "\u202e" not in body and "&lt;b&gt;" not in body

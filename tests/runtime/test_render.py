@@ -109,6 +109,40 @@ def test_cli_render_prints_subject_and_text_and_writes_html(
     assert "$.orderUrl: URL must start with https:" in capsys.readouterr().err
 
 
+def test_cli_render_writes_its_html_under_the_git_ignored_reports_folder(
+        source: PackagedSource, mini: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --html-out the HTML goes to reports/render/NAME.html of the project (which
+    .gitignore ignores), not into the folder the command was run from."""
+    import importlib
+    import json
+    import subprocess
+
+    from bbws_mail.cli import main
+    from tests.conftest import ROOT
+
+    monkeypatch.setattr(importlib.import_module("bbws_mail.render"), "_default_source", source)
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps(DATA))
+    monkeypatch.chdir(mini / "templates_src")  # somewhere inside the project
+    before = set(mini.rglob("*"))
+    assert main(["render", "mini", str(data)]) == 0
+    out = mini / "reports" / "render" / "mini.html"
+    assert "Hi Acme &amp; &lt;Sons&gt;," in out.read_text()
+    assert f"HTML:    {out} " in capsys.readouterr().out
+    assert set(mini.rglob("*")) - before == {mini / "reports", out.parent, out}
+    # the project's .gitignore, asked of git in a scratch repository (ROOT may be no clone)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / ".gitignore").write_bytes((ROOT / ".gitignore").read_bytes())
+    subprocess.run(["git", "init", "-q"], cwd=scratch, check=True)
+    ignored = subprocess.run(["git", "check-ignore", "-q", "reports/render/mini.html"],
+                             cwd=scratch, check=False)
+    assert ignored.returncode == 0, "reports/ must stay git-ignored"
+    assert main(["render", "../escape", str(data)]) == 1
+    assert not list(mini.rglob("escape*")) and not (mini.parent / "escape.html").exists()
+
+
 def test_forget_drops_only_other_versions_of_that_origin() -> None:
     import importlib
 

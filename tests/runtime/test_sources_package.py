@@ -52,6 +52,26 @@ def test_package_refuses_a_stale_build(built_mini: Path, tmp_path: Path) -> None
     assert not out.exists()
 
 
+
+def test_the_package_command_says_error_on_one_line_per_problem(
+        built_mini: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bbws_mail.pipeline.package import main
+
+    source = built_mini / "templates_src" / "mini.mjml"
+    source.write_text(source.read_text().replace("Hi ", "Hello "))
+    out = tmp_path / "lambda.zip"
+    assert main(["--root", str(built_mini), "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert lines and all(line.startswith("error: ") for line in lines), lines
+    assert any("mini.html is stale: run `nox -s build`" in line for line in lines), lines
+    assert captured.out == "" and not out.exists()
+    (built_mini / "bbws-mail.toml").write_text("[templates\n")
+    assert main(["--root", str(built_mini), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "bbws-mail.toml:1" in err and "Traceback" not in err
+
+
 @pytest.mark.slow
 def test_package_imports_in_a_fresh_interpreter_without_boto3(built_mini: Path,
                                                               tmp_path: Path) -> None:

@@ -14,13 +14,12 @@ import pytest
 from bbws_mail import BBWSMailError, SourceError, render
 from bbws_mail.s3source import ManifestRefused, S3Source, forget_readers, resolve_bucket
 from bbws_mail.sources import LazyTemplates, PackagedSource
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEMPLATES
 from tests.s3.conftest import make_bucket, make_test_client
 from tests.s3.project import changed_copy, publish_build
 
 pytestmark = pytest.mark.s3
-ORDER = "order_confirmation_customer"
-OTHER = "receipt"
+ORDER, OTHER = TEMPLATES[0], TEMPLATES[-1]  # any two templates (names kept short)
 
 
 def example(name: str) -> dict[str, Any]:

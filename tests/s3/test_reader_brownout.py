@@ -20,13 +20,13 @@ import pytest
 from bbws_mail import SourceError, render
 from bbws_mail.s3source import S3Source, forget_readers
 from bbws_mail.sources import PackagedSource
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEMPLATES
 from tests.s3.conftest import make_bucket, make_test_client
 from tests.s3.faultproxy import FaultProxy
 from tests.s3.project import publish_build
 
 pytestmark = pytest.mark.s3
-ORDER = "order_confirmation_customer"
+ORDER = TEMPLATES[0]  # any template
 DATA: dict[str, Any] = json.loads((ROOT / "schemas/examples" / f"{ORDER}.json").read_text())
 TIMEOUTS = {"connect_timeout": 0.5, "read_timeout": 0.5, "attempts": 2}
 CAUSES = {"503": "SlowDown", "hang": "ReadTimeoutError", "reset": "Connection"}

@@ -20,13 +20,13 @@ import pytest
 from bbws_mail import render
 from bbws_mail.s3source import S3Source, forget_readers
 from bbws_mail.sources import PackagedSource, forget_packaged
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEMPLATES
 from tests.s3.conftest import make_bucket, make_test_client
 from tests.s3.faultproxy import FaultProxy
 from tests.s3.project import changed_copy, publish_build
 
 pytestmark = pytest.mark.s3
-CHANGED = ("order_confirmation_customer", "receipt")
+CHANGED = (TEMPLATES[0], TEMPLATES[-1])  # any two templates
 
 
 def example(name: str) -> dict[str, Any]:

@@ -71,20 +71,29 @@ def test_a_size_change_still_gets_a_diff_padded_to_the_larger_size() -> None:
 
 
 def test_the_report_has_contents_per_template_and_groups_shots(tmp_path: Path) -> None:
+    from bbws_mail.visual.baselines import shot_name, split_shot
     from bbws_mail.visual.report import Failure, write_report
+    from bbws_mail.visual.shoot import VARIANTS
 
     new = _page()
     new[1:3, 1:3] = (0, 0, 0)
     result = compare(_png(_page()), _png(new))
-    failures = [Failure(f"{t}__{v}", result, _png(new), _png(_page()))
-                for t in ("invoice", "receipt") for v in ("desktop", "mobile")]
+    # report-only names (no such templates): underscores and the variants' hyphens
+    # both survive the split, because template names never hold the separator
+    first, second = "refund_receipt_2", "welcome"
+    failures = [Failure(shot_name(t, v.name), result, _png(new), _png(_page()))
+                for t in (first, second) for v in VARIANTS]
+    assert {split_shot(f.shot) for f in failures} == {
+        (t, v.name) for t in (first, second) for v in VARIANTS}
     page = write_report(tmp_path, failures, []).read_text()
     nav = page[page.index("<nav>"):page.index("</nav>")]
-    assert '<a href="#tpl-invoice">invoice</a>' in nav and '<a href="#tpl-receipt">' in nav
-    assert '<a href="#receipt__mobile">mobile</a>' in nav
-    start, end = page.index('<section id="tpl-invoice">'), page.index('<section id="tpl-receipt">')
-    invoice = page[start:end]
-    assert invoice.count("<h3>") == 2 and "receipt__" not in invoice
+    assert f'<a href="#tpl-{first}">{first}</a>' in nav and f'<a href="#tpl-{second}">' in nav
+    last = VARIANTS[-1].name
+    assert f'<a href="#{shot_name(second, last)}">{last}</a>' in nav
+    start = page.index(f'<section id="tpl-{first}">')
+    end = page.index(f'<section id="tpl-{second}">')
+    section = page[start:end]
+    assert section.count("<h3>") == len(VARIANTS) and f"{second}__" not in section
 
 
 def test_animated_images_are_served_as_their_first_frame(tmp_path: Path) -> None:

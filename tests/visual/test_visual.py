@@ -29,7 +29,7 @@ from bbws_mail.visual.layout import describe_region, fonts_used, layout_problems
 from bbws_mail.visual.report import Failure, write_report
 from bbws_mail.visual.runner import run_visual
 from bbws_mail.visual.shoot import VARIANTS, Camera, rendered_examples
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import BRAND, FIXTURES, ROOT
 
 pytestmark = [
     pytest.mark.visual,
@@ -127,7 +127,8 @@ CHANGES = [
     ("word", ">Your order is confirmed<", ">Your order is accepted<",
      "text=Your order is accepted"),
     # the button's label colour, whatever the brand colour behind it is
-    ("colour", r"(background:#[0-9a-f]{6};color:)#ffffff;", r"\1#fde047;", "text=View your order"),
+    ("colour", rf"(background:#[0-9a-f]{{6}};color:){BRAND['on_primary']};", r"\1#fde047;",
+     "text=View your order"),
     ("padding-2px", "padding:8px 28px;padding-top:20px;", "padding:8px 30px;padding-top:20px;",
      "text=Your order is confirmed"),
 ]
@@ -240,8 +241,8 @@ def test_broken_image_hidden_footer_and_invisible_dark_text_are_caught(
     assert "footer: unsubscribe link is not visible" in problems
     assert "footer: postal address is not visible" in problems
     unreadable = html.replace(
-        "</head>", "<style>@media (prefers-color-scheme: dark){.bb-card div{color:#1f2937"
-        " !important}}</style></head>", 1)
+        "</head>", "<style>@media (prefers-color-scheme: dark){.bb-card div{color:"
+        f"{BRAND['dark_card']} !important}}}}</style></head>", 1)
     cam.load(DARK, unreadable)
     problems = layout_problems(cam.pages[DARK.name], dark=True, address=ADDRESS)
     assert any("text colour equals its background" in p and "Your order is confirmed" in p
