@@ -10,11 +10,16 @@ path names nothing a reader can open, and is refused in the code.
 
 from __future__ import annotations
 
+import argparse
+import ast
+import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
+from bbws_mail.cli import make_parser
 from bbws_mail.pipeline.rules import BUILD_RULES, RULES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +147,63 @@ def test_the_rules_reference_lists_every_rule_with_its_stage() -> None:
     assert {rule for rule, build in rows if build} == set(BUILD_RULES)
 
 
+_BBWS_MAIL = re.compile(r"\bbbws-mail ([a-z]+)([^\n`#()]*)")
+_OPTION = re.compile(r"(?<![\w-])(--[a-z][\w-]*)")
+_NOX = re.compile(r"\bnox -s (\w+)")
+_PYTHON_M = re.compile(r"\bpython3? -m ([\w.]+)")
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return next((a.choices for a in parser._actions  # argparse keeps them nowhere public
+                 if isinstance(a, argparse._SubParsersAction)), {})
+
+
+def command_problems(text: str) -> list[str]:
+    """What a `bbws-mail`, `nox -s` or `python -m` command shown in text gets wrong: a
+    subcommand, session or module that does not exist, an option the subcommand lacks."""
+    problems = []
+    commands = _subcommands(make_parser())
+    for name, rest in _BBWS_MAIL.findall(text):
+        sub = commands.get(name)
+        if sub is None:
+            problems.append(f"bbws-mail {name}: no such command")
+            continue
+        nested = _subcommands(sub)
+        if nested:
+            words = rest.split()
+            sub = nested.get(words[0]) if words else None
+            if sub is None:
+                problems.append(f"bbws-mail {name}{rest}: no such command")
+                continue
+        for option in _OPTION.findall(rest):
+            if option not in sub._option_string_actions:
+                problems.append(f"bbws-mail {name}: no option {option}")
+    tree = ast.parse((ROOT / "noxfile.py").read_text(encoding="utf-8"))
+    sessions = {f.name for f in tree.body if isinstance(f, ast.FunctionDef)
+                and any("session" in ast.unparse(d) for d in f.decorator_list)}
+    problems += [f"nox -s {name}: no such session"
+                 for name in _NOX.findall(text) if name not in sessions]
+    sys.path.insert(0, str(ROOT))
+    try:
+        problems += [f"python -m {module}: no such module"
+                     for module in _PYTHON_M.findall(text)
+                     if importlib.util.find_spec(module) is None]
+    finally:
+        sys.path.remove(str(ROOT))
+    return problems
+
+
+def code(text: str) -> str:
+    """The fenced blocks and code spans of a Markdown text, where its commands are."""
+    blocks = [m.group(0) for m in _FENCE.finditer(text)]
+    return "\n".join([*blocks, *_CODE_SPAN.findall(_FENCE.sub("", text))])
+
+
+@pytest.mark.parametrize("doc", docs(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_command_shown_exists(doc: Path) -> None:
+    assert command_problems(code(doc.read_text(encoding="utf-8"))) == []
+
+
 def test_the_checks_find_what_is_broken(tmp_path: Path) -> None:
     """The checker itself: a missing file, a missing heading, a hint to a section that
     does not exist and a section named in quotes are all reported; good ones are not."""
@@ -163,4 +225,14 @@ def test_the_checks_find_what_is_broken(tmp_path: Path) -> None:
     assert hint_problems(code, tmp_path) == [
         "mod.py: hint docs/a.md: no heading with the anchor #nope",
         "mod.py: 'docs/a.md, \"': name the section as #slug",
+    ]
+    assert command_problems(
+        "`bbws-mail publish --env dev --dry-run` `bbws-mail bucket check --env dev`\n"
+        "`bbws-mail publsh` `bbws-mail bucket chek` `bbws-mail gc --force-all`\n"
+        "`nox -s tests` `nox -s testz` `python -m benchmarks` `python -m benchmarkz`\n") == [
+        "bbws-mail publsh: no such command",
+        "bbws-mail bucket chek: no such command",
+        "bbws-mail gc: no option --force-all",
+        "nox -s testz: no such session",
+        "python -m benchmarkz: no such module",
     ]
