@@ -204,6 +204,23 @@ def test_every_command_shown_exists(doc: Path) -> None:
     assert command_problems(code(doc.read_text(encoding="utf-8"))) == []
 
 
+_REPO_PATH = re.compile(r"(?<![\w/.$-])((?:bbws_mail|tests|benchmarks|scripts|assets|schemas"
+                        r"|templates_src|docs)/[\w./-]*[\w/])(?![\w<*{.-])")
+# names a doc makes up on purpose: a placeholder, the template `nox -s new` example creates,
+# and the folder build/ becomes inside the wheel and the Lambda zip
+MADE_UP = re.compile(r"\b(NAME|password_reset)\b|^bbws_mail/_build\b")
+
+
+def path_problems(text: str, root: Path = ROOT) -> list[str]:
+    return [f"{path}: no such file or folder" for path in _REPO_PATH.findall(text)
+            if not MADE_UP.search(path) and not (root / path).exists()]
+
+
+@pytest.mark.parametrize("doc", docs(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_repository_path_shown_exists(doc: Path) -> None:
+    assert path_problems(code(doc.read_text(encoding="utf-8"))) == []
+
+
 def test_the_checks_find_what_is_broken(tmp_path: Path) -> None:
     """The checker itself: a missing file, a missing heading, a hint to a section that
     does not exist and a section named in quotes are all reported; good ones are not."""
@@ -236,3 +253,7 @@ def test_the_checks_find_what_is_broken(tmp_path: Path) -> None:
         "nox -s testz: no such session",
         "python -m benchmarkz: no such module",
     ]
+
+    assert path_problems("`bbws_mail/render.py` `tests/nowhere.py` `schemas/<name>.json`"
+                         " `schemas/examples/NAME.json` `bbws_mail/rendr/`") == [
+        "tests/nowhere.py: no such file or folder", "bbws_mail/rendr/: no such file or folder"]
