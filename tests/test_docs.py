@@ -31,7 +31,7 @@ _LINK = re.compile(r"!?\[[^\]\n]*\]\(([^)\s]+)\)")
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
 _HINT = re.compile(r"(?<![\w/.-])((?:docs/[\w./-]+?|README)\.md)(?:#([\w-]+))?")
-_QUOTED_SECTION = re.compile(r"(?<![\w/.-])(?:docs/[\w./-]+?|README)\.md,\s*[\"']")
+_QUOTED_SECTION = re.compile(r"(?<![\w/.-])[\w./-]*\w\.md(?:,\s*|\s+\()[\"']")
 _VAGUE = re.compile(r"\bREADME\b(?!\.md)")
 
 
@@ -233,8 +233,8 @@ def test_the_checks_find_what_is_broken(tmp_path: Path) -> None:
         "[gone](docs/b.md) [nohead](docs/a.md#not-a-heading) `[code](docs/none.md)`\n",
         encoding="utf-8")
     code = tmp_path / "mod.py"
-    code.write_text('"""see docs/a.md#twice and docs/a.md#nope, and docs/a.md, "Twice"."""\n',
-                    encoding="utf-8")
+    code.write_text('"""see docs/a.md#twice and docs/a.md#nope, docs/a.md, "Twice" and\n'
+                    'a.md ("Twice"); ROOT / "docs/a.md" is a path."""\n', encoding="utf-8")
     assert link_problems(tmp_path / "README.md", tmp_path) == [
         "README.md: link docs/b.md: no such file",
         "README.md: link docs/a.md#not-a-heading: no heading with the anchor #not-a-heading",
@@ -242,6 +242,7 @@ def test_the_checks_find_what_is_broken(tmp_path: Path) -> None:
     assert hint_problems(code, tmp_path) == [
         "mod.py: hint docs/a.md: no heading with the anchor #nope",
         "mod.py: 'docs/a.md, \"': name the section as #slug",
+        "mod.py: 'a.md (\"': name the section as #slug",
     ]
     assert command_problems(
         "`bbws-mail publish --env dev --dry-run` `bbws-mail bucket check --env dev`\n"
