@@ -5,7 +5,8 @@ show nothing but change what a reader sees: bidi controls reorder a line ("Ltd"
 typed as U+202E "dtL" reads as "Ltd" while meaning something else), zero-width
 characters split words so that filters and people see different strings, and
 controls or line separators start new lines in the text part or a header. The
-rules, decided once here and documented in the README:
+rules, decided once here and documented in
+docs/reference/security.md#what-data-can-and-cannot-do:
 
 - replaced by a space: C0 controls (TAB, CR and LF included), DEL, C1 controls,
   U+2028 and U+2029 (a line break would start a forged line; a space keeps words apart);

@@ -6,7 +6,7 @@
 What every portal Lambda otherwise writes itself: one reused client, the From
 address, a configuration set (SES events: deliveries, bounces, complaints), message
 tags (template and build version, so events can be traced to what was sent), and
-errors in classes that say what a retry can change (the README's Lambda section
+errors in classes that say what a retry can change (docs/lambda.md#errors-and-retries-sqs
 has the table):
 
 - :class:`PermanentSendError` (and ``TemplateDataError``, ``UnknownTemplateError``,

@@ -8,7 +8,8 @@ build time by ``pipeline.contract``); tests cross-check this validator against
 ``jsonschema`` (with its ``format-nongpl`` checkers for date, date-time and uuid).
 
 Formats and patterns mean what their standards say, which is stricter than
-Python's ``re`` and ``datetime`` (the README's validator table lists each rule):
+Python's ``re`` and ``datetime`` (docs/reference/rules.md#validator-rules
+lists each rule):
 RFC 3339 ``date``/``date-time``, RFC 4122 ``uuid``, RFC 5321/5322 ``email``
 (a dot-atom addr-spec), RFC 3986 ``uri`` restricted to https (or the schemes in
 ``x-schemes``) with a host name, ECMA-262 ``pattern`` (``$`` is the end, ``\\d``

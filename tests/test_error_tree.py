@@ -99,11 +99,15 @@ def test_the_tree_in_errors_py_is_the_code_s() -> None:
     assert set(drawn) == seen
 
 
-def test_the_readme_points_at_the_tree_instead_of_copying_it() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Errors", 1)[1].split("\n### ", 1)[0]
+def test_the_docs_point_at_the_tree_instead_of_copying_it() -> None:
+    """errors.py's docstring is the one drawing: the errors reference links to it, and no
+    document draws a tree of its own."""
+    reference = (ROOT / "docs/reference/errors.md").read_text(encoding="utf-8")
+    section = reference.split("## The tree", 1)[1].split("\n## ", 1)[0]
     assert "bbws_mail/errors.py" in section
-    assert "├──" not in section
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        text = doc.read_text(encoding="utf-8")
+        assert not any(f"── {name}" in text for name in _drawn_tree()), doc
 
 
 @pytest.mark.parametrize(("exc", "code", "status"), [

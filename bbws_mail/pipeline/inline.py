@@ -1,4 +1,4 @@
-"""CSS inlining with css-inline (replacing premailer; the README records the measurements).
+"""CSS inlining with css-inline (replacing premailer: docs/benchmarks.md#choices-measured).
 
 Options chosen from measured failures: style blocks are kept and *not* inlined, so
 MJML's ``@media`` column rules and the dark-mode block reach the clients that read

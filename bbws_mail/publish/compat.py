@@ -5,8 +5,8 @@ the live schema allows, so any narrowing breaks every render of that template th
 moment the pointer flips. Written here rather than taken from a library: the
 schema-diff tools on PyPI compare drafts 4-7 or report every difference, while this
 gate must answer one question, "is every instance valid under the old schema still
-valid under the new one?", for the small keyword subset the build allows (README,
-"Supported keywords"), and report each answer with its JSON path.
+valid under the new one?", for the small keyword subset the build allows
+(docs/designers.md#schemas-the-data-contract), and report each answer with its JSON path.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def _status(value: Any) -> str:
 
 def _put_replication(bucket: str) -> str:
     return (f"aws s3api put-bucket-replication --bucket {bucket} --replication-configuration "
-            "file://replication.json (see docs/runbooks/troubleshoot.md, 'Replica')")
+            "file://replication.json (see docs/runbooks/troubleshoot.md#the-replica)")
 
 
 def check_rules(config: Config, env: EnvConfig, client: Any, report: BucketReport) -> None:

@@ -132,8 +132,8 @@ def test_a_template_added_by_hand_passes_the_whole_suite(tmp_path: Path) -> None
     build, and run the whole suite in that copy: nothing in tests/ may count or list
     templates, categories or colours of its own.
 
-    The new template's visual baselines are taken the README's way first (`visual
-    --update --only NAME`), so the visual tests run too; without Chromium they skip
+    The new template's visual baselines are taken as docs/designers.md#adding-a-template says
+    (`visual --update --only NAME`), so the visual tests run too; without Chromium they skip
     themselves, as everywhere.
     """
     project = _tracked_copy(tmp_path / "clone")
@@ -151,7 +151,8 @@ def test_a_template_added_by_hand_passes_the_whole_suite(tmp_path: Path) -> None
     assert main(["build", "-q", *root]) == 0
     assert (project / "build" / f"{HAND_MADE}.html").is_file()
     left_out = [PROOF]  # itself: it would copy and run the suite again, forever
-    if find_chromium() is not None:  # the README's baseline step; only the new shots change
+    # the baseline step of docs/designers.md#adding-a-template; only the new shots change
+    if find_chromium() is not None:
         assert main(["visual", "--update", "--only", HAND_MADE, *root]) == 0
         taken = {p.name for p in (project / "tests/visual/baselines").iterdir()}
         assert {f"{shot_name(HAND_MADE, v.name)}.png" for v in VARIANTS} <= taken

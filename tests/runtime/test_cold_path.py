@@ -1,7 +1,7 @@
 """What a Lambda's cold start loads, and the small stand-ins that keep it light.
 
 The runtime avoids a few standard modules on its import and first-render path
-(each measured at 1-4 ms of a cold start: see the README's "Cold start"); these tests
+(each measured at 1-4 ms of a cold start: see docs/lambda.md#cold-start); these tests
 hold each stand-in to the module it replaces, and a fresh interpreter to the list.
 """
 

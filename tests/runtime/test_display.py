@@ -1,4 +1,5 @@
-"""neutralise() against the README's rules, written here as regular expressions."""
+"""neutralise() against the rules of docs/reference/security.md#what-data-can-and-cannot-do,
+written here as regular expressions."""
 
 from __future__ import annotations
 

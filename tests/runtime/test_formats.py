@@ -4,7 +4,8 @@ Where ``jsonschema`` with its ``format-nongpl`` checkers is a sound oracle (date
 date-time, uuid) each case is decided as it decides it, and a differential test
 compares the two on generated strings. Where it is not (pattern uses Python's
 ``re``, email is ``"@" in s``, it has no uri checker, it refuses Decimal), the
-README's validator table states the project's rule and each rule has a test here.
+validator table of docs/reference/rules.md#validator-rules states the project's rule
+and each rule has a test here.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def _mutations(valid: str, alphabet: str) -> st.SearchStrategy[str]:
     return st.lists(op, max_size=3).map(mutate)
 
 
-# The differential test skips exactly the README's documented stricter rules:
+# The differential test skips exactly the documented stricter rules
+# (docs/reference/rules.md#validator-rules):
 def _documented_difference(fmt: str, value: str) -> bool:
     if fmt == "date-time" and value.endswith("\n"):
         return True  # rfc3339-validator's `$` admits a trailing newline; RFC 3339 does not
@@ -111,7 +113,7 @@ def test_documented_difference_uuid_only_hex_and_hyphens(lenient: str) -> None:
     assert _theirs("uuid", lenient) and not _ours("uuid", lenient)
 
 
-# --- the project's own rules (README table), one test each ---------------------------
+# --- the project's own rules (docs/reference/rules.md), one test each ---------------------------
 
 @pytest.mark.parametrize(("pattern", "value", "valid"), [
     ("^BB-\\d{4}-\\d{5}$", "BB-2026-00417", True),

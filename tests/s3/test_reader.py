@@ -91,7 +91,7 @@ def test_sources_are_shared_so_no_call_pattern_rereads(
     publish_build(make_test_client(moto_endpoint), bucket, project_build)
     first = S3Source("dev", bucket=bucket, endpoint_url=moto_endpoint, fallback=False)
     counter = Counter(first.client)
-    for _ in range(3):  # the README's pattern: a new S3Source per call
+    for _ in range(3):  # docs/lambda.md#reading-templates-from-s3: a new S3Source per call
         render(ORDER, example(ORDER), source=S3Source("dev", bucket=bucket,
                                                       endpoint_url=moto_endpoint))
     assert len(counter.take()) == 2

@@ -1,6 +1,6 @@
 """Weeks of operation replayed, then the lifecycle rule's deletions, then cold renders.
 
-The invariant under test (README, docs/s3-layout.md): every object the live build
+The invariant under test (docs/s3-layout.md#the-invariant): every object the live build
 uses, and every build ``history``/``rollback`` offer, survives the bucket's lifecycle
 rule deleting every noncurrent version. A fake clock moves the publisher through
 the weeks; the servers keep their own time, which only ever makes objects look
