@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
+import socket
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,40 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TEMPLATES = sorted(p.stem for p in (ROOT / "templates_src").glob("*.mjml") if p.is_file())
 # The brand tokens as brand.toml states them: tests take colours from here, never literals.
 BRAND = tomllib.loads((ROOT / "brand.toml").read_text(encoding="utf-8"))
+
+
+# Names a test may resolve: this machine only. Anything else would be traffic to outside
+# (a real AWS endpoint reached because a client was not pointed at the local server).
+_LOCAL_NAMES = {"localhost", "localhost.localdomain", "0.0.0.0", "::", ""}
+
+
+def _local(host: object) -> bool:
+    if host is None:
+        return True
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if name.lower() in _LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _nothing_leaves_this_machine() -> Iterator[None]:
+    """Every test talks to servers on 127.0.0.1 only: resolving any other host fails at
+    once, so a client left pointing at AWS is a clear error, never a packet outside."""
+    real = socket.getaddrinfo
+
+    def local_only(host: object, *args: object, **kwargs: object) -> object:
+        if not _local(host):
+            raise socket.gaierror(socket.EAI_NONAME,
+                                  f"tests reach only this machine, not {host!r}")
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", local_only)
+        yield
 
 
 def css_rgb(hex_colour: str) -> str:
