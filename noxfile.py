@@ -2,6 +2,7 @@
 
     nox -s build     compile templates_src/ into build/ (the main job)
     nox -s tests     the whole test suite, visual regression included
+    nox -s proof     a template added by hand to a copy passes the whole suite there (CI)
     nox -s check     quality gates: MJML, HTML/a11y, size, contrast, links, client CSS, spam,
                      HTML Tidy, the schemas against the 2020-12 metaschema
     nox -s lint      ruff + mypy + pylint duplicate-code
@@ -93,6 +94,13 @@ def tests(session: nox.Session) -> None:
     parallel = [] if any(a.startswith("-n") for a in session.posargs) else [
         "-n", "auto", "--dist", "loadfile"]
     _run_dev(session, "pytest", *parallel, *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def proof(session: nox.Session) -> None:
+    """Templates are data: a template added by hand to a copy passes the whole suite there."""
+    _system_deps(session)
+    _run_dev(session, "pytest", "-m", "proof", "tests/pipeline/test_new.py", *session.posargs)
 
 
 @nox.session(venv_backend="none")

@@ -126,7 +126,7 @@ def _customer_receipt() -> str:
                 and (ROOT / "templates_src" / f"{name}.mjml").is_file())
 
 
-@pytest.mark.slow
+@pytest.mark.proof
 def test_a_template_added_by_hand_passes_the_whole_suite(tmp_path: Path) -> None:
     """Copy a customer receipt, its schema, its example and its [templates] line by hand,
     build, and run the whole suite in that copy: nothing in tests/ may count or list
