@@ -153,15 +153,20 @@ def check_manifest(doc: Any, where: str) -> dict[str, Any]:
     return doc
 
 
-def read_manifest(directory: str) -> dict[str, Any]:
-    """``directory``/manifest.json, parsed and checked: the one way to read it."""
-    path = os.path.join(directory, MANIFEST)
+def _read(path: str) -> bytes:
+    """The file's bytes; a BuildLayoutError naming it (and the fix) when it cannot be read."""
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            return fh.read()
     except OSError as exc:
         raise BuildLayoutError(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})"
                                f"; {REBUILD}") from None
+
+
+def read_manifest(directory: str) -> dict[str, Any]:
+    """``directory``/manifest.json, parsed and checked: the one way to read it."""
+    path = os.path.join(directory, MANIFEST)
+    data = _read(path)
     try:
         doc = json_loads(data)
     except (ValueError, RecursionError):
@@ -179,12 +184,7 @@ def read_part(directory: str, info: Mapping[str, Any]) -> bytes:
         raise BuildLayoutError(f"{os.path.join(directory, MANIFEST)}: the path of "
                                f"{parts[-1]!r} leaves the build folder; {REBUILD}")
     path = os.path.join(directory, rel)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise BuildLayoutError(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})"
-                               f"; {REBUILD}") from None
+    data = _read(path)
     if sha256_hex(data) != info["sha256"]:
         raise BuildLayoutError(f"{path} does not match its manifest hash; {REBUILD}")
     return data
